@@ -1,0 +1,137 @@
+"""The capabilities intents use, as small Protocols; an AWS and a local implementation of each.
+
+Result types are plain frozen dataclasses so every implementation returns the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+from bot.turn import Citation
+
+
+# --- knowledge base ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Passage:
+    source: str
+    page: int | None
+    score: float
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "page": self.page, "score": round(float(self.score), 4), "text": self.text}
+
+
+@dataclass(frozen=True)
+class Answer:
+    found: bool
+    text: str
+    citations: tuple[Citation, ...] = ()
+    session_id: str | None = None  # Bedrock RetrieveAndGenerate session; None locally
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"found": self.found, "answer": self.text, "citations": [c.to_dict() for c in self.citations]}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    source: str
+    status: str  # "added" | "replaced" | "unchanged" | "duplicate" | "failed" | "submitted"
+    pages: int = 0
+    chunks: int = 0
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@runtime_checkable
+class KnowledgeBase(Protocol):
+    def ingest(self, paths: Sequence[str]) -> list[IngestResult]: ...
+
+    def search(self, query: str, k: int = 5) -> list[Passage]: ...
+
+    def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer: ...
+
+
+# --- text ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TextInsights:
+    language: str | None = None
+    language_score: float | None = None
+    sentiment: str | None = None  # POSITIVE | NEGATIVE | NEUTRAL | MIXED
+    sentiment_scores: dict[str, float] = field(default_factory=dict)
+    key_phrases: tuple[str, ...] = ()
+    entities: tuple[dict[str, Any], ...] = ()  # {"text", "type", "score"}
+    notes: tuple[str, ...] = ()  # what could not be computed, and why
+
+
+class TextAnalyzer(Protocol):
+    def analyze(self, text: str) -> TextInsights: ...
+
+
+class Summarizer(Protocol):
+    def summarize(self, text: str, *, max_sentences: int = 3) -> str: ...
+
+
+class Translator(Protocol):
+    def translate(self, text: str, target_language: str) -> str: ...
+
+
+# --- speech and blobs ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Audio:
+    data: bytes
+    mime: str  # audio/mpeg | audio/ogg | audio/wav
+    duration_s: float | None = None
+    voice: str | None = None
+
+
+class Speech(Protocol):
+    def synthesize(self, text: str, *, voice: str | None = None, language: str | None = None) -> Audio: ...
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    key: str
+    url: str
+    path: str | None = None  # local file, when there is one
+    expires_at: float | None = None
+
+
+class BlobStore(Protocol):
+    def put(self, key: str, data: bytes, mime: str) -> StoredBlob: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def url(self, key: str, expires_in: int | None = None) -> str: ...
+
+
+# --- vision --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PhotoDescription:
+    summary: str
+    labels: tuple[dict[str, Any], ...] = ()
+    faces: tuple[dict[str, Any], ...] = ()
+    text: tuple[str, ...] = ()
+    celebrities: tuple[dict[str, Any], ...] = ()
+    known_faces: tuple[dict[str, Any], ...] = ()
+    moderation: tuple[dict[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class Vision(Protocol):
+    def describe(self, image: bytes, mime: str) -> PhotoDescription: ...
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: bytes
+    mime: str
+    seed: int | None = None
+
+
+class ImageGenerator(Protocol):
+    def generate(self, prompt: str, *, negative_prompt: str | None = None, width: int = 1024, height: int = 1024,
+                 seed: int | None = None) -> GeneratedImage: ...

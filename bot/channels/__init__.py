@@ -1,0 +1,1 @@
+"""Channel adapters: each turns its requests into a Turn and renders a Reply in its own form."""

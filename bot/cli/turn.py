@@ -1,0 +1,33 @@
+"""`coursebot turn TEXT [--attach FILE]... [--session ID] [--json]`: answer one message."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("turn", help="answer one message and print the reply",
+                       description="Answer one message. --json prints the Reply JSON (see README).")
+    p.add_argument("text", nargs="?", default="", help="the message (may be empty when a file is attached)")
+    p.add_argument("--attach", action="append", metavar="FILE", help="attach a file (repeatable)")
+    p.add_argument("--session", metavar="ID", help="conversation id; reuse it for follow-ups (default: a new one)")
+    p.add_argument("--user", default="cli-user", help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="print the Reply as JSON")
+    p.set_defaults(run=run, _parser=p)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uuid
+
+    from bot.cli import common
+    from bot.turn import Turn
+
+    attachments = common.attachments(args.attach, args._parser.error)
+    session = args.session or f"cli-{uuid.uuid4().hex[:12]}"
+    turn = Turn(conversation=session, text=args.text, user=args.user, channel="cli", attachments=attachments)
+    reply = common.router().handle(turn)
+    if args.json:
+        common.print_json(reply.to_dict())
+    else:
+        print(common.render_text(reply))
+    return 0

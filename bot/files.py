@@ -1,0 +1,82 @@
+"""File type detection from the bytes (never the name) and Attachment construction for channels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.turn import Attachment
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"ID3", "audio/mpeg"),
+    (b"OggS", "audio/ogg"),
+    (b"\x7fELF", "application/x-executable"),
+)
+
+
+def sniff(head: bytes) -> str:
+    """The mime type of a file from its first bytes (at least 16 are useful).
+
+    Text is recognized when the head decodes as UTF-8 (or UTF-16 with a BOM) and has no NUL bytes;
+    HTML/XML/SVG saved under any name is ``text/html`` / ``text/xml`` (never an image).
+    """
+    if not head:
+        return "application/x-empty"
+    for sig, mime in _SIGNATURES:
+        if head.startswith(sig):
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
+        return "image/heic"
+    if head[4:8] == b"ftyp":
+        return "video/mp4"
+    # PDFs may have junk before the header (up to 1024 bytes is allowed by readers)
+    if b"%PDF-" in head[:1024]:
+        return "application/pdf"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "text/plain"
+    sample = head[:4096]
+    if b"\x00" in sample:
+        return "application/octet-stream"
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(sample) - 4:  # not just a character cut at the end of the sample
+            return "application/octet-stream"
+        text = sample[:e.start].decode("utf-8", "ignore")
+    low = text.lstrip("\ufeff \t\r\n").lower()
+    if low.startswith(("<!doctype html", "<html", "<head", "<body", "<script")):
+        return "text/html"
+    if low.startswith("<?xml") or low.startswith("<svg"):
+        return "text/xml"
+    return "text/plain"
+
+
+def attachment_from_path(path: str | Path) -> Attachment:
+    """An Attachment for a local file, its type sniffed from the bytes.
+
+    Raises:
+        FileNotFoundError: the path does not exist (a CLI usage error, not a user-reply).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(str(path))
+    with p.open("rb") as f:
+        head = f.read(4096)
+    return Attachment(name=p.name, mime=sniff(head), path=str(p.resolve()), size=p.stat().st_size)
+
+
+def attachment_from_bytes(name: str, data: bytes) -> Attachment:
+    return Attachment(name=Path(name).name or "upload", mime=sniff(data[:4096]), data=data, size=len(data))

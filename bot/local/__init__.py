@@ -1,0 +1,1 @@
+"""Offline implementations of the capabilities: the embedded default backend."""

@@ -1,0 +1,120 @@
+"""All settings in one place: explicit argument, then COURSEBOT_* environment (or .env), then default."""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+ENV_PREFIX = "COURSEBOT_"
+
+
+class Settings(BaseSettings):
+    """coursebot settings. Every field reads ``COURSEBOT_<FIELD>`` unless it names another variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- general -------------------------------------------------------------------------------
+    backend: Literal["local", "aws"] = "local"
+    home: Path = Path(".coursebot")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+    # --- conversation / NLU --------------------------------------------------------------------
+    nlu_threshold: float = Field(0.52, ge=0.0, le=1.0)
+    max_message_bytes: int = Field(100_000, gt=0)  # longer messages get a clear reply
+    max_attachment_bytes: int = Field(30_000_000, gt=0)  # never read more than this from a file
+    conversation_ttl_days: int = Field(7, gt=0)
+
+    # --- AWS common ----------------------------------------------------------------------------
+    aws_region: str = Field("us-east-1", validation_alias="COURSEBOT_AWS_REGION")
+    aws_endpoint_url: str | None = None  # tests and LocalStack-like endpoints
+    aws_max_attempts: int = Field(4, ge=1, le=10)
+    aws_connect_timeout: float = Field(3.0, gt=0)
+    aws_read_timeout: float = Field(20.0, gt=0)
+    state_table: str = "coursebot-conversations"  # DynamoDB table for conversation state (aws)
+    pdf_bucket: str | None = None  # the Knowledge Base's S3 data source
+    pdf_prefix: str = "course-pdfs/"
+    media_bucket: str | None = None  # generated audio and images
+    url_expiry_seconds: int = Field(3600, gt=0, le=7 * 24 * 3600)
+
+    # --- knowledge base ------------------------------------------------------------------------
+    kb_id: str | None = None
+    kb_data_source_id: str | None = None
+    kb_model_arn: str = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+    kb_results: int = Field(5, ge=1, le=100)
+    kb_mode: Literal["retrieve_and_generate", "langchain"] = "retrieve_and_generate"
+    guardrail_id: str | None = None
+    guardrail_version: str | None = None
+
+    # --- models --------------------------------------------------------------------------------
+    text_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    text_endpoint: str | None = None  # SageMaker JumpStart text-generation endpoint
+    image_model_id: str = "amazon.titan-image-generator-v2:0"
+    image_endpoint: str | None = None  # SageMaker JumpStart image-generation endpoint
+    classifier_endpoint: str | None = None  # SageMaker custom image classifier
+    vision_model_id: str | None = None  # Bedrock vision model for captions
+    face_collection: str | None = None  # Rekognition collection for known faces
+    polly_voice: str = "Joanna"
+
+    # --- local engines -------------------------------------------------------------------------
+    secret_key: str | None = None  # signs local file URLs; generated into COURSEBOT_HOME if unset
+    public_url: str = "http://127.0.0.1:8000"  # base of links the local web server serves
+
+    # --- Slack (standard Slack variable names) --------------------------------------------------
+    slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+    def signing_key(self) -> bytes:
+        """The key for local signed URLs: the setting, else a random one kept in COURSEBOT_HOME."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret.key"
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            key = secrets.token_hex(32).encode()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+            return key
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field_name = str(error["loc"][0]) if error.get("loc") else "?"
+    var = field_name.upper() if field_name.upper().startswith(("SLACK_", ENV_PREFIX)) else ENV_PREFIX + field_name.upper()
+    ctx = error.get("ctx") or {}
+    if "expected" in ctx:
+        allowed = ctx["expected"].replace("'", "")
+        return f"{var} must be one of: {allowed} (got {error.get('input')!r})."
+    return f"{var}: {error.get('msg')} (got {error.get('input')!r})."
+
+
+def load(**overrides: Any) -> Settings:
+    """Build settings; an invalid value raises ConfigError naming the variable and allowed values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        raise ConfigError(" ".join(_describe(err) for err in e.errors())) from None
+
+
+@functools.lru_cache(maxsize=1)
+def get() -> Settings:
+    """The process-wide settings from the environment (cached)."""
+    return load()

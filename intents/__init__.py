@@ -1,0 +1,36 @@
+"""The intent registry: one module per intent, each with SPEC and handle(turn, ctx) -> Reply."""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+from bot.specs import Intent, IntentSpec
+
+# Adding an intent: its module here, its test, and a fixture. Order is the order Help lists them.
+MODULES = (
+    "intents.ask_course_pdfs",
+    "intents.summarize_text",
+    "intents.describe_photo",
+    "intents.speak_answer",
+    "intents.generate_image",
+    "intents.help",
+    "intents.greeting",
+    "intents.fallback",
+)
+
+FALLBACK = "Fallback"
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, Intent]:
+    """Intent name -> Intent, importing each module once."""
+    out: dict[str, Intent] = {}
+    for name in MODULES:
+        mod = importlib.import_module(name)
+        out[mod.SPEC.name] = Intent(spec=mod.SPEC, handle=mod.handle, fill_slots=getattr(mod, "fill_slots", None))
+    return out
+
+
+def specs() -> list[IntentSpec]:
+    return [i.spec for i in registry().values()]
