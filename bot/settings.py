@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     guardrail_id: str | None = None
     guardrail_version: str | None = None
 
+    # --- issue 3: course knowledge base --------------------------------------------------------
+    kb_prompt_template: str | None = None  # RetrieveAndGenerate prompt; must contain $search_results$
+    kb_langchain_prompt: str | None = None  # kb_mode=langchain prompt; must contain {context} and {question}
+    kb_ingest_wait_seconds: float = Field(300.0, ge=0)  # how long to poll a Bedrock ingestion job
+    kb_chat_ingest_wait_seconds: float = Field(20.0, ge=0)  # same, for a PDF sent in a chat (Lex: 30 s hook limit)
+
     # --- models --------------------------------------------------------------------------------
     text_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
     text_endpoint: str | None = None  # SageMaker JumpStart text-generation endpoint

@@ -1,0 +1,421 @@
+"""The course KB on AWS: Knowledge Bases for Amazon Bedrock.
+
+- ``ask``: RetrieveAndGenerate (HYBRID search, optional guardrail, a grounded prompt template), or,
+  with ``COURSEBOT_KB_MODE=langchain``, langchain-aws AmazonKnowledgeBasesRetriever + ChatBedrockConverse
+  with our own prompt. Citations become file name + page (``x-amz-bedrock-kb-document-page-number``)
+  with presigned S3 links that open the PDF at that page.
+- ``ingest``: PDFs are checked locally, uploaded to the data source bucket, then StartIngestionJob
+  is polled with backoff until the job is COMPLETE or FAILED (or the wait runs out).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Sequence
+from urllib.parse import unquote, urlparse
+
+from bot.aws.clients import call, make_client
+from bot.capabilities import Answer, IngestResult, Passage
+from bot.errors import InputError, NotAvailable, ServiceError
+from bot.turn import Citation
+from kb import extractive
+from kb.local import pdf_files
+from kb.pdf import PdfProblem, extract
+
+log = logging.getLogger(__name__)
+
+WHAT = "the course knowledge base"
+PAGE_KEY = "x-amz-bedrock-kb-document-page-number"
+MAX_QUERY_CHARS = 1000  # RetrieveAndGenerate input.text and Retrieve retrievalQuery.text: 1000 characters
+MAX_DOCUMENT_BYTES = 50_000_000  # Knowledge Bases: 50 MB per source file
+NOT_FOUND_MARK = "NOT_FOUND"
+
+# RetrieveAndGenerate prompt; Bedrock fills $search_results$ and $output_format_instructions$ (citations).
+DEFAULT_PROMPT = (
+    "You are a teaching assistant for a course. Answer the student's question using only the search "
+    "results below, which come from the course PDFs. Keep the answer short: at most four sentences, plain text. "
+    "Do not add facts that are not in the search results. If the search results do not answer the question, "
+    f"reply with exactly: {extractive.NOT_FOUND}\n\n"
+    "Search results:\n$search_results$\n\n$output_format_instructions$\n\nQuestion: $query$"
+)
+# The langchain-aws path: {context} is the numbered passages, {question} the (condensed) question.
+DEFAULT_LANGCHAIN_PROMPT = (
+    "You are a teaching assistant. Answer the question using only the numbered course passages below, "
+    "in at most four sentences, and put the number of each passage you use in square brackets, like [1]. "
+    f"If the passages do not answer the question, reply with exactly {NOT_FOUND_MARK}.\n\n"
+    "Passages:\n{context}\n\nQuestion: {question}"
+)
+_REFUSALS = ("couldn't find that in the course", "sorry, i am unable to assist", "i am unable to assist you",
+             "could not find", NOT_FOUND_MARK.lower())
+
+
+def _source_of(location: dict[str, Any] | None) -> tuple[str, str | None, str | None]:
+    """(file name, bucket, key) of a retrieved reference's location."""
+    location = location or {}
+    uri = (location.get("s3Location") or {}).get("uri")
+    if uri:
+        parsed = urlparse(uri)
+        key = unquote(parsed.path.lstrip("/"))
+        return PurePosixPath(key).name or uri, parsed.netloc, key
+    for kind in ("webLocation", "confluenceLocation", "salesforceLocation", "sharePointLocation", "customDocumentLocation"):
+        if location.get(kind):
+            ref = location[kind].get("url") or location[kind].get("id") or kind
+            return str(ref), None, None
+    return "course document", None, None
+
+
+def _page_of(metadata: dict[str, Any] | None) -> int | None:
+    value = (metadata or {}).get(PAGE_KEY)
+    try:
+        return int(float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class BedrockKnowledgeBase:
+    """Implements :class:`bot.capabilities.KnowledgeBase` with Knowledge Bases for Amazon Bedrock.
+
+    Args:
+        settings: coursebot settings (kb_id, kb_data_source_id, kb_model_arn, pdf_bucket, ...).
+        runtime: a ``bedrock-agent-runtime`` client; agent: ``bedrock-agent``; s3: ``s3``;
+            llm_client: ``bedrock-runtime`` (langchain path only). All injectable for tests.
+        sleep: the wait between ingestion polls (tests pass a no-op).
+    """
+
+    def __init__(self, settings: Any, runtime: Any, agent: Any = None, s3: Any = None, llm_client: Any = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.settings = settings
+        self.runtime = runtime
+        self.agent = agent
+        self.s3 = s3
+        self.llm_client = llm_client
+        self.sleep = sleep
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _kb_id(self) -> str:
+        if not self.settings.kb_id:
+            raise NotAvailable("The course knowledge base is not configured: set COURSEBOT_KB_ID to the "
+                               "Bedrock Knowledge Base id (or use COURSEBOT_BACKEND=local).", code="kb_not_configured")
+        return self.settings.kb_id
+
+    def _retrieval_config(self, k: int | None = None) -> dict[str, Any]:
+        return {"vectorSearchConfiguration": {"numberOfResults": k or self.settings.kb_results,
+                                              "overrideSearchType": "HYBRID"}}
+
+    @staticmethod
+    def _check_query(text: str, what: str = "question") -> str:
+        text = (text or "").strip()
+        if not text:
+            raise InputError(f"Please give me a {what} about the course.", code="empty_question")
+        if len(text) > MAX_QUERY_CHARS:
+            raise InputError(f"That {what} is {len(text)} characters; the course knowledge base accepts up to "
+                             f"{MAX_QUERY_CHARS}. Please shorten it.", code="question_too_long")
+        return text
+
+    def link(self, bucket: str | None, key: str | None, page: int | None) -> str | None:
+        """A presigned GET link to the PDF in S3, opening at ``page``."""
+        if not (bucket and key and self.s3 is not None):
+            return None
+        try:
+            url = self.s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                                 ExpiresIn=self.settings.url_expiry_seconds)
+        except Exception:  # no credentials to sign with: answer without links
+            log.warning("could not presign a link for a citation", exc_info=True)
+            return None
+        return f"{url}#page={page}" if page else url
+
+    def _citation(self, ref: dict[str, Any]) -> Citation:
+        source, bucket, key = _source_of(ref.get("location"))
+        page = _page_of(ref.get("metadata"))
+        quote = ((ref.get("content") or {}).get("text") or "").strip()
+        return Citation(source, page, self.link(bucket, key, page), quote[:300] or None)
+
+    # --- search ----------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        query = self._check_query(query, "search")
+        resp = call(self.runtime.retrieve, what=WHAT, knowledgeBaseId=self._kb_id(),
+                    retrievalQuery={"text": query}, retrievalConfiguration=self._retrieval_config(k))
+        out = []
+        for r in resp.get("retrievalResults", []):
+            source, _, _ = _source_of(r.get("location"))
+            out.append(Passage(source, _page_of(r.get("metadata")), float(r.get("score") or 0.0),
+                               ((r.get("content") or {}).get("text") or "").strip()))
+        return out
+
+    # --- ask -------------------------------------------------------------------------------------
+    def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer:
+        question = self._check_query(question)
+        if self.settings.kb_mode == "langchain":
+            return self._ask_langchain(question, history)
+        return self._ask_rag(question, session_id)
+
+    def _rag_request(self, question: str, session_id: str | None) -> dict[str, Any]:
+        generation: dict[str, Any] = {
+            "promptTemplate": {"textPromptTemplate": self.settings.kb_prompt_template or DEFAULT_PROMPT},
+        }
+        if self.settings.guardrail_id:
+            generation["guardrailConfiguration"] = {"guardrailId": self.settings.guardrail_id,
+                                                    "guardrailVersion": self.settings.guardrail_version or "DRAFT"}
+        request: dict[str, Any] = {
+            "input": {"text": question},
+            "retrieveAndGenerateConfiguration": {
+                "type": "KNOWLEDGE_BASE",
+                "knowledgeBaseConfiguration": {
+                    "knowledgeBaseId": self._kb_id(),
+                    "modelArn": self.settings.kb_model_arn,
+                    "retrievalConfiguration": self._retrieval_config(),
+                    "generationConfiguration": generation,
+                },
+            },
+        }
+        if session_id:
+            request["sessionId"] = session_id
+        return request
+
+    def _ask_rag(self, question: str, session_id: str | None) -> Answer:
+        from botocore.exceptions import ClientError
+
+        request = self._rag_request(question, session_id)
+        try:
+            resp = self.runtime.retrieve_and_generate(**request)
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code")
+            if not (session_id and code in ("ValidationException", "ResourceNotFoundException")):
+                return self._wrap(e)
+            # The session expired or belongs to another KB: ask again without it (a new session).
+            log.info("RetrieveAndGenerate session %s rejected (%s); starting a new one", session_id, code)
+            request.pop("sessionId", None)
+            resp = call(self.runtime.retrieve_and_generate, what=WHAT, **request)
+        text = ((resp.get("output") or {}).get("text") or "").strip()
+        new_session = resp.get("sessionId")
+        if resp.get("guardrailAction") == "INTERVENED":
+            return Answer(False, text or "I can't answer that question.", (), new_session)
+        citations: list[Citation] = []
+        seen = set()
+        for c in resp.get("citations") or []:
+            for ref in c.get("retrievedReferences") or []:
+                cit = self._citation(ref)
+                if (cit.source, cit.page) not in seen:
+                    seen.add((cit.source, cit.page))
+                    citations.append(cit)
+        if not citations or not text or any(r in text.lower() for r in _REFUSALS):
+            return Answer(False, extractive.NOT_FOUND, (), new_session)
+        return Answer(True, text, tuple(citations), new_session)
+
+    @staticmethod
+    def _wrap(error: Exception) -> Any:
+        def raise_it() -> None:
+            raise error
+
+        return call(raise_it, what=WHAT)
+
+    def _ask_langchain(self, question: str, history: Sequence[str]) -> Answer:
+        try:
+            from langchain_aws import AmazonKnowledgeBasesRetriever, ChatBedrockConverse
+        except ImportError as e:  # pragma: no cover - a core dependency
+            raise NotAvailable("COURSEBOT_KB_MODE=langchain needs the 'langchain-aws' package: "
+                               "pip install langchain-aws", code="missing_extra") from e
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        query = extractive.condense(question, history)[:MAX_QUERY_CHARS]
+        retriever = AmazonKnowledgeBasesRetriever(
+            knowledge_base_id=self._kb_id(), retrieval_config=self._retrieval_config(), client=self.runtime,
+            guardrail_config=({"guardrailId": self.settings.guardrail_id,
+                               "guardrailVersion": self.settings.guardrail_version or "DRAFT"}
+                              if self.settings.guardrail_id else None))
+        try:
+            docs = retriever.invoke(query)
+        except (ClientError, BotoCoreError) as e:
+            return self._wrap(e)
+        if not docs:
+            return Answer(False, extractive.NOT_FOUND)
+        refs = []
+        for d in docs:
+            meta = d.metadata or {}
+            refs.append({"content": {"text": d.page_content}, "location": meta.get("location"),
+                         "metadata": meta.get("source_metadata")})
+        context = "\n\n".join(f"[{i}] {r['content']['text']}" for i, r in enumerate(refs, 1))
+        template = self.settings.kb_langchain_prompt or DEFAULT_LANGCHAIN_PROMPT
+        prompt = template.replace("{context}", context).replace("{question}", query)
+        llm = ChatBedrockConverse(model=self.settings.text_model_id, client=self.llm_client,
+                                  region_name=self.settings.aws_region, temperature=0.0, max_tokens=400)
+        try:
+            message = llm.invoke(prompt)
+        except (ClientError, BotoCoreError) as e:
+            return self._wrap(e)
+        text = message.text if isinstance(getattr(message, "text", None), str) else str(message.content)
+        text = text.strip()
+        if not text or any(r in text.lower() for r in _REFUSALS):
+            return Answer(False, extractive.NOT_FOUND)
+        import re
+
+        used = [int(n) for n in re.findall(r"\[(\d+)\]", text) if 0 < int(n) <= len(refs)]
+        chosen = list(dict.fromkeys(used)) or [1]
+        citations: list[Citation] = []
+        seen = set()
+        for n in chosen:
+            cit = self._citation(refs[n - 1])
+            if (cit.source, cit.page) not in seen:
+                seen.add((cit.source, cit.page))
+                citations.append(cit)
+        return Answer(True, text, tuple(citations))
+
+    # --- ingest ----------------------------------------------------------------------------------
+    def _bucket(self) -> str:
+        if not self.settings.pdf_bucket:
+            raise NotAvailable("Adding PDFs needs the Knowledge Base's S3 bucket: set COURSEBOT_PDF_BUCKET.",
+                               code="kb_not_configured")
+        return self.settings.pdf_bucket
+
+    def _key(self, name: str) -> str:
+        prefix = self.settings.pdf_prefix or ""
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return prefix + name
+
+    def ingest(self, paths: Sequence[str], progress: Callable[[int, int, str], None] | None = None,
+               wait: float | None = None) -> list[IngestResult]:
+        """Upload PDFs to the data source bucket, then sync the KB and wait (with backoff) for the job."""
+        files = pdf_files(paths)
+        results: list[IngestResult] = []
+        uploaded: list[tuple[int, int]] = []  # (index in results, pages)
+        for i, f in enumerate(files):
+            if progress:
+                progress(i, len(files), f.name)
+            try:
+                data = f.read_bytes()
+            except OSError as e:
+                results.append(IngestResult(f.name, "failed", reason=f"I couldn't read '{f.name}' ({e.strerror or e})."))
+                continue
+            result, pages = self._upload(f.name, data)
+            if result is None:
+                uploaded.append((len(results), pages))
+                results.append(IngestResult(f.name, "submitted", pages=pages))
+            else:
+                results.append(result)
+        if progress:
+            progress(len(files), len(files), "")
+        if uploaded:
+            job = self.sync(wait=wait)
+            for idx, pages in uploaded:
+                results[idx] = self._job_result(results[idx].source, pages, job)
+        return results
+
+    def _upload(self, name: str, data: bytes) -> tuple[IngestResult | None, int]:
+        """Check and upload one PDF; (None, pages) when uploaded, else (the result, 0)."""
+        if len(data) > MAX_DOCUMENT_BYTES:
+            return IngestResult(name, "failed", reason=f"'{name}' is {len(data) / 1e6:.0f} MB; a Bedrock Knowledge "
+                                f"Base accepts files up to {MAX_DOCUMENT_BYTES / 1e6:.0f} MB."), 0
+        try:
+            pages = extract(data, name)  # refuse corrupt/encrypted/empty PDFs before paying for an upload
+        except PdfProblem as e:
+            return IngestResult(name, "failed", reason=e.user_message), 0
+        bucket, key = self._bucket(), self._key(name)
+        sha = hashlib.sha256(data).hexdigest()
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.s3.head_object(Bucket=bucket, Key=key)
+            if (head.get("Metadata") or {}).get("sha256") == sha:
+                return IngestResult(name, "unchanged", pages=len(pages)), 0
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                self._wrap(e)
+        call(self.s3.put_object, what=WHAT, Bucket=bucket, Key=key, Body=data, ContentType="application/pdf",
+             Metadata={"sha256": sha})
+        return None, len(pages)
+
+    def sync(self, wait: float | None = None) -> dict[str, Any]:
+        """Start an ingestion job and poll it with exponential backoff; returns the last job description."""
+        from botocore.exceptions import ClientError
+
+        if self.agent is None or not self.settings.kb_data_source_id:
+            raise NotAvailable("Syncing the knowledge base needs COURSEBOT_KB_DATA_SOURCE_ID (the S3 data source id).",
+                               code="kb_not_configured")
+        kb_id, ds_id = self._kb_id(), self.settings.kb_data_source_id
+        wait = self.settings.kb_ingest_wait_seconds if wait is None else wait
+        deadline = time.monotonic() + wait
+        delay = 1.0
+        token = uuid.uuid4().hex
+        while True:  # ConflictException: another sync is running; wait for it, then start ours
+            try:
+                job = self.agent.start_ingestion_job(knowledgeBaseId=kb_id, dataSourceId=ds_id, clientToken=token,
+                                                     description="coursebot: PDFs added")["ingestionJob"]
+                break
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") != "ConflictException" or time.monotonic() + delay > deadline:
+                    self._wrap(e)
+                self.sleep(delay)
+                delay = min(delay * 2, 15.0)
+        delay = 1.0
+        while job.get("status") not in ("COMPLETE", "FAILED", "STOPPED"):
+            if time.monotonic() + delay > deadline:
+                break
+            self.sleep(delay)
+            delay = min(delay * 2, 15.0)
+            job = call(self.agent.get_ingestion_job, what=WHAT, knowledgeBaseId=kb_id, dataSourceId=ds_id,
+                       ingestionJobId=job["ingestionJobId"])["ingestionJob"]
+        return job
+
+    @staticmethod
+    def _job_result(name: str, pages: int, job: dict[str, Any]) -> IngestResult:
+        status = job.get("status")
+        stats = job.get("statistics") or {}
+        if status == "COMPLETE" and not stats.get("numberOfDocumentsFailed"):
+            return IngestResult(name, "added", pages=pages)
+        if status in ("COMPLETE", "FAILED", "STOPPED"):
+            reasons = "; ".join(job.get("failureReasons") or [])[:300]
+            why = f"The knowledge base could not index it{': ' + reasons if reasons else '.'}"
+            if status == "COMPLETE":
+                why = f"The knowledge base finished syncing but {stats.get('numberOfDocumentsFailed')} document(s) failed."
+            return IngestResult(name, "failed", pages=pages, reason=why)
+        return IngestResult(name, "submitted", pages=pages,
+                            reason="Uploaded; the knowledge base is still indexing it (usually a few minutes).")
+
+    def list(self) -> list[dict[str, Any]]:
+        bucket = self._bucket()
+        out = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=self._key("")):
+                for obj in page.get("Contents", []):
+                    if obj["Key"].lower().endswith(".pdf"):
+                        out.append({"name": PurePosixPath(obj["Key"]).name, "bytes": obj["Size"],
+                                    "modified": obj["LastModified"].isoformat()})
+        except Exception as e:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            if isinstance(e, (ClientError, BotoCoreError)):
+                self._wrap(e)
+            raise
+        return out
+
+    def remove(self, name: str) -> bool:
+        bucket, key = self._bucket(), self._key(Path(name).name)
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            self._wrap(e)
+        call(self.s3.delete_object, what=WHAT, Bucket=bucket, Key=key)
+        self.sync()
+        return True
+
+
+def build(settings: Any, services: Any) -> BedrockKnowledgeBase:
+    """Services factory for the aws backend."""
+    runtime = make_client("bedrock-agent-runtime", settings)
+    agent = make_client("bedrock-agent", settings)
+    s3 = make_client("s3", settings)
+    llm = make_client("bedrock-runtime", settings) if settings.kb_mode == "langchain" else None
+    return BedrockKnowledgeBase(settings, runtime, agent, s3, llm)
+
+
+__all__ = ["BedrockKnowledgeBase", "build", "DEFAULT_PROMPT", "DEFAULT_LANGCHAIN_PROMPT", "ServiceError"]

@@ -1,0 +1,98 @@
+"""Chunking: cleaned pages -> overlapping passages that keep their 1-based page number.
+
+Chunks never cross a page, so a citation's page is exact. Each chunk is a run of whole sentences
+of about ``target`` characters; consecutive chunks of a page share their boundary sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from kb.pdf import Page
+
+TARGET_CHARS = 700  # ~150 words, well inside the embedder's 256-token window
+MAX_CHARS = 1100
+MIN_CHARS = 120  # a shorter tail is merged into the previous chunk of the page
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    page: int
+    ordinal: int  # position in the document
+    text: str
+    context: str = ""  # document title and the section heading the chunk falls under
+
+
+_CODE = re.compile(r"[<>=(){}\[\]$;_#@|\\]|<-")
+
+
+def section_heading(s: str) -> bool:
+    """A heading worth carrying as context: title-like, not code, not a figure label."""
+    s = s.strip()
+    return (is_heading(s) and 1 <= len(s.split()) <= 10 and len(s) >= 4 and not _CODE.search(s)
+            and (s[:1].isupper() or re.match(r"^\d+(\.\d+)*\s+[A-Z]", s) is not None))
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences (and lines that stand alone, like headings)."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text)]
+    out: list[str] = []
+    for p in parts:
+        if not p:
+            continue
+        # hard-wrap a run-on "sentence" (tables, code) so no chunk exceeds MAX_CHARS
+        while len(p) > MAX_CHARS:
+            cut = p.rfind(" ", 0, MAX_CHARS)
+            cut = cut if cut > MAX_CHARS // 2 else MAX_CHARS
+            out.append(p[:cut].strip())
+            p = p[cut:].strip()
+        if p:
+            out.append(p)
+    return out
+
+
+def chunk_pages(pages: Iterable[Page], target: int = TARGET_CHARS, title: str = "") -> list[Chunk]:
+    chunks: list[Chunk] = []
+    section = ""
+    for page in pages:
+        sents = sentences(page.text)
+        if not title and sents and section_heading(sents[0]):
+            title = sents[0]
+        page_chunks: list[list[str]] = []
+        cur: list[str] = []
+        size = 0
+        for s in sents:
+            if cur and size + len(s) > target:
+                page_chunks.append(cur)
+                # overlap: carry the last sentence when it is short enough to be context
+                cur = [cur[-1]] if len(cur[-1]) < target // 3 else []
+                size = sum(len(x) + 1 for x in cur)
+            cur.append(s)
+            size += len(s) + 1
+        if cur:
+            tail = " ".join(cur)
+            if page_chunks and len(tail) < MIN_CHARS and len(" ".join(page_chunks[-1])) + len(tail) <= MAX_CHARS:
+                page_chunks[-1].extend(x for x in cur if x not in page_chunks[-1])
+            else:
+                page_chunks.append(cur)
+        for sents_of_chunk in page_chunks:
+            context = " - ".join(x for x in dict.fromkeys((title, section)) if x)
+            chunks.append(Chunk(page.number, len(chunks), _join(sents_of_chunk), context))
+            for x in sents_of_chunk:  # the heading in force at the end of this chunk opens the next one
+                if section_heading(x) and x != title:
+                    section = x
+    return chunks
+
+
+def is_heading(s: str) -> bool:
+    """A line that stands alone without closing punctuation: a title or a section heading."""
+    return not s.rstrip().endswith((".", "!", "?", ":", ";", ",")) and len(s.split()) <= 12
+
+
+def _join(sents: list[str]) -> str:
+    # headings keep their line break so answers can tell them from sentences
+    return "".join(s + ("\n" if is_heading(s) else " ") for s in sents).strip()

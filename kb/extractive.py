@@ -1,0 +1,149 @@
+"""Extractive answers: the sentences of the retrieved passages that answer the question, each cited.
+
+No generation, so nothing is invented: when the evidence is weak the answer is "not found".
+Follow-up questions ("and how much does it cost?") are condensed with the previous question.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from bot.capabilities import Answer
+from bot.turn import Citation
+from kb.chunking import is_heading, sentences
+from kb.index import STOPWORDS
+
+NOT_FOUND = ("I couldn't find that in the course PDFs. Try asking with the words the course uses, "
+             "or ask me what the course covers.")
+
+# Evidence thresholds, tuned on kb/data/dev_qa.jsonl (answerable vs. unanswerable questions).
+MIN_DENSE = 0.30  # best passage cosine below this: off-topic
+STRONG_DENSE = 0.55  # at or above this the passage is on topic even without shared words
+MIN_COVERAGE = 0.5  # share of the question's content words found in the top passages
+MAX_SENTENCES = 3
+MAX_ANSWER_CHARS = 700
+
+_FOLLOW_START = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|why|why not|and what|"
+                           r"tell me more|more on|same for)\b", re.I)
+_REFERRING = re.compile(r"\b(it|its|it's|that|this|they|them|their|those|these|there|one|ones|he|she)\b", re.I)
+# Words that ask *about* something without naming a topic ("how much does it cost")
+_GENERIC = frozenset("""cost costs price pricing priced charge charged billed much many work works use used using
+limit limits size big long time maximum minimum max min difference different better example examples mean means
+need needs do does done make makes get gets kind type types way ways thing things again simpler terms more""".split())
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 1 and w not in STOPWORDS]
+
+
+def _stem(w: str) -> str:
+    for suffix in ("ing", "ies", "es", "ed", "s"):
+        if len(w) > len(suffix) + 3 and w.endswith(suffix):
+            return w[: -len(suffix)]
+    return w
+
+
+def is_follow_up(question: str) -> bool:
+    words = content_words(question)
+    topical = [w for w in words if w not in _GENERIC]
+    if _FOLLOW_START.match(question) and len(topical) <= 2:
+        return True
+    return len(question.split()) <= 9 and bool(_REFERRING.search(question)) and len(topical) <= 1
+
+
+def condense(question: str, history: Sequence[str]) -> str:
+    """The retrieval query for ``question``: joined with the previous question when it is a follow-up."""
+    previous = next((h for h in reversed(history) if h and h.strip()), None)
+    if previous and previous.strip() != question.strip() and is_follow_up(question):
+        return f"{previous.strip()} {question.strip()}"
+    return question
+
+
+def coverage(question: str, texts: Sequence[str]) -> float:
+    words = {_stem(w) for w in content_words(question)}
+    if not words:
+        return 1.0
+    found = {_stem(w) for t in texts for w in re.findall(r"[a-z0-9]+", t.lower())}
+    return len(words & found) / len(words)
+
+
+def has_evidence(question: str, hits: Sequence[Any]) -> bool:
+    if not hits:
+        return False
+    best = max(h.dense for h in hits)
+    if best < MIN_DENSE:
+        return False
+    if best >= STRONG_DENSE:
+        return True
+    return coverage(question, [h.text for h in hits[:3]]) >= MIN_COVERAGE
+
+
+def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
+           link: Callable[[str | None, int | None], str | None]) -> Answer:
+    """Stitch the best sentences of ``hits`` into a cited answer, or say it was not found."""
+    if not has_evidence(query, hits):
+        return Answer(False, NOT_FOUND)
+    candidates: list[tuple[int, int, str]] = []  # (hit index, position, sentence)
+    contexts: list[str] = []  # the sentence with its section heading, for embedding
+    seen = set()
+    for hi, hit in enumerate(hits[:4]):
+        heading = ""
+        for pos, s in enumerate(sentences(hit.text)):
+            if is_heading(s):
+                heading = s
+                continue
+            key = s.lower()
+            if len(s.split()) < 4 or key in seen:
+                continue
+            seen.add(key)
+            candidates.append((hi, pos, s))
+            contexts.append(f"{heading}: {s}" if heading else s)
+    if not candidates:
+        return Answer(False, NOT_FOUND)
+    vecs = embedder.embed(contexts)
+    qv = embedder.embed_one(query)
+    if query != question:  # a follow-up: what is new in the question matters most
+        qv = qv + embedder.embed_one(question)
+        qv = qv / (np.linalg.norm(qv) or 1.0)
+    qwords = {_stem(w) for w in content_words(query)}
+    top = max(h.score for h in hits) or 1.0
+    scores = []
+    for (hi, _pos, s), v in zip(candidates, vecs):
+        swords = {_stem(w) for w in re.findall(r"[a-z0-9]+", s.lower())}
+        overlap = len(qwords & swords) / max(len(qwords), 1)
+        scores.append(float(v @ qv) + 0.25 * overlap + 0.15 * hits[hi].score / top)
+    order = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
+    best = scores[order[0]]
+    chosen = [order[0]]
+    length = len(candidates[order[0]][2])
+    for i in order[1:]:
+        if len(chosen) >= MAX_SENTENCES or scores[i] < best - 0.12:
+            break
+        if length + len(candidates[i][2]) > MAX_ANSWER_CHARS:
+            continue
+        if any(float(vecs[i] @ vecs[j]) > 0.85 for j in chosen):
+            continue
+        chosen.append(i)
+        length += len(candidates[i][2])
+    chosen.sort(key=lambda i: (candidates[i][0], candidates[i][1]))
+
+    citations: list[Citation] = []
+    index: dict[tuple[str, int], int] = {}
+    parts = []
+    for i in chosen:
+        hi, _pos, s = candidates[i]
+        hit = hits[hi]
+        key = (hit.source, hit.page)
+        if key not in index:
+            citations.append(Citation(hit.source, hit.page, link(hit.blob_key, hit.page), s[:300]))
+            index[key] = len(citations)
+        parts.append(f"{_sentence(s)} [{index[key]}]")
+    return Answer(True, " ".join(parts), tuple(citations))
+
+
+def _sentence(s: str) -> str:
+    s = re.sub(r"\s+", " ", s).strip()
+    return s if s[-1:] in ".!?:" else s + "."

@@ -1,0 +1,256 @@
+"""The embedded index: documents and chunks in SQLite, FTS5 (BM25) for words, float32 vectors for meaning.
+
+One SQLite file in COURSEBOT_HOME. Every change of a document happens in one transaction, so a
+crash or a kill mid-ingest leaves the previous state (SQLite's journal rolls it back). The dense
+vectors are also kept in memory as one matrix for brute-force cosine search (~4 ms at 50k chunks),
+reloaded when the ``generation`` counter shows another writer changed the index.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    pages INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    blob_key TEXT,
+    model TEXT NOT NULL,
+    added_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_sha ON documents(sha256);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    doc_id INTEGER NOT NULL REFERENCES documents(id),
+    page INTEGER NOT NULL,
+    ordinal INTEGER NOT NULL,
+    context TEXT NOT NULL,
+    text TEXT NOT NULL,
+    vec BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    context, text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, context, text) VALUES (new.id, new.context, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, context, text) VALUES ('delete', old.id, old.context, old.text);
+END;
+INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', '0');
+"""
+
+# Words too common to help BM25 find a passage.
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be been before being below between both but by can
+could did do does doing down during each few for from further had has have having he her here hers him his how
+i if in into is it its itself just me more most my no nor not now of off on once only or other our out over own
+same she should so some such than that the their them then there these they this those through to too under
+until up very was we were what when where which while who whom why will with would you your yours tell explain
+please describe give show course notes pdf pdfs say says said according
+""".split())
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    sha256: str
+    bytes: int
+    pages: int
+    chunks: int
+    blob_key: str | None
+    added_at: float
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "sha256": self.sha256, "bytes": self.bytes, "pages": self.pages,
+                "chunks": self.chunks, "added_at": round(self.added_at, 3)}
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    source: str
+    page: int
+    text: str
+    blob_key: str | None
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 MATCH expression: the question's content words OR-ed together (BM25 ranks them)."""
+    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 1 and w not in STOPWORDS]
+    if not words:
+        return None
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+class Index:
+    """Thread-safe access to the SQLite index (one connection per thread)."""
+
+    def __init__(self, path: str | Path, dim: int):
+        self.path = str(path)
+        self.dim = dim
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._matrix: np.ndarray = np.zeros((0, dim), dtype=np.float32)
+        self._ids: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._generation: str | None = None
+        self.db.executescript(SCHEMA)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; bumps the generation so readers reload the vectors."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # --- documents -------------------------------------------------------------------------------
+    def documents(self) -> list[Document]:
+        rows = self.db.execute("SELECT name, sha256, bytes, pages, chunks, blob_key, added_at FROM documents "
+                               "ORDER BY name").fetchall()
+        return [Document(*r) for r in rows]
+
+    def document(self, name: str) -> Document | None:
+        r = self.db.execute("SELECT name, sha256, bytes, pages, chunks, blob_key, added_at FROM documents "
+                            "WHERE name = ?", (name,)).fetchone()
+        return Document(*r) if r else None
+
+    def by_sha(self, sha: str) -> Document | None:
+        r = self.db.execute("SELECT name, sha256, bytes, pages, chunks, blob_key, added_at FROM documents "
+                            "WHERE sha256 = ? LIMIT 1", (sha,)).fetchone()
+        return Document(*r) if r else None
+
+    @staticmethod
+    def delete_document(db: sqlite3.Connection, name: str) -> bool:
+        row = db.execute("SELECT id FROM documents WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return False
+        db.execute("DELETE FROM chunks WHERE doc_id = ?", (row[0],))
+        db.execute("DELETE FROM documents WHERE id = ?", (row[0],))
+        return True
+
+    @staticmethod
+    def insert_document(db: sqlite3.Connection, *, name: str, sha256: str, size: int, pages: int,
+                        blob_key: str | None, model: str, chunks: Sequence[tuple[int, int, str, str]],
+                        vectors: np.ndarray) -> None:
+        cur = db.execute(
+            "INSERT INTO documents (name, sha256, bytes, pages, chunks, blob_key, model, added_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (name, sha256, size, pages, len(chunks), blob_key, model, time.time()))
+        doc_id = cur.lastrowid
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        db.executemany("INSERT INTO chunks (doc_id, page, ordinal, context, text, vec) VALUES (?, ?, ?, ?, ?, ?)",
+                       [(doc_id, page, ordinal, context, text, vecs[i].tobytes())
+                        for i, (page, ordinal, context, text) in enumerate(chunks)])
+
+    # --- search ----------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        gen = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        if gen == self._generation:
+            return
+        with self._lock:
+            if gen == self._generation:
+                return
+            rows = self.db.execute("SELECT id, vec FROM chunks ORDER BY id").fetchall()
+            if rows:
+                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), self.dim)
+            else:
+                ids, matrix = np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+            self._ids, self._matrix, self._generation = ids, matrix, gen
+
+    def dense(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Top ``k`` (chunk id, cosine) by brute force over all vectors."""
+        self._refresh()
+        ids, matrix = self._ids, self._matrix
+        if len(ids) == 0:
+            return []
+        scores = matrix @ query_vec.astype(np.float32)
+        k = min(k, len(ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(int(ids[i]), float(scores[i])) for i in top]
+
+    def dense_scores(self, query_vec: np.ndarray, chunk_ids: Sequence[int]) -> dict[int, float]:
+        self._refresh()
+        if not len(chunk_ids) or not len(self._ids):
+            return {}
+        pos = np.searchsorted(self._ids, np.asarray(chunk_ids, dtype=np.int64))
+        pos = np.clip(pos, 0, len(self._ids) - 1)
+        out = {}
+        for cid, p in zip(chunk_ids, pos):
+            if self._ids[p] == cid:
+                out[cid] = float(self._matrix[p] @ query_vec)
+        return out
+
+    def lexical(self, text: str, k: int) -> list[tuple[int, float]]:
+        """Top ``k`` (chunk id, BM25 score, higher is better) from FTS5."""
+        q = fts_query(text)
+        if q is None:
+            return []
+        try:
+            rows = self.db.execute("SELECT rowid, -bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ? "
+                                   "ORDER BY bm25(chunks_fts) LIMIT ?", (q, k)).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT c.id, d.name, c.page, c.text, d.blob_key FROM chunks c JOIN documents d ON d.id = c.doc_id "
+            f"WHERE c.id IN ({marks})", list(ids)).fetchall()
+        return {r[0]: ChunkRow(*r) for r in rows}
+
+    def neighbours(self, chunk_id: int) -> list[ChunkRow]:
+        """The chunk before and after ``chunk_id`` in the same document (for answer context)."""
+        rows = self.db.execute(
+            "SELECT c2.id, d.name, c2.page, c2.text, d.blob_key FROM chunks c1 "
+            "JOIN chunks c2 ON c2.doc_id = c1.doc_id AND c2.ordinal BETWEEN c1.ordinal - 1 AND c1.ordinal + 1 "
+            "JOIN documents d ON d.id = c2.doc_id WHERE c1.id = ? ORDER BY c2.ordinal", (chunk_id,)).fetchall()
+        return [ChunkRow(*r) for r in rows]
+
+    def stats(self) -> dict[str, int]:
+        docs, pages = self.db.execute("SELECT COUNT(*), COALESCE(SUM(pages), 0) FROM documents").fetchone()
+        chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return {"documents": docs, "pages": pages, "chunks": chunks}
+
+    def check(self) -> bool:
+        """True when SQLite's integrity check passes and the FTS index matches its content table."""
+        ok = self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        try:
+            self.db.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError:
+            return False
+        return ok

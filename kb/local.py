@@ -1,0 +1,207 @@
+"""The embedded knowledge base (local default): ingest PDFs, hybrid search, extractive answers with citations.
+
+Retrieval fuses BM25 (SQLite FTS5) with dense cosine (offline all-MiniLM-L6-v2) by a weighted sum
+of normalised scores; the weights were tuned on kb/data/dev_qa.jsonl (see ``coursebot bench kb``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from bot.capabilities import Answer, IngestResult, Passage
+from bot.errors import InputError
+from kb import extractive
+from kb.chunking import chunk_pages
+from kb.index import Index
+from kb.pdf import PdfProblem, extract
+
+log = logging.getLogger(__name__)
+
+# Fusion weights, tuned on the dev QA set (coursebot bench kb prints the sweep with --tune).
+DENSE_WEIGHT = 0.6
+CANDIDATES = 40  # from each retriever before fusion
+MAX_PDF_BYTES = 100_000_000
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: int
+    source: str
+    page: int
+    text: str
+    blob_key: str | None
+    score: float  # fused
+    dense: float  # cosine
+    lexical: float  # BM25, 0 when the words did not match
+
+    def passage(self) -> Passage:
+        return Passage(self.source, self.page, self.score, self.text)
+
+
+def pdf_files(paths: Sequence[str]) -> list[Path]:
+    """The PDF files named by ``paths``: files as given, folders searched recursively for *.pdf."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() == ".pdf"))
+        else:
+            out.append(p)
+    return out
+
+
+def embedding_text(chunk: Any) -> str:
+    """What is embedded for a chunk: its title/section context, then its text."""
+    return f"{chunk.context}\n{chunk.text}" if chunk.context else chunk.text
+
+
+class LocalKnowledgeBase:
+    """Implements :class:`bot.capabilities.KnowledgeBase` on an embedded SQLite index."""
+
+    def __init__(self, path: str | Path, embedder: Any, blobs: Any = None, *, dense_weight: float = DENSE_WEIGHT,
+                 url_expiry: int | None = None):
+        self.embedder = embedder
+        self.index = Index(path, embedder.dim)
+        self.blobs = blobs
+        self.dense_weight = dense_weight
+        self.url_expiry = url_expiry
+
+    # --- ingest ----------------------------------------------------------------------------------
+    def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> list[IngestResult]:
+        files = pdf_files(paths)
+        results = []
+        for i, f in enumerate(files):
+            if progress:
+                progress(i, len(files), f.name)
+            results.append(self.ingest_file(f))
+        if progress:
+            progress(len(files), len(files), "")
+        return results
+
+    def ingest_file(self, path: str | Path, name: str | None = None) -> IngestResult:
+        path = Path(path)
+        name = name or path.name
+        try:
+            size = path.stat().st_size
+            if size > MAX_PDF_BYTES:
+                return IngestResult(name, "failed", reason=f"'{name}' is {size / 1e6:.0f} MB; the most I index is "
+                                    f"{MAX_PDF_BYTES / 1e6:.0f} MB per PDF.")
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return IngestResult(name, "failed", reason=f"No such file: '{path}'.")
+        except OSError as e:
+            return IngestResult(name, "failed", reason=f"I couldn't read '{name}' ({e.strerror or e}).")
+        return self.ingest_bytes(name, data)
+
+    def ingest_bytes(self, name: str, data: bytes) -> IngestResult:
+        """Index one PDF atomically: unchanged, duplicate, added or replaced; failed leaves the index as it was."""
+        sha = hashlib.sha256(data).hexdigest()
+        current = self.index.document(name)
+        if current is not None and current.sha256 == sha:
+            return IngestResult(name, "unchanged", pages=current.pages, chunks=current.chunks)
+        twin = self.index.by_sha(sha)
+        if twin is not None and twin.name != name:
+            return IngestResult(name, "duplicate", pages=twin.pages, chunks=twin.chunks,
+                                reason=f"Same content as '{twin.name}', which is already indexed.")
+        try:
+            pages = extract(data, name)
+        except PdfProblem as e:
+            return IngestResult(name, "failed", reason=e.user_message)
+        chunks = chunk_pages(pages)
+        vectors = self.embedder.embed([embedding_text(c) for c in chunks])
+        blob_key = self._store_pdf(sha, data)
+        from kb.pdf import page_count
+
+        total_pages = page_count(data)
+        with self.index.transaction() as db:
+            replaced = self.index.delete_document(db, name)
+            self.index.insert_document(db, name=name, sha256=sha, size=len(data), pages=total_pages,
+                                       blob_key=blob_key, model=getattr(self.embedder, "model_id", "?"),
+                                       chunks=[(c.page, c.ordinal, c.context, c.text) for c in chunks], vectors=vectors)
+        return IngestResult(name, "replaced" if replaced else "added", pages=total_pages, chunks=len(chunks))
+
+    def _store_pdf(self, sha: str, data: bytes) -> str | None:
+        if self.blobs is None:
+            return None
+        key = f"pdfs/{sha}.pdf"
+        try:
+            exists = getattr(self.blobs, "exists", None)
+            if not (exists and exists(key)):
+                self.blobs.put(key, data, "application/pdf")
+            return key
+        except Exception:  # links are a convenience; the index must not depend on them
+            log.warning("could not store %s in the blob store", key, exc_info=True)
+            return None
+
+    def list(self) -> list[dict[str, Any]]:
+        return [d.to_dict() for d in self.index.documents()]
+
+    def remove(self, name: str) -> bool:
+        with self.index.transaction() as db:
+            return self.index.delete_document(db, name)
+
+    # --- search ----------------------------------------------------------------------------------
+    def hits(self, query: str, k: int = 5, *, dense_weight: float | None = None) -> list[Hit]:
+        query = (query or "").strip()
+        if not query:
+            raise InputError("Please give me something to search for.", code="empty_query")
+        w = self.dense_weight if dense_weight is None else dense_weight
+        qv = self.embedder.embed_one(query[:2000])
+        dense = dict(self.index.dense(qv, CANDIDATES))
+        lexical = dict(self.index.lexical(query[:2000], CANDIDATES))
+        if not dense and not lexical:
+            return []
+        missing = [cid for cid in lexical if cid not in dense]
+        dense.update(self.index.dense_scores(qv, missing))
+        top_lex = max(lexical.values(), default=0.0) or 1.0
+        fused = {}
+        for cid in set(dense) | set(lexical):
+            d = dense.get(cid, 0.0)
+            lx = lexical.get(cid, 0.0) / top_lex
+            fused[cid] = w * d + (1 - w) * lx
+        best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
+        rows = self.index.chunks(best)
+        return [Hit(cid, rows[cid].source, rows[cid].page, rows[cid].text, rows[cid].blob_key, fused[cid],
+                    dense.get(cid, 0.0), lexical.get(cid, 0.0)) for cid in best if cid in rows]
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        return [h.passage() for h in self.hits(query, k)]
+
+    # --- ask -------------------------------------------------------------------------------------
+    def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer:
+        question = (question or "").strip()
+        if not question:
+            raise InputError("Please ask me a question about the course.", code="empty_question")
+        query = extractive.condense(question, history)
+        hits = self.hits(query, k=6)
+        return extractive.answer(question, query, hits, self.embedder, self.link)
+
+    def link(self, blob_key: str | None, page: int | None) -> str | None:
+        """A link that opens the stored PDF at ``page`` (signed, expiring), when the blob store has it."""
+        if not blob_key or self.blobs is None:
+            return None
+        try:
+            url = self.blobs.url(blob_key, self.url_expiry)
+        except Exception:
+            return None
+        return f"{url}#page={page}" if page else url
+
+
+def build(settings: Any, services: Any) -> LocalKnowledgeBase:
+    """Services factory for the local backend."""
+    try:
+        blobs = services.blobs
+    except Exception:  # no blob store: answers carry no links
+        blobs = None
+    return LocalKnowledgeBase(Path(settings.data_dir) / "kb.sqlite3", services.embedder, blobs,
+                              url_expiry=settings.url_expiry_seconds)
+
+
+def sample_dir(settings: Any) -> Path:
+    return Path(settings.data_dir) / "sample-course"
+

@@ -1,0 +1,237 @@
+"""PDF text extraction, page by page, with cleanup: ligatures, hyphenation, repeated headers/footers.
+
+A PDF that cannot be used (corrupt, encrypted, empty, scanned without an OCR engine) raises
+:class:`PdfProblem` whose message says why, in a sentence a user can act on.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+from bot.errors import InputError, missing_extra
+
+log = logging.getLogger(__name__)
+
+MIN_PAGE_CHARS = 20  # a page with less text than this is treated as having no text layer
+
+
+class PdfProblem(InputError):
+    """The PDF cannot be indexed; ``user_message`` says why."""
+
+    code = "bad_pdf"
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int  # 1-based
+    text: str
+    ocr: bool = False
+
+
+def extract(data: bytes, name: str = "the PDF") -> list[Page]:
+    """The cleaned text of each page that has text (1-based page numbers kept).
+
+    Raises:
+        PdfProblem: corrupt, encrypted, empty or image-only (without OCR) PDFs.
+    """
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+    except ImportError as e:  # pragma: no cover - the kb extra is part of the default install
+        raise missing_extra("kb", "pypdf", "Reading PDFs") from e
+
+    if not data.lstrip()[:1024].count(b"%PDF-"):
+        raise PdfProblem(f"'{name}' is not a PDF file.", code="not_pdf")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")  # many "protected" PDFs only restrict printing/copying
+            except Exception:  # pypdf needs `cryptography` for AES; either way we cannot read it
+                ok = 0
+            if not ok:
+                raise PdfProblem(f"'{name}' is password-protected (encrypted), so I can't read it. "
+                                 "Please send a copy without a password.", code="encrypted_pdf")
+        raw_pages = [_page_text(p) for p in reader.pages]
+    except PdfProblem:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError) as e:
+        log.info("cannot parse %s: %s", name, e)
+        raise PdfProblem(f"'{name}' looks damaged (it is not a readable PDF file), so I skipped it.",
+                         code="corrupt_pdf") from e
+    except Exception as e:  # pypdf raises a variety of internal errors on malformed files
+        log.info("cannot parse %s: %r", name, e)
+        raise PdfProblem(f"'{name}' looks damaged (it is not a readable PDF file), so I skipped it.",
+                         code="corrupt_pdf") from e
+
+    if not raw_pages:
+        raise PdfProblem(f"'{name}' has no pages.", code="empty_pdf")
+
+    texts = [t if len(t.strip()) >= MIN_PAGE_CHARS else "" for t in raw_pages]
+    ocr_pages: set[int] = set()
+    missing = [i for i, t in enumerate(texts) if not t]
+    if missing:
+        with_images = [i for i in missing if _has_images(reader.pages[i])]
+        if with_images:
+            ocr = ocr_engine()
+            if ocr is not None:
+                for i in with_images:
+                    texts[i] = _ocr_page(reader.pages[i], ocr)
+                    if texts[i].strip():
+                        ocr_pages.add(i)
+            elif len(with_images) == len(texts):
+                raise PdfProblem(
+                    f"'{name}' contains only scanned images, no text, and no OCR engine is installed to read them. "
+                    "Install one (pip install rapidocr onnxruntime, or apt-get install tesseract-ocr and "
+                    "pip install pytesseract), or send a PDF with selectable text.", code="image_only_pdf")
+            else:
+                log.info("%s: %d scanned page(s) skipped, no OCR engine installed", name, len(with_images))
+    pages = clean_pages(texts)
+    out = [Page(i + 1, t, i in ocr_pages) for i, t in enumerate(pages) if len(t.strip()) >= MIN_PAGE_CHARS]
+    if not out:
+        if any(_has_images(p) for p in reader.pages):
+            raise PdfProblem(f"'{name}' contains only images and OCR found no readable text in them.",
+                             code="image_only_pdf")
+        raise PdfProblem(f"'{name}' has no text to index (its pages are empty).", code="empty_pdf")
+    return out
+
+
+def page_count(data: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(data), strict=False).pages)
+
+
+def _page_text(page) -> str:
+    try:
+        return page.extract_text() or ""
+    except Exception as e:  # one broken content stream should not lose the whole document
+        log.info("page text extraction failed: %r", e)
+        return ""
+
+
+def _has_images(page) -> bool:
+    try:
+        resources = page.get("/Resources") or {}
+        xobjects = resources.get("/XObject") or {}
+        return any(xobjects[k].get_object().get("/Subtype") == "/Image" for k in xobjects)
+    except Exception:
+        return False
+
+
+# --- OCR (optional) ------------------------------------------------------------------------------
+def ocr_engine() -> Callable[[bytes], str] | None:
+    """A function image bytes -> text when an OCR engine is installed (rapidocr, or tesseract)."""
+    try:
+        from rapidocr import RapidOCR  # type: ignore[import-not-found]
+
+        engine = RapidOCR()
+
+        def run_rapid(image: bytes) -> str:
+            result = engine(image)
+            return "\n".join(getattr(result, "txts", None) or ())
+
+        return run_rapid
+    except Exception:
+        pass
+    try:
+        import shutil
+
+        import pytesseract  # type: ignore[import-not-found]
+        from PIL import Image
+
+        if shutil.which("tesseract") is None:
+            return None
+
+        def run_tesseract(image: bytes) -> str:
+            return pytesseract.image_to_string(Image.open(io.BytesIO(image)))
+
+        return run_tesseract
+    except Exception:
+        return None
+
+
+def _ocr_page(page, ocr: Callable[[bytes], str]) -> str:
+    parts = []
+    try:
+        for image in page.images:
+            parts.append(ocr(image.data))
+    except Exception as e:
+        log.info("OCR failed on a page: %r", e)
+    return "\n".join(p for p in parts if p)
+
+
+# --- cleanup -------------------------------------------------------------------------------------
+_HYPHEN = re.compile(r"(\w)-\n\s*([a-z])")
+_PAGE_NUMBER = re.compile(r"^\s*(page\s*)?\d{1,4}(\s*(/|of)\s*\d{1,4})?\s*$", re.I)
+_EDGE_LINES = 2  # lines at the top and bottom of a page that may be a running header/footer
+
+
+def _normalize_line(line: str) -> str:
+    return re.sub(r"\d+", "#", line.strip().lower())
+
+
+def clean_pages(pages: list[str]) -> list[str]:
+    """Cleanup across a document: drop running headers/footers and page numbers, fix hyphenation
+    and ligatures, and reflow lines into paragraphs."""
+    split = [[ln for ln in unicodedata.normalize("NFKC", p).replace("\r", "\n").split("\n")] for p in pages]
+    # A line at the top/bottom of many pages (digits ignored) is a running header or footer.
+    counts: Counter[str] = Counter()
+    for lines in split:
+        edge = {_normalize_line(ln) for ln in _edges(lines)}
+        counts.update(e for e in edge if e)
+    n = sum(1 for lines in split if any(ln.strip() for ln in lines))
+
+    def running(key: str, c: int) -> bool:
+        if n == 2:  # a two-page document: the same edge line on both pages
+            return c == 2 and len(key) > 3
+        # on most pages, or (chapter headers of a book) on several pages with a page number in it
+        return n >= 3 and (c >= max(3, 0.5 * n) or (c >= 3 and "#" in key))
+
+    repeated = {k for k, c in counts.items() if running(k, c)}
+    out = []
+    for lines in split:
+        nonempty = [i for i, ln in enumerate(lines) if ln.strip()]
+        edge_idx = set(nonempty[:_EDGE_LINES] + nonempty[-_EDGE_LINES:])
+        kept = [ln for i, ln in enumerate(lines)
+                if not (i in edge_idx and (_normalize_line(ln) in repeated or _PAGE_NUMBER.match(ln)))]
+        out.append(_reflow("\n".join(kept)))
+    return out
+
+
+def _edges(lines: list[str]) -> list[str]:
+    nonempty = [ln for ln in lines if ln.strip()]
+    return nonempty[:_EDGE_LINES] + nonempty[-_EDGE_LINES:]
+
+
+def _reflow(text: str) -> str:
+    """Join hard-wrapped lines into paragraphs; keep breaks after short lines (headings, ends of paragraphs)."""
+    text = _HYPHEN.sub(r"\1\2", text)
+    text = re.sub(r"[ \t\u00a0]+", " ", text)
+    lines = [ln.strip() for ln in text.split("\n")]
+    lengths = sorted(len(ln) for ln in lines if ln)
+    if not lengths:
+        return ""
+    full = lengths[int(len(lengths) * 0.75)]  # a typical full line
+    out = ""
+    prev = ""
+    for ln in lines:
+        if not ln:
+            if out and not out.endswith("\n\n"):
+                out += "\n\n"
+            prev = ""
+            continue
+        if not out or out.endswith("\n"):
+            out += ln
+        elif len(prev) < 0.7 * full or ln[:1] in "-\u2022*>" or re.match(r"^(\d+(\.\d+)*|[a-z]\))\s", ln):
+            out += "\n" + ln
+        else:
+            out += " " + ln
+        prev = ln
+    return out.strip()
