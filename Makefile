@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml scripts/apt-packages.txt scripts/install-apt.sh
 	touch $(STAMP)
 
 run: install
+	$(BIN)/coursebot kb ingest --sample
 	$(BIN)/coursebot chat
 
 test: install

@@ -24,6 +24,7 @@ MIN_DENSE = 0.30  # best passage cosine below this: off-topic
 STRONG_DENSE = 0.55  # at or above this the passage is on topic even without shared words
 MIN_COVERAGE = 0.5  # share of the question's content words found in the top passages
 MAX_SENTENCES = 3
+EXTRA_MARGIN = 0.07  # further sentences are added when they score within this of the best one
 MAX_ANSWER_CHARS = 700
 
 _FOLLOW_START = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|why|why not|and what|"
@@ -33,6 +34,29 @@ _REFERRING = re.compile(r"\b(it|its|it's|that|this|they|them|their|those|these|t
 _GENERIC = frozenset("""cost costs price pricing priced charge charged billed much many work works use used using
 limit limits size big long time maximum minimum max min difference different better example examples mean means
 need needs do does done make makes get gets kind type types way ways thing things again simpler terms more""".split())
+
+
+# What kind of sentence answers a question: (question pattern, answer pattern). A sentence that has
+# the expected kind of answer (a duration for "how long", a size for "maximum size") gets a bonus.
+_ANSWER_TYPES = (
+    (re.compile(r"\bhow long\b|\bhow much time\b|\btimeouts?\b|\bduration\b", re.I),
+     re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)),
+    (re.compile(r"\b(how (big|large)|size|maximum|max|limits?|how much (data|text|memory|storage))\b", re.I),
+     re.compile(r"\b\d[\d,.]*\s*(KB|MB|GB|TB|kilobytes?|megabytes?|gigabytes?|characters|bytes|tokens|percent)\b|"
+                r"\bat most\b|\bup to\b|\blimited to\b", re.I)),
+    (re.compile(r"\b(cost|costs|price|prices|pricing|priced|charged?|billed|pay)\b|\bhow much does\b", re.I),
+     re.compile(r"\b(per|price|priced|charges?|charged|billed|cost|costs|free tier|\$\d)", re.I)),
+    (re.compile(r"\bhow many\b", re.I), re.compile(r"\b\d[\d,.]*\b")),
+    (re.compile(r"^\s*(what is|what are|what's|define|definition of)\b", re.I),
+     re.compile(r"\b(is|are) (a|an|the)\b|\brefers to\b|\bmeans\b", re.I)),
+)
+
+
+def answer_type_bonus(question: str, sentence: str) -> float:
+    for q_pat, a_pat in _ANSWER_TYPES:
+        if q_pat.search(question):
+            return 0.12 if a_pat.search(sentence) else 0.0
+    return 0.0
 
 
 def content_words(text: str) -> list[str]:
@@ -114,14 +138,16 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
     for (hi, _pos, s), v in zip(candidates, vecs):
         swords = {_stem(w) for w in re.findall(r"[a-z0-9]+", s.lower())}
         overlap = len(qwords & swords) / max(len(qwords), 1)
-        scores.append(float(v @ qv) + 0.25 * overlap + 0.15 * hits[hi].score / top)
+        scores.append(float(v @ qv) + 0.25 * overlap + 0.15 * hits[hi].score / top + answer_type_bonus(question, s))
     order = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
     best = scores[order[0]]
     chosen = [order[0]]
     length = len(candidates[order[0]][2])
     for i in order[1:]:
-        if len(chosen) >= MAX_SENTENCES or scores[i] < best - 0.12:
+        if len(chosen) >= MAX_SENTENCES or scores[i] < best - EXTRA_MARGIN:
             break
+        if hits[candidates[i][0]].source != hits[candidates[order[0]][0]].source:
+            continue  # stitch sentences of one document; another PDF is a different answer
         if length + len(candidates[i][2]) > MAX_ANSWER_CHARS:
             continue
         if any(float(vecs[i] @ vecs[j]) > 0.85 for j in chosen):

@@ -229,7 +229,7 @@ def _reflow(text: str) -> str:
             continue
         if not out or out.endswith("\n"):
             out += ln
-        elif len(prev) < 0.7 * full or ln[:1] in "-\u2022*>" or re.match(r"^(\d+(\.\d+)*|[a-z]\))\s", ln):
+        elif len(prev) < 0.7 * full or ln[:1] in "-\u2022*>" or re.match(r"^(\d+(\.\d+)*\.?\s+[A-Z]|[a-z]\)\s)", ln):
             out += "\n" + ln
         else:
             out += " " + ln

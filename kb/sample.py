@@ -43,7 +43,7 @@ def render(markdown: str) -> bytes:
             self.set_font("Helvetica", "I", 8)
             self.cell(0, 10, f"Page {self.page_no()}", align="C")
 
-    pdf = CoursePdf(format="A5")
+    pdf = CoursePdf(format=(148, 210))  # A5, given in mm
     pdf.set_creation_date(_FIXED_DATE)
     pdf.set_margins(16, 14, 16)
     pdf.set_auto_page_break(True, margin=18)

@@ -15,7 +15,7 @@ COMMANDS = (
     "bot.cli.turn",
     "bot.cli.nlu",
     "bot.cli.bench",
-    # issue 3 (kb): "kb.cli",
+    "kb.cli",
     # issue 5 (faces): "bot.cli.faces",
     # issue 6 (lex): "bot.channels.lex_cli",
     # issue 7 (slack): "bot.channels.slack_cli",
