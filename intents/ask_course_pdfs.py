@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from bot.capabilities import IngestResult
 from bot.conversation import Conversation
-from bot.errors import NotAvailable
+from bot.errors import InputError
 from bot.specs import IntentContext, IntentSpec, SlotSpec
-from bot.turn import Reply, Turn
+from bot.turn import Attachment, Reply, Turn
+from kb.extractive import condense
 
 SPEC = IntentSpec(
     name="AskCoursePdfs",
@@ -33,6 +39,8 @@ SPEC = IntentSpec(
         "I have a question about the course", "search the course pdfs for guardrails",
         "add this pdf to the course", "upload these lecture notes to the knowledge base",
         "what's new in the course material", "give me an overview of the course",
+        "what about ssml", "what about the limits", "and what are its limits", "how does it work",
+        "what does the course say about presigned urls", "which page explains hybrid search",
     ),
     slots=(
         SlotSpec("question", "AMAZON.FreeFormInput", "What would you like to know about the course?", required=True,
@@ -41,11 +49,21 @@ SPEC = IntentSpec(
 )
 
 
+# "add this pdf to the course": the text only asks to add the attached PDF, it is not a question
+_ADD_REQUEST = re.compile(
+    r"^\W*(please\W+)?(can you\W+|could you\W+)?(add|upload|ingest|index|include|save|put|store|learn)\b"
+    r"|\b(add|upload|ingest|index)\b.*\b(pdf|file|notes|document|slides|course|knowledge base)\b", re.I)
+
+
 def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
-    if not slots.get("question"):
-        has_pdf = any(a.kind == "pdf" for a in turn.attachments)
-        if turn.text.strip() and not has_pdf:
-            slots["question"] = turn.text.strip()
+    has_pdf = any(a.kind == "pdf" for a in turn.attachments)
+    question = slots.get("question")
+    if has_pdf and isinstance(question, str) and _ADD_REQUEST.search(question):
+        return {**slots, "question": None, "_ingest_only": True}
+    if not question:
+        text = turn.text.strip()
+        if text and not (has_pdf and _ADD_REQUEST.search(text)):
+            slots["question"] = text
         elif has_pdf:
             slots["question"] = None  # the PDF itself is the request: add it to the course
             return {**slots, "_ingest_only": True}
@@ -53,4 +71,72 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
-    raise NotAvailable("Answering from the course PDFs is not built yet in this version of coursebot.", code="not_built")
+    """Add attached PDFs to the course KB, then answer the question (if any) with citations."""
+    kb = ctx.services.kb
+    conversation = ctx.conversation
+    lines: list[str] = []
+    details: dict[str, Any] = {}
+    pdfs = [a for a in turn.attachments if a.kind == "pdf"]
+    if pdfs:
+        results = [_ingest(a, kb, ctx.settings) for a in pdfs]
+        details["ingested"] = [r.to_dict() for r in results]
+        lines.extend(_describe(r) for r in results)
+    question = ctx.slots.get("question")
+    if ctx.slots.get("_ingest_only") or not (isinstance(question, str) and question.strip()):
+        if not lines:
+            raise InputError("What would you like to know about the course?", code="empty_question")
+        failed = all(r["status"] == "failed" for r in details["ingested"])
+        return Reply(text=" ".join(lines), intent=SPEC.name, state="failed" if failed else "fulfilled",
+                     error="pdf_not_added" if failed else None, details=details,
+                     suggestions=() if failed else ("What topics does this PDF cover?",))
+
+    question = question.strip()
+    previous = conversation.extra.get("kb_query") or conversation.last_question
+    history = [previous] if previous else []
+    answer = kb.ask(question, session_id=conversation.kb_session, history=history)
+    if answer.session_id:
+        conversation.kb_session = answer.session_id
+    conversation.extra["kb_query"] = condense(question, history)[:1000]
+    details["found"] = answer.found
+    text = answer.text if not lines else " ".join(lines) + "\n\n" + answer.text
+    return Reply(text=text, intent=SPEC.name, citations=answer.citations, details=details,
+                 suggestions=("Read that aloud",) if answer.found else ("What does the course cover?",))
+
+
+def _safe_name(name: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", Path(name or "document.pdf").name).strip(" ._") or "document"
+    base = base[:120]
+    return base if base.lower().endswith(".pdf") else base + ".pdf"
+
+
+def _ingest(attachment: Attachment, kb: Any, settings: Any) -> IngestResult:
+    """Add one attached PDF to the knowledge base; problems come back as a failed result, not an exception."""
+    name = _safe_name(attachment.name)
+    try:
+        data = attachment.read(limit=settings.max_attachment_bytes)
+    except InputError as e:
+        return IngestResult(name, "failed", reason=e.user_message)
+    if hasattr(kb, "ingest_bytes"):
+        return kb.ingest_bytes(name, data)
+    with tempfile.TemporaryDirectory(prefix="coursebot-pdf-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        kwargs = {"wait": settings.kb_chat_ingest_wait_seconds} if "wait" in inspect.signature(kb.ingest).parameters else {}
+        results = kb.ingest([str(path)], **kwargs)
+    return results[0] if results else IngestResult(name, "failed", reason=f"I couldn't read '{name}' as a PDF.")
+
+
+def _describe(r: IngestResult) -> str:
+    pages = f" ({r.pages} pages)" if r.pages else ""
+    if r.status == "added":
+        return f"I added '{r.source}' to the course{pages}. You can ask me about it now."
+    if r.status == "replaced":
+        return f"I replaced the previous version of '{r.source}' in the course with this one{pages}."
+    if r.status == "unchanged":
+        return f"'{r.source}' is already in the course, unchanged."
+    if r.status == "duplicate":
+        return f"'{r.source}' is not added twice: {r.reason}"
+    if r.status == "submitted":
+        return (f"I uploaded '{r.source}'{pages}; the course knowledge base is still indexing it, "
+                "so it will be ready to ask about in a few minutes.")
+    return f"I couldn't add '{r.source}' to the course. {r.reason or ''}".strip()

@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
-import numpy as np
-
 from bot.capabilities import Answer
 from bot.turn import Citation
 from kb.chunking import is_heading, sentences
-from kb.index import STOPWORDS
+from kb.words import STOPWORDS
 
 NOT_FOUND = ("I couldn't find that in the course PDFs. Try asking with the words the course uses, "
              "or ask me what the course covers.")
@@ -50,6 +48,9 @@ _ANSWER_TYPES = (
     (re.compile(r"^\s*(what is|what are|what's|define|definition of)\b", re.I),
      re.compile(r"\b(is|are) (a|an|the)\b|\brefers to\b|\bmeans\b", re.I)),
 )
+
+
+_DANGLING = re.compile(r"^(it|its|this|that|these|those|they|their|he|she|such|also|however)\b", re.I)
 
 
 def answer_type_bonus(question: str, sentence: str) -> float:
@@ -129,6 +130,8 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
         return Answer(False, NOT_FOUND)
     vecs = embedder.embed(contexts)
     qv = embedder.embed_one(query)
+    import numpy as np
+
     if query != question:  # a follow-up: what is new in the question matters most
         qv = qv + embedder.embed_one(question)
         qv = qv / (np.linalg.norm(qv) or 1.0)
@@ -154,6 +157,13 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
             continue
         chosen.append(i)
         length += len(candidates[i][2])
+    # a sentence that starts with "It"/"This"/"They" needs the one before it to make sense
+    for i in list(chosen):
+        hi, pos, s = candidates[i]
+        if _DANGLING.match(s):
+            prev = next((j for j, c in enumerate(candidates) if c[0] == hi and c[1] == pos - 1), None)
+            if prev is not None and prev not in chosen and len(chosen) < MAX_SENTENCES + 1:
+                chosen.append(prev)
     chosen.sort(key=lambda i: (candidates[i][0], candidates[i][1]))
 
     citations: list[Citation] = []

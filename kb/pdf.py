@@ -17,6 +17,7 @@ from typing import Callable
 from bot.errors import InputError, missing_extra
 
 log = logging.getLogger(__name__)
+logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings on damaged files would reach the terminal
 
 MIN_PAGE_CHARS = 20  # a page with less text than this is treated as having no text layer
 

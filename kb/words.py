@@ -1,0 +1,13 @@
+"""Word lists shared by lexical search and answer extraction (no heavy imports)."""
+
+from __future__ import annotations
+
+# Words too common to help BM25 find a passage.
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be been before being below between both but by can
+could did do does doing down during each few for from further had has have having he her here hers him his how
+i if in into is it its itself just me more most my no nor not now of off on once only or other our out over own
+same she should so some such than that the their them then there these they this those through to too under
+until up very was we were what when where which while who whom why will with would you your yours tell explain
+please describe give show course notes pdf pdfs say says said according
+""".split())
