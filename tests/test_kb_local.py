@@ -1,0 +1,326 @@
+"""The embedded knowledge base, for real: generated PDFs, the SQLite index, the offline embedder."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kb.sample import render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+LAMBDA_MD = textwrap.dedent("""\
+    # Serverless notes
+
+    ## Functions
+    AWS Lambda runs code without servers. Every function has a handler that receives the event and the context.
+
+    ## Limits
+    A function can run for at most 15 minutes. The payload of a synchronous request is limited to 6 MB.
+    """)
+ZEBRA_MD = textwrap.dedent("""\
+    # Field biology
+
+    ## Zebras
+    The plains zebra lives in herds on the grasslands of East Africa. Its stripes confuse biting flies.
+    """)
+
+
+def many_pages_md() -> str:
+    """A document long enough for several A5 pages, with a unique fact on its last page."""
+    filler = " ".join(f"Paragraph {i} talks about ordinary course logistics and reading lists." for i in range(30))
+    body = "\n\n".join(f"## Week {w}\n{filler}" for w in range(1, 5))
+    return f"# Course handbook\n\n{body}\n\n## Final exam\nThe final exam takes place in the Orchid Hall at nine in the morning."
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    from bot.services import Services
+    from bot.settings import load
+    from kb.local import build
+
+    home = tmp_path_factory.mktemp("kbhome")
+    settings = load(home=home, backend="local")
+    kb = build(settings, Services(settings))
+    docs = tmp_path_factory.mktemp("pdfs")
+    (docs / "lambda.pdf").write_bytes(render(LAMBDA_MD))
+    (docs / "handbook.pdf").write_bytes(render(many_pages_md()))
+    results = kb.ingest([str(docs)])
+    assert {r.source: r.status for r in results} == {"lambda.pdf": "added", "handbook.pdf": "added"}
+    kb.docs = docs
+    return kb
+
+
+def snapshot(kb) -> tuple:
+    return (json.dumps(kb.list(), sort_keys=True), kb.index.stats(), [p.to_dict() for p in kb.search("lambda limits", 3)])
+
+
+# --- PDF extraction and cleanup ------------------------------------------------------------------
+def test_extract_keeps_pages_and_drops_running_header_and_footer():
+    from kb.pdf import extract
+
+    pages = extract(render(many_pages_md()), "handbook.pdf")
+    assert len(pages) >= 3 and [p.number for p in pages] == list(range(1, len(pages) + 1))
+    assert "Orchid Hall" in pages[-1].text and "Orchid Hall" not in pages[0].text
+    for p in pages:
+        assert "coursebot sample course" not in p.text  # the running header
+        assert f"Page {p.number}" not in p.text  # the footer
+
+
+def test_cleanup_joins_hyphenated_words_and_reflows_lines():
+    from kb.pdf import clean_pages
+
+    [text] = clean_pages(["Retrieval aug-\nmented generation grounds the answers of a model in\nthe documents you give it.\n"])
+    assert "augmented" in text
+    assert "model in the documents" in text
+
+
+def test_chunks_keep_page_numbers_and_section_context():
+    from kb.chunking import chunk_pages
+    from kb.pdf import Page
+
+    chunks = chunk_pages([Page(1, "Title of notes\nIntro\n" + "Alpha beta gamma. " * 80), Page(2, "Limits\nAt most 5 MB.")])
+    assert {c.page for c in chunks} == {1, 2}
+    assert all(len(c.text) <= 1100 for c in chunks)
+    assert chunks[0].context.startswith("Title of notes")
+    assert chunks[-1].text.startswith("Limits")
+
+
+# --- ingest ----------------------------------------------------------------------------------------
+def test_reingest_unchanged_does_nothing(kb):
+    before = snapshot(kb)
+    [r] = kb.ingest([str(kb.docs / "lambda.pdf")])
+    assert r.status == "unchanged"
+    assert snapshot(kb) == before
+
+
+def test_same_content_under_another_name_is_not_indexed_twice(kb, tmp_path):
+    copy = tmp_path / "lambda-copy.pdf"
+    copy.write_bytes((kb.docs / "lambda.pdf").read_bytes())
+    before = snapshot(kb)
+    [r] = kb.ingest([str(copy)])
+    assert r.status == "duplicate" and "lambda.pdf" in r.reason
+    assert snapshot(kb) == before
+
+
+def test_changed_file_replaces_its_chunks(kb, tmp_path):
+    path = tmp_path / "zoo.pdf"
+    path.write_bytes(render(LAMBDA_MD.replace("Serverless notes", "Zoo notes").replace("AWS Lambda", "The zoo")))
+    assert kb.ingest([str(path)])[0].status == "added"
+    path.write_bytes(render(ZEBRA_MD))
+    [r] = kb.ingest([str(path)])
+    assert r.status == "replaced"
+    assert kb.search("plains zebra stripes", 1)[0].source == "zoo.pdf"
+    assert not [p for p in kb.search("zoo handler event context", 10) if p.source == "zoo.pdf" and "handler" in p.text]
+    assert kb.remove("zoo.pdf") is True and kb.remove("zoo.pdf") is False
+    assert "zoo.pdf" not in [d["name"] for d in kb.list()]
+    assert kb.index.check()
+
+
+def _image_only_pdf() -> bytes:
+    from fpdf import FPDF
+    from PIL import Image
+
+    img = Image.new("RGB", (200, 80), "white")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(img, x=10, y=10, w=100)
+    return bytes(pdf.output())
+
+
+def _empty_pdf() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    return bytes(pdf.output())
+
+
+def _encrypted_pdf() -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(render(ZEBRA_MD))))
+    writer.encrypt(user_password="s3cret", owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name,make,words", [
+    ("corrupt.pdf", lambda: b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage without xref", "damaged"),
+    ("truncated.pdf", lambda: render(ZEBRA_MD)[:300], "damaged"),
+    ("not-a-pdf.pdf", lambda: b"just some text, not a PDF", "not a PDF"),
+    ("encrypted.pdf", _encrypted_pdf, "password"),
+    ("empty.pdf", _empty_pdf, "no text"),
+    ("scanned.pdf", _image_only_pdf, "OCR"),
+])
+def test_bad_pdfs_are_skipped_with_a_reason_and_leave_the_index_unchanged(kb, tmp_path, name, make, words):
+    path = tmp_path / name
+    path.write_bytes(make())
+    before = snapshot(kb)
+    [r] = kb.ingest([str(path)])
+    assert r.status == "failed"
+    assert words.lower() in r.reason.lower(), r.reason
+    assert name in r.reason
+    assert snapshot(kb) == before
+    assert kb.index.check()
+
+
+def test_missing_file_is_reported(kb, tmp_path):
+    [r] = kb.ingest([str(tmp_path / "nope.pdf")])
+    assert r.status == "failed" and "No such file" in r.reason
+
+
+def test_failure_inside_the_transaction_rolls_back(kb, tmp_path, monkeypatch):
+    from kb.index import Index
+
+    path = tmp_path / "lambda.pdf"  # same name as an indexed file, new content: a replace
+    path.write_bytes(render(ZEBRA_MD))
+    before = snapshot(kb)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Index, "insert_document", staticmethod(boom))
+    with pytest.raises(OSError):
+        kb.ingest([str(path)])
+    monkeypatch.undo()
+    assert snapshot(kb) == before  # the delete of the old version was rolled back too
+    assert kb.index.check()
+
+
+KILLER = textwrap.dedent("""\
+    import os, signal, sys
+    import numpy as np
+    from kb.index import Index
+    index = Index(sys.argv[1], 384)
+    with index.transaction() as db:
+        Index.delete_document(db, "lambda.pdf")
+        Index.insert_document(db, name="half.pdf", sha256="0" * 64, size=1, pages=1, blob_key=None, model="m",
+                              chunks=[(1, 0, "", "half written")], vectors=np.zeros((1, 384), dtype=np.float32))
+        print("in transaction", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+
+
+def test_killed_ingest_leaves_a_consistent_index(kb):
+    before = snapshot(kb)
+    proc = subprocess.run([sys.executable, "-c", KILLER, kb.index.path], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == -signal.SIGKILL and "in transaction" in proc.stdout
+    assert snapshot(kb) == before
+    assert kb.index.check()
+
+
+# --- search and ask --------------------------------------------------------------------------------
+def test_search_finds_the_right_page(kb):
+    results = kb.search("Where does the final exam take place?", 3)
+    top = results[0].to_dict()
+    assert set(top) == {"source", "page", "score", "text"}
+    assert top["source"] == "handbook.pdf" and "Orchid Hall" in top["text"]
+    assert top["page"] == max(d["pages"] for d in kb.list() if d["name"] == "handbook.pdf")
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+
+
+def test_ask_answers_with_citation_and_page_link(kb):
+    a = kb.ask("How long can a Lambda function run?")
+    assert a.found
+    assert "15 minutes" in a.text
+    c = a.citations[0]
+    assert c.source == "lambda.pdf" and c.page == 1
+    assert "/files/pdfs/" in c.url and c.url.endswith("#page=1") and "sig=" in c.url
+    key = c.url.split("/files/", 1)[1].split("?", 1)[0]
+    assert kb.blobs.get(key) == (kb.docs / "lambda.pdf").read_bytes()
+
+
+def test_ask_abstains_when_the_pdfs_do_not_say(kb):
+    a = kb.ask("Who won the football world cup in 2018?")
+    assert not a.found and a.citations == ()
+    assert "couldn't find" in a.text
+
+
+def test_follow_up_is_condensed_with_the_previous_question(kb):
+    from kb.extractive import condense
+
+    assert condense("and what are its limits?", ["what is aws lambda"]) == "what is aws lambda and what are its limits?"
+    assert condense("What is a plains zebra?", ["what is aws lambda"]) == "What is a plains zebra?"
+    a = kb.ask("and what is the payload limit?", history=["what does the course say about AWS Lambda"])
+    assert a.found and "6 MB" in a.text
+
+
+def test_empty_query_is_a_clear_input_error(kb):
+    from bot.errors import InputError
+
+    with pytest.raises(InputError):
+        kb.search("   ")
+    with pytest.raises(InputError):
+        kb.ask("")
+
+
+# --- CLI -------------------------------------------------------------------------------------------
+def _cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEBOT_")}
+    env["COURSEBOT_HOME"] = str(home)
+    return subprocess.run([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", *args], cwd=ROOT, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_ingest_search_ask_list_remove(tmp_path):
+    home = tmp_path / "home"
+    pdf = tmp_path / "lambda.pdf"
+    pdf.write_bytes(render(LAMBDA_MD))
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    p = _cli(home, "kb", "ingest", str(tmp_path), "--json")
+    assert p.returncode == 1  # one file failed
+    rows = {r["source"]: r for r in map(json.loads, p.stdout.splitlines())}
+    assert rows["lambda.pdf"]["status"] == "added" and rows["broken.pdf"]["status"] == "failed"
+    assert "damaged" in rows["broken.pdf"]["reason"]
+
+    p = _cli(home, "kb", "search", "how long can a function run", "-k", "2", "--json")
+    assert p.returncode == 0, p.stderr
+    results = json.loads(p.stdout)
+    assert results and set(results[0]) == {"source", "page", "score", "text"} and results[0]["source"] == "lambda.pdf"
+
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"question": "how long can a function run"}\n{"question": "who painted the Mona Lisa"}\n')
+    p = _cli(home, "kb", "ask", "--batch", str(batch), "--json")
+    assert p.returncode == 0, p.stderr
+    first, second = map(json.loads, p.stdout.splitlines())
+    assert first["question"] == "how long can a function run" and first["found"] is True
+    assert first["citations"][0]["source"] == "lambda.pdf" and first["citations"][0]["page"] == 1
+    assert second["found"] is False and second["citations"] == []
+
+    p = _cli(home, "kb", "search", "--batch", str(batch), "-k", "1", "--json")
+    lines = [json.loads(x) for x in p.stdout.splitlines()]
+    assert [set(x) for x in lines] == [{"question", "results"}] * 2 and len(lines[0]["results"]) == 1
+
+    p = _cli(home, "kb", "list", "--json")
+    assert [d["name"] for d in json.loads(p.stdout)] == ["lambda.pdf"]
+    assert _cli(home, "kb", "remove", "lambda.pdf").returncode == 0
+    p = _cli(home, "kb", "remove", "lambda.pdf")
+    assert p.returncode == 1 and "no PDF named" in p.stderr
+    p = _cli(home, "kb", "search", "--batch", str(tmp_path / "missing.jsonl"), "--json")
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+
+
+def test_sample_course_builds_reproducibly_and_ingests_idempotently(tmp_path):
+    from kb import sample
+
+    a = sample.build(tmp_path / "a")
+    b = sample.build(tmp_path / "b")
+    assert len(a) == 10 and [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    home = tmp_path / "home"
+    first = _cli(home, "kb", "ingest", "--sample", "--json")
+    assert first.returncode == 0, first.stderr
+    assert {json.loads(x)["status"] for x in first.stdout.splitlines()} == {"added"}
+    again = _cli(home, "kb", "ingest", "--sample", "--json")
+    assert {json.loads(x)["status"] for x in again.stdout.splitlines()} == {"unchanged"}
