@@ -340,7 +340,7 @@ class BedrockKnowledgeBase:
         wait = self.settings.kb_ingest_wait_seconds if wait is None else wait
         deadline = time.monotonic() + wait
         delay = 1.0
-        token = uuid.uuid4().hex
+        token = f"coursebot-{uuid.uuid4().hex}"  # clientToken: 33-256 characters
         while True:  # ConflictException: another sync is running; wait for it, then start ours
             try:
                 job = self.agent.start_ingestion_job(knowledgeBaseId=kb_id, dataSourceId=ds_id, clientToken=token,
@@ -409,11 +409,20 @@ class BedrockKnowledgeBase:
         return True
 
 
+def _sigv4(s3: Any, settings: Any) -> Any:
+    """The same S3 client, presigning with SigV4 (boto3 still defaults to SigV2 presigning in us-east-1)."""
+    import boto3
+    from botocore.config import Config
+
+    config = s3.meta.config.merge(Config(signature_version="s3v4"))
+    return boto3.client("s3", config=config, endpoint_url=settings.aws_endpoint_url or None)
+
+
 def build(settings: Any, services: Any) -> BedrockKnowledgeBase:
     """Services factory for the aws backend."""
     runtime = make_client("bedrock-agent-runtime", settings)
     agent = make_client("bedrock-agent", settings)
-    s3 = make_client("s3", settings)
+    s3 = _sigv4(make_client("s3", settings), settings)
     llm = make_client("bedrock-runtime", settings) if settings.kb_mode == "langchain" else None
     return BedrockKnowledgeBase(settings, runtime, agent, s3, llm)
 

@@ -1,0 +1,338 @@
+"""The Bedrock Knowledge Base path: every request and response is validated against botocore's service
+models by Stubber (bedrock-agent-runtime, bedrock-agent, bedrock-runtime); S3 is moto."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import textwrap
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from bot.errors import InputError, ServiceError
+from kb.sample import render
+
+KB_ID = "KBTEST1234"
+DS_ID = "DSTEST1234"
+BUCKET = "course-pdfs-test"
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
+
+NOTES = textwrap.dedent("""\
+    # Lambda notes
+
+    ## Limits
+    A function can run for at most 15 minutes.
+    """)
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    from moto import mock_aws
+
+    with mock_aws():
+        from botocore.config import Config
+
+        s3 = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+        s3.create_bucket(Bucket=BUCKET)
+        yield s3
+
+
+def make_kb(s3, **overrides):
+    from bot.settings import load
+    from kb.bedrock import BedrockKnowledgeBase
+
+    settings = load(backend="aws", kb_id=KB_ID, kb_data_source_id=DS_ID, pdf_bucket=BUCKET, **overrides)
+    runtime = boto3.client("bedrock-agent-runtime", region_name="us-east-1")
+    agent = boto3.client("bedrock-agent", region_name="us-east-1")
+    llm = boto3.client("bedrock-runtime", region_name="us-east-1")
+    kb = BedrockKnowledgeBase(settings, runtime, agent, s3, llm, sleep=lambda s: sleeps.append(s))
+    sleeps: list[float] = []
+    kb.sleeps = sleeps
+    return kb, Stubber(runtime), Stubber(agent), Stubber(llm)
+
+
+def rag_expected(question, session=None, guardrail=None):
+    gen = {"promptTemplate": {"textPromptTemplate": ANY}}
+    if guardrail:
+        gen["guardrailConfiguration"] = guardrail
+    req = {
+        "input": {"text": question},
+        "retrieveAndGenerateConfiguration": {
+            "type": "KNOWLEDGE_BASE",
+            "knowledgeBaseConfiguration": {
+                "knowledgeBaseId": KB_ID,
+                "modelArn": ANY,
+                "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 5,
+                                                                         "overrideSearchType": "HYBRID"}},
+                "generationConfiguration": gen,
+            },
+        },
+    }
+    if session:
+        req["sessionId"] = session
+    return req
+
+
+def reference(key="course-pdfs/08-aws-lambda.pdf", page=2.0, text="A function can run for at most 15 minutes."):
+    return {"content": {"text": text, "type": "TEXT"},
+            "location": {"type": "S3", "s3Location": {"uri": f"s3://{BUCKET}/{key}"}},
+            "metadata": {"x-amz-bedrock-kb-source-uri": f"s3://{BUCKET}/{key}",
+                         "x-amz-bedrock-kb-document-page-number": page}}
+
+
+def rag_response(text, session="session-abc-123", refs=None):
+    refs = [reference()] if refs is None else refs
+    resp = {"output": {"text": text}, "sessionId": session}
+    if refs:
+        resp["citations"] = [{"generatedResponsePart": {"textResponsePart": {"text": text, "span": {"start": 0, "end": len(text) - 1}}},
+                              "retrievedReferences": refs}]
+    return resp
+
+
+# --- RetrieveAndGenerate -----------------------------------------------------------------------------
+def test_retrieve_and_generate_maps_citations_to_file_page_and_presigned_link(aws):
+    kb, runtime, _, _ = make_kb(aws)
+    runtime.add_response("retrieve_and_generate", rag_response("A Lambda function can run for up to 15 minutes."),
+                         rag_expected("How long can a Lambda function run?"))
+    with runtime:
+        a = kb.ask("How long can a Lambda function run?")
+    runtime.assert_no_pending_responses()
+    assert a.found and a.text == "A Lambda function can run for up to 15 minutes."
+    assert a.session_id == "session-abc-123"
+    [c] = a.citations
+    assert (c.source, c.page) == ("08-aws-lambda.pdf", 2)
+    assert c.quote.startswith("A function can run")
+    url = urlparse(c.url)
+    assert url.fragment == "page=2" and url.path.endswith("/course-pdfs/08-aws-lambda.pdf")
+    assert "X-Amz-Signature" in parse_qs(url.query) and parse_qs(url.query)["X-Amz-Expires"] == ["3600"]
+
+
+def test_follow_up_sends_back_the_session_and_guardrail(aws):
+    kb, runtime, _, _ = make_kb(aws, guardrail_id="gr-123", guardrail_version="1")
+    guard = {"guardrailId": "gr-123", "guardrailVersion": "1"}
+    runtime.add_response("retrieve_and_generate", rag_response("It is billed per request."),
+                         rag_expected("and how much does it cost?", session="session-abc-123", guardrail=guard))
+    with runtime:
+        a = kb.ask("and how much does it cost?", session_id="session-abc-123")
+    assert a.found and a.session_id == "session-abc-123"
+
+
+def test_expired_session_is_dropped_and_the_question_asked_again(aws):
+    kb, runtime, _, _ = make_kb(aws)
+    runtime.add_client_error("retrieve_and_generate", "ValidationException", "Session expired", 400,
+                             expected_params=rag_expected("what about SSML?", session="old-session"))
+    runtime.add_response("retrieve_and_generate", rag_response("SSML controls speech.", session="new-session"),
+                         rag_expected("what about SSML?"))
+    with runtime:
+        a = kb.ask("what about SSML?", session_id="old-session")
+    runtime.assert_no_pending_responses()
+    assert a.found and a.session_id == "new-session"
+
+
+def test_throttling_becomes_a_polite_service_error(aws):
+    kb, runtime, _, _ = make_kb(aws)
+    runtime.add_client_error("retrieve_and_generate", "ThrottlingException", "Rate exceeded", 429,
+                             expected_params=rag_expected("What is Lex?"))
+    with runtime, pytest.raises(ServiceError) as e:
+        kb.ask("What is Lex?")
+    assert e.value.code == "throttled" and "busy" in e.value.user_message
+    assert "Rate exceeded" not in e.value.user_message
+
+
+def test_validation_error_without_session_is_not_retried(aws):
+    kb, runtime, _, _ = make_kb(aws)
+    runtime.add_client_error("retrieve_and_generate", "ValidationException", "1 validation error", 400,
+                             expected_params=rag_expected("What is Lex?"))
+    with runtime, pytest.raises(ServiceError) as e:
+        kb.ask("What is Lex?")
+    assert e.value.code == "service_error" and "validation" not in e.value.user_message.lower()
+
+
+def test_no_citations_or_guardrail_means_not_found(aws):
+    kb, runtime, _, _ = make_kb(aws)
+    runtime.add_response("retrieve_and_generate", rag_response("Sorry, I am unable to assist you with this request.", refs=[]),
+                         rag_expected("Who won the world cup?"))
+    blocked = rag_response("I can't talk about that.", refs=[])
+    blocked["guardrailAction"] = "INTERVENED"
+    runtime.add_response("retrieve_and_generate", blocked, rag_expected("something harmful"))
+    with runtime:
+        a = kb.ask("Who won the world cup?")
+        b = kb.ask("something harmful")
+    assert not a.found and "couldn't find" in a.text and a.citations == ()
+    assert not b.found and b.text == "I can't talk about that."
+
+
+def test_question_too_long_is_refused_before_any_call(aws):
+    kb, runtime, _, _ = make_kb(aws)
+    with runtime, pytest.raises(InputError) as e:
+        kb.ask("why " * 300)
+    assert "1000" in e.value.user_message
+    runtime.assert_no_pending_responses()
+
+
+def test_retrieve_returns_passages_with_pages(aws):
+    kb, runtime, _, _ = make_kb(aws)
+    runtime.add_response("retrieve", {"retrievalResults": [{**reference(), "score": 0.71}]},
+                         {"knowledgeBaseId": KB_ID, "retrievalQuery": {"text": "lambda limits"},
+                          "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 3,
+                                                                                   "overrideSearchType": "HYBRID"}}})
+    with runtime:
+        [p] = kb.search("lambda limits", 3)
+    assert p.to_dict() == {"source": "08-aws-lambda.pdf", "page": 2, "score": 0.71,
+                           "text": "A function can run for at most 15 minutes."}
+
+
+# --- langchain-aws path ------------------------------------------------------------------------------
+def test_langchain_path_uses_retriever_and_converse_with_our_prompt(aws):
+    kb, runtime, _, llm = make_kb(aws, kb_mode="langchain")
+    runtime.add_response("retrieve", {"retrievalResults": [{**reference(), "score": 0.8},
+                                                           {**reference("course-pdfs/01-amazon-lex.pdf", 1.0, "Lex bots."),
+                                                            "score": 0.3}]},
+                         {"knowledgeBaseId": KB_ID, "retrievalQuery": {"text": "what is lambda and how long can it run?"},
+                          "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 5,
+                                                                                   "overrideSearchType": "HYBRID"}}})
+    from kb.bedrock import DEFAULT_LANGCHAIN_PROMPT
+
+    prompt = (DEFAULT_LANGCHAIN_PROMPT.replace("{context}", "[1] A function can run for at most 15 minutes.\n\n[2] Lex bots.")
+              .replace("{question}", "what is lambda and how long can it run?"))
+    llm.add_response("converse", {
+        "output": {"message": {"role": "assistant", "content": [{"text": "At most 15 minutes [1]."}]}},
+        "stopReason": "end_turn", "usage": {"inputTokens": 50, "outputTokens": 8, "totalTokens": 58},
+        "metrics": {"latencyMs": 120}}, {"modelId": kb.settings.text_model_id, "system": [],
+                                          "messages": [{"role": "user", "content": [{"text": prompt}]}],
+                                          "inferenceConfig": {"maxTokens": 400, "temperature": 0.0}})
+    with runtime, llm:
+        a = kb.ask("and how long can it run?", history=["what is lambda"])
+    runtime.assert_no_pending_responses()
+    llm.assert_no_pending_responses()
+    assert a.found and a.text == "At most 15 minutes [1]."
+    assert [(c.source, c.page) for c in a.citations] == [("08-aws-lambda.pdf", 2)]
+    assert a.citations[0].url and "#page=2" in a.citations[0].url
+
+
+def test_langchain_not_found_mark_abstains(aws):
+    kb, runtime, _, llm = make_kb(aws, kb_mode="langchain")
+    runtime.add_response("retrieve", {"retrievalResults": [{**reference(), "score": 0.2}]}, None)
+    llm.add_response("converse", {
+        "output": {"message": {"role": "assistant", "content": [{"text": "NOT_FOUND"}]}},
+        "stopReason": "end_turn", "usage": {"inputTokens": 5, "outputTokens": 2, "totalTokens": 7},
+        "metrics": {"latencyMs": 50}}, None)
+    with runtime, llm:
+        a = kb.ask("who painted the Mona Lisa?")
+    assert not a.found and a.citations == ()
+
+
+# --- ingest: S3 upload (moto) + StartIngestionJob polled with backoff (Stubber) ------------------------
+def job(status, **extra):
+    return {"ingestionJob": {"knowledgeBaseId": KB_ID, "dataSourceId": DS_ID, "ingestionJobId": "JOB1234567",
+                             "status": status, "startedAt": NOW, "updatedAt": NOW, **extra}}
+
+
+START = {"knowledgeBaseId": KB_ID, "dataSourceId": DS_ID, "clientToken": ANY, "description": ANY}
+GET = {"knowledgeBaseId": KB_ID, "dataSourceId": DS_ID, "ingestionJobId": "JOB1234567"}
+
+
+def test_ingest_uploads_then_polls_the_job_until_complete(aws, tmp_path):
+    kb, _, agent, _ = make_kb(aws)
+    pdf = tmp_path / "lambda notes.pdf"
+    pdf.write_bytes(render(NOTES))
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    agent.add_client_error("start_ingestion_job", "ConflictException", "A sync is already running", 409,
+                           expected_params=START)
+    agent.add_response("start_ingestion_job", job("STARTING"), START)
+    agent.add_response("get_ingestion_job", job("IN_PROGRESS"), GET)
+    agent.add_response("get_ingestion_job", job("COMPLETE", statistics={"numberOfNewDocumentsIndexed": 1,
+                                                                        "numberOfDocumentsFailed": 0}), GET)
+    with agent:
+        results = {r.source: r for r in kb.ingest([str(tmp_path)])}
+    agent.assert_no_pending_responses()
+    assert results["lambda notes.pdf"].status == "added" and results["lambda notes.pdf"].pages == 1
+    assert results["broken.pdf"].status == "failed" and "damaged" in results["broken.pdf"].reason
+    obj = aws.get_object(Bucket=BUCKET, Key="course-pdfs/lambda notes.pdf")
+    assert obj["ContentType"] == "application/pdf" and obj["Body"].read() == pdf.read_bytes()
+    assert "sha256" in obj["Metadata"]
+    assert aws.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 1  # the broken PDF was never uploaded
+    assert kb.sleeps == [1.0, 1.0, 2.0]  # conflict retry, then exponential backoff between polls
+    assert [d["name"] for d in kb.list()] == ["lambda notes.pdf"]
+
+    # the same file again: nothing uploaded, no ingestion job started (Stubber would fail on a call)
+    with agent:
+        [again] = kb.ingest([str(pdf)])
+    assert again.status == "unchanged"
+
+
+def test_failed_and_slow_ingestion_jobs_are_reported(aws, tmp_path):
+    kb, _, agent, _ = make_kb(aws)
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(render(NOTES))
+    agent.add_response("start_ingestion_job", job("STARTING"), START)
+    agent.add_response("get_ingestion_job", job("FAILED", failureReasons=["Embedding model access denied"]), GET)
+    with agent:
+        [r] = kb.ingest([str(pdf)])
+    assert r.status == "failed" and "Embedding model access denied" in r.reason
+
+    pdf.write_bytes(render(NOTES + "\nChanged.\n"))
+    agent.add_response("start_ingestion_job", job("IN_PROGRESS"), START)
+    with agent:
+        [r] = kb.ingest([str(pdf)], wait=0)  # do not wait: the user is told it is still indexing
+    assert r.status == "submitted" and "few minutes" in r.reason
+
+
+def test_throttled_ingestion_job_start_is_a_service_error(aws, tmp_path):
+    kb, _, agent, _ = make_kb(aws)
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(render(NOTES))
+    agent.add_client_error("start_ingestion_job", "ThrottlingException", "slow down", 429, expected_params=START)
+    with agent, pytest.raises(ServiceError) as e:
+        kb.ingest([str(pdf)])
+    assert e.value.code == "throttled"
+
+
+def test_remove_deletes_from_the_bucket_and_syncs(aws):
+    kb, _, agent, _ = make_kb(aws)
+    aws.put_object(Bucket=BUCKET, Key="course-pdfs/old.pdf", Body=render(NOTES))
+    agent.add_response("start_ingestion_job", job("COMPLETE"), START)
+    with agent:
+        assert kb.remove("old.pdf") is True
+        assert kb.remove("old.pdf") is False
+    assert aws.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_not_configured_says_which_setting(aws):
+    from bot.errors import NotAvailable
+    from bot.settings import load
+    from kb.bedrock import BedrockKnowledgeBase
+
+    kb = BedrockKnowledgeBase(load(backend="aws"), boto3.client("bedrock-agent-runtime", region_name="us-east-1"))
+    with pytest.raises(NotAvailable) as e:
+        kb.ask("What is Lex?")
+    assert "COURSEBOT_KB_ID" in e.value.user_message
+
+
+# --- the intent on the aws backend ------------------------------------------------------------------
+def test_intent_stores_the_session_and_sends_it_back_on_the_follow_up(aws, tmp_path):
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load
+    from bot.turn import Turn
+
+    kb, runtime, _, _ = make_kb(aws)
+    services = Services(load(home=tmp_path / "home", backend="local"), overrides={"kb": kb})
+    router = Router(services)
+    runtime.add_response("retrieve_and_generate", rag_response("Lambda runs code without servers.", session="sess-1"),
+                         rag_expected("What is AWS Lambda?"))
+    runtime.add_response("retrieve_and_generate", rag_response("At most 15 minutes.", session="sess-1"),
+                         rag_expected("and how long can it run?", session="sess-1"))
+    with runtime:
+        first = router.handle(Turn(conversation="conv-1", text="What is AWS Lambda?", intent="AskCoursePdfs"))
+        second = router.handle(Turn(conversation="conv-1", text="and how long can it run?", intent="AskCoursePdfs"))
+    runtime.assert_no_pending_responses()
+    assert first.intent == "AskCoursePdfs" and first.citations[0].page == 2
+    assert second.text == "At most 15 minutes." and second.error is None
+    assert services.conversations.load("conv-1").kb_session == "sess-1"
