@@ -24,7 +24,7 @@ from bot.errors import InputError, NotAvailable, ServiceError
 from bot.turn import Citation
 from kb import extractive
 from kb.local import pdf_files
-from kb.pdf import PdfProblem, extract
+from kb.pdf import PdfProblem, extract_document
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +311,7 @@ class BedrockKnowledgeBase:
             return IngestResult(name, "failed", reason=f"'{name}' is {len(data) / 1e6:.0f} MB; a Bedrock Knowledge "
                                 f"Base accepts files up to {MAX_DOCUMENT_BYTES / 1e6:.0f} MB."), 0
         try:
-            pages = extract(data, name)  # refuse corrupt/encrypted/empty PDFs before paying for an upload
+            pages = extract_document(data, name).total_pages  # refuse corrupt/encrypted/empty PDFs before uploading
         except PdfProblem as e:
             return IngestResult(name, "failed", reason=e.user_message), 0
         bucket, key = self._bucket(), self._key(name)
@@ -321,13 +321,13 @@ class BedrockKnowledgeBase:
         try:
             head = self.s3.head_object(Bucket=bucket, Key=key)
             if (head.get("Metadata") or {}).get("sha256") == sha:
-                return IngestResult(name, "unchanged", pages=len(pages)), 0
+                return IngestResult(name, "unchanged", pages=pages), 0
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                 self._wrap(e)
         call(self.s3.put_object, what=WHAT, Bucket=bucket, Key=key, Body=data, ContentType="application/pdf",
              Metadata={"sha256": sha})
-        return None, len(pages)
+        return None, pages
 
     def sync(self, wait: float | None = None) -> dict[str, Any]:
         """Start an ingestion job and poll it with exponential backoff; returns the last job description."""

@@ -17,7 +17,7 @@ from bot.errors import InputError
 from kb import extractive
 from kb.chunking import chunk_pages
 from kb.index import Index
-from kb.pdf import PdfProblem, extract
+from kb.pdf import PdfProblem, extract_document
 
 log = logging.getLogger(__name__)
 
@@ -109,21 +109,20 @@ class LocalKnowledgeBase:
             return IngestResult(name, "duplicate", pages=twin.pages, chunks=twin.chunks,
                                 reason=f"Same content as '{twin.name}', which is already indexed.")
         try:
-            pages = extract(data, name)
+            doc = extract_document(data, name)
         except PdfProblem as e:
             return IngestResult(name, "failed", reason=e.user_message)
-        chunks = chunk_pages(pages)
+        chunks = chunk_pages(doc.pages)
         vectors = self.embedder.embed([embedding_text(c) for c in chunks])
         blob_key = self._store_pdf(sha, data)
-        from kb.pdf import page_count
-
-        total_pages = page_count(data)
+        total_pages = doc.total_pages
         with self.index.transaction() as db:
             replaced = self.index.delete_document(db, name)
             self.index.insert_document(db, name=name, sha256=sha, size=len(data), pages=total_pages,
                                        blob_key=blob_key, model=getattr(self.embedder, "model_id", "?"),
                                        chunks=[(c.page, c.ordinal, c.context, c.text) for c in chunks], vectors=vectors)
-        return IngestResult(name, "replaced" if replaced else "added", pages=total_pages, chunks=len(chunks))
+        return IngestResult(name, "replaced" if replaced else "added", pages=total_pages, chunks=len(chunks),
+                            reason=doc.note)
 
     def _store_pdf(self, sha: str, data: bytes) -> str | None:
         if self.blobs is None:

@@ -6,6 +6,7 @@ A PDF that cannot be used (corrupt, encrypted, empty, scanned without an OCR eng
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import re
@@ -35,12 +36,32 @@ class Page:
     ocr: bool = False
 
 
+@dataclass(frozen=True)
+class Extracted:
+    pages: list[Page]  # the pages with text
+    total_pages: int
+    unread_scanned: tuple[int, ...] = ()  # scanned pages skipped because no OCR engine is installed
+
+    @property
+    def note(self) -> str | None:
+        if not self.unread_scanned:
+            return None
+        n = len(self.unread_scanned)
+        return (f"{n} scanned page{'s' if n > 1 else ''} (no text layer) could not be read because no OCR engine "
+                "is installed (pip install rapidocr onnxruntime).")
+
+
 def extract(data: bytes, name: str = "the PDF") -> list[Page]:
     """The cleaned text of each page that has text (1-based page numbers kept).
 
     Raises:
         PdfProblem: corrupt, encrypted, empty or image-only (without OCR) PDFs.
     """
+    return extract_document(data, name).pages
+
+
+def extract_document(data: bytes, name: str = "the PDF") -> Extracted:
+    """Like :func:`extract`, with the page count and the scanned pages that could not be read."""
     try:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
@@ -76,6 +97,7 @@ def extract(data: bytes, name: str = "the PDF") -> list[Page]:
 
     texts = [t if len(t.strip()) >= MIN_PAGE_CHARS else "" for t in raw_pages]
     ocr_pages: set[int] = set()
+    unread: list[int] = []
     missing = [i for i, t in enumerate(texts) if not t]
     if missing:
         with_images = [i for i in missing if _has_images(reader.pages[i])]
@@ -93,6 +115,7 @@ def extract(data: bytes, name: str = "the PDF") -> list[Page]:
                     "pip install pytesseract), or send a PDF with selectable text.", code="image_only_pdf")
             else:
                 log.info("%s: %d scanned page(s) skipped, no OCR engine installed", name, len(with_images))
+                unread = [i + 1 for i in with_images]
     pages = clean_pages(texts)
     out = [Page(i + 1, t, i in ocr_pages) for i, t in enumerate(pages) if len(t.strip()) >= MIN_PAGE_CHARS]
     if not out:
@@ -100,13 +123,7 @@ def extract(data: bytes, name: str = "the PDF") -> list[Page]:
             raise PdfProblem(f"'{name}' contains only images and OCR found no readable text in them.",
                              code="image_only_pdf")
         raise PdfProblem(f"'{name}' has no text to index (its pages are empty).", code="empty_pdf")
-    return out
-
-
-def page_count(data: bytes) -> int:
-    from pypdf import PdfReader
-
-    return len(PdfReader(io.BytesIO(data), strict=False).pages)
+    return Extracted(out, len(raw_pages), tuple(unread))
 
 
 def _page_text(page) -> str:
@@ -127,6 +144,7 @@ def _has_images(page) -> bool:
 
 
 # --- OCR (optional) ------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)  # the engine loads its models once per process
 def ocr_engine() -> Callable[[bytes], str] | None:
     """A function image bytes -> text when an OCR engine is installed (rapidocr, or tesseract)."""
     try:

@@ -175,6 +175,51 @@ def test_bad_pdfs_are_skipped_with_a_reason_and_leave_the_index_unchanged(kb, tm
     assert kb.index.check()
 
 
+def _mixed_pdf() -> bytes:
+    """Page 1 has text, page 2 is a scanned image only."""
+    from fpdf import FPDF
+    from PIL import Image
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.multi_cell(0, 6, "The okapi is a forest giraffe of central Africa with striped legs.")
+    pdf.add_page()
+    pdf.image(Image.new("RGB", (200, 80), "white"), x=10, y=10, w=100)
+    return bytes(pdf.output())
+
+
+def test_scanned_pages_without_ocr_are_reported(kb, tmp_path, monkeypatch):
+    import kb.pdf as pdf_module
+
+    monkeypatch.setattr(pdf_module, "ocr_engine", lambda: None)
+    path = tmp_path / "okapi.pdf"
+    path.write_bytes(_mixed_pdf())
+    [r] = kb.ingest([str(path)])
+    assert r.status == "added" and r.pages == 2 and "1 scanned page" in r.reason and "OCR" in r.reason
+    assert kb.remove("okapi.pdf")
+
+
+def test_scanned_pages_go_through_ocr_when_an_engine_is_installed(kb, tmp_path, monkeypatch):
+    import kb.pdf as pdf_module
+
+    seen = []
+
+    def fake_ocr(image: bytes) -> str:  # stands in for rapidocr/tesseract: records what it was given
+        seen.append(image[:8])
+        return "Scanned page: the tapir is a large herbivorous mammal with a short trunk."
+
+    monkeypatch.setattr(pdf_module, "ocr_engine", lambda: fake_ocr)
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(_image_only_pdf())
+    [r] = kb.ingest([str(path)])
+    assert r.status == "added" and r.reason is None
+    assert seen and seen[0].startswith((b"\x89PNG", b"\xff\xd8"))  # real image bytes from the PDF page
+    hit = kb.search("tapir trunk", 1)[0]
+    assert (hit.source, hit.page) == ("scan.pdf", 1)
+    assert kb.remove("scan.pdf")
+
+
 def test_missing_file_is_reported(kb, tmp_path):
     [r] = kb.ingest([str(tmp_path / "nope.pdf")])
     assert r.status == "failed" and "No such file" in r.reason
