@@ -22,7 +22,7 @@ from kb.pdf import PdfProblem, extract_document
 log = logging.getLogger(__name__)
 
 # Fusion weights, tuned on the dev QA set (coursebot bench kb prints the sweep with --tune).
-DENSE_WEIGHT = 0.6
+DENSE_WEIGHT = 0.7
 CANDIDATES = 40  # from each retriever before fusion
 MAX_PDF_BYTES = 100_000_000
 
