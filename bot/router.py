@@ -134,9 +134,11 @@ class Router:
             conversation.last_intent = reply.intent
         if reply.intent == "AskCoursePdfs" and turn.text.strip():
             conversation.last_question = turn.text.strip()[:2000]
-        for a in turn.attachments:
-            if a.kind == "image" and a.path:
-                conversation.last_image = a.path
+        # DescribePhoto and GenerateImage record the blob key of the image they stored themselves
+        if reply.intent not in ("DescribePhoto", "GenerateImage"):
+            for a in turn.attachments:
+                if a.kind == "image" and a.path:
+                    conversation.last_image = a.path
 
 
 def _unsupported(name: str, mime: str) -> str:

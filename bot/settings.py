@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # signs local file URLs; generated into COURSEBOT_HOME if unset
     public_url: str = "http://127.0.0.1:8000"  # base of links the local web server serves
 
+    # --- photos and generated images (issue 5) ---------------------------------------------------
+    vision_min_confidence: float = Field(70.0, ge=0.0, le=100.0)  # labels, text, celebrities below are dropped
+    vision_max_labels: int = Field(10, ge=1, le=100)
+    vision_max_pixels: int = Field(40_000_000, gt=0)  # decoding refused above this (JPEG decodes scaled down)
+    moderation_min_confidence: float = Field(60.0, ge=0.0, le=100.0)
+    face_match_threshold: float = Field(90.0, ge=0.0, le=100.0)  # SearchFacesByImage similarity
+    classifier_labels: str = "unclassified,up,down"  # class names, in the endpoint's output order
+    classifier_content_type: str = "application/x-image"
+    image_size: int = Field(1024, ge=256, le=2048)  # generated images are square, this many pixels a side
+    image_negative_prompt: str = "blurry, distorted, low quality, text, watermark"
+
     # --- Slack (standard Slack variable names) --------------------------------------------------
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
