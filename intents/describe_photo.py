@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -47,6 +48,8 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
     for a in turn.attachments:
         if a.kind == "image":
             return {**slots, "image": a.name, "_from_attachment": True}
+    if turn.attachments:  # a PDF or text file sent as "the photo": the handler explains
+        return {**slots, "image": turn.attachments[0].name, "_from_attachment": True}
     if slots.get("image"):
         return slots
     if conversation.last_image:
@@ -56,8 +59,10 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
     """Describe the attached photo, or the conversation's last one, answering the question asked."""
-    data, name, key = _image(turn, ctx)
+    data, name, key, notes = _image(turn, ctx)
     description = _describe(ctx, data, key)
+    if notes:  # what input handling did (first frame of an animation, scaled down)
+        description = dataclasses.replace(description, notes=(*notes, *description.notes))
     ctx.conversation.last_image = key
     text = compose(description, turn.text)
     details = {
@@ -78,8 +83,8 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
 
 
 # -- where the photo comes from --------------------------------------------------------------------
-def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str]:
-    """(bytes, name, blob key) of the photo to describe; a new attachment is validated and stored."""
+def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, ...]]:
+    """(bytes, name, blob key, notes) of the photo to describe; a new attachment is validated and stored."""
     from bot import images
 
     limit = ctx.settings.max_attachment_bytes
@@ -88,7 +93,7 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str]:
         other = next((a for a in turn.attachments), None)
         if other is not None:  # a PDF or text file sent with "describe this photo"
             images.check_kind(_read(other, limit, ctx), other.name)
-        return _last_image(ctx)
+        return (*_last_image(ctx), ())
     data = _read(attachment, limit, ctx)
     mime = images.check_kind(data, attachment.name)
     # validate (and shrink) before storing: nothing unusable is kept, nothing is sent to a paid API
@@ -98,7 +103,7 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str]:
     key = f"photos/{conversation_hash(turn.conversation)}/{digest}.{ext}"
     ctx.services.blobs.put(key, prepared.data, prepared.mime)
     log.debug("stored photo %s (%s, %d -> %d bytes)", key, mime, len(data), len(prepared.data))
-    return prepared.data, attachment.name, key
+    return prepared.data, attachment.name, key, prepared.notes
 
 
 def _read(a: Attachment, limit: int, ctx: IntentContext) -> bytes:

@@ -35,6 +35,8 @@ EYEBALL_RADIUS_IN_IRIS_DIAMETERS = 1.0
 IRIS_REST_ABOVE_CORNERS = 0.08  # in iris diameters
 # OCR words below this Tesseract confidence (0-100) are dropped: photos without text produce noise.
 OCR_MIN_CONF = 70
+OCR_MIN_LINE_CONF = 80
+OCR_MIN_CHARS = 3
 LABEL_MIN_PROB = 0.25
 
 LIMITS = ("I'm running offline, so I can't recognize celebrities or known faces, estimate age or "
@@ -199,12 +201,15 @@ def read_text(im: Any) -> list[str]:
         if not word or conf < OCR_MIN_CONF or not any(c.isalnum() for c in word):
             continue
         key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-        lines.setdefault(key, []).append((data["left"][i], word))
+        lines.setdefault(key, []).append((data["left"][i], word, conf))
         tops[key] = min(tops.get(key, data["top"][i]), data["top"][i])
     out = []
-    for key in sorted(lines, key=lambda k: (tops[k], min(x for x, _ in lines[k]))):
-        text = " ".join(word for _, word in sorted(lines[key]))
-        if len(text) >= 2:
+    for key in sorted(lines, key=lambda k: (tops[k], min(x for x, _, _ in lines[k]))):
+        words = sorted(lines[key])
+        text = " ".join(word for _, word, _ in words)
+        # texture in photos reads as short confident junk ("ae", "£2"): keep lines with substance
+        if sum(c.isalnum() for c in text) >= OCR_MIN_CHARS and \
+                sum(c for _, _, c in words) / len(words) >= OCR_MIN_LINE_CONF:
             out.append(text)
     return out
 
