@@ -27,6 +27,8 @@ MIN_SIDE = 80
 MAX_PIXELS = 40_000_000
 # What engines need: faces and text are found well on a 2048 px long side; more costs time only.
 WORK_SIDE = 2048
+# Oversized photos are sent at most this long a side (Rekognition finds faces down to 40 px).
+SEND_SIDE = 4096
 
 _NAMES = {
     "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP", "image/bmp": "BMP",
@@ -160,16 +162,22 @@ def prepare(data: bytes, *, name: str = "the photo", max_bytes: int = REKOGNITIO
     Raises:
         InputError: with the sentence to show, when the bytes are not a usable photo.
     """
+    from PIL import Image
+
     original_mime = check_kind(data, name)
     notes: list[str] = []
     # a file over the byte limit will be shrunk anyway: let the JPEG decoder start at a smaller scale
-    im = open_image(data, name=name, max_pixels=max_pixels, target_side=4096 if len(data) > max_bytes else None)
+    im = open_image(data, name=name, max_pixels=max_pixels, target_side=SEND_SIDE if len(data) > max_bytes else None)
     original_size = _header_size(data) or im.size
     if _is_animated(data):
         notes.append("It is an animation; I looked at its first frame.")
     if original_mime in ("image/jpeg", "image/png") and len(data) <= max_bytes and not notes \
             and im.size == original_size:
         return PreparedImage(data, original_mime, im.size[0], im.size[1], original_mime, len(data), original_size)
+    if len(data) > max_bytes and max(im.size) > SEND_SIDE:
+        # it must shrink anyway: start from SEND_SIDE (faces and text stay well above Rekognition's
+        # minimums) instead of re-encoding the full size first
+        im.thumbnail((SEND_SIDE, SEND_SIDE), Image.LANCZOS, reducing_gap=2.0)
     out, size = _fit(im, max_bytes)
     if size != original_size:
         notes.append(f"I scaled it from {original_size[0]}×{original_size[1]} to {size[0]}×{size[1]} pixels "

@@ -83,7 +83,7 @@ def face_sentence(face: dict[str, Any], index: int | None = None) -> str:
         bits.append(f"aged about {age['low']}–{age['high']}")
     emotion = face.get("emotion")
     if emotion:
-        bits.append(f"looking {emotion.lower()}")
+        bits.append(emotion.lower())
     if face.get("smile") is True:
         bits.append("smiling")
     eyes_open = face.get("eyes_open")

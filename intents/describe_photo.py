@@ -169,7 +169,8 @@ def _describe(ctx: IntentContext, data: bytes, key: str) -> PhotoDescription:
 
 # -- answering what was asked -----------------------------------------------------------------------
 _ASKS = (
-    ("eyes", re.compile(r"\b(eyes?|look(ing)?|gaz\w*|stare|staring|direction|glanc\w*)\b", re.I)),
+    ("eyes", re.compile(r"\b(eyes?|looking|looks? (at|to|toward)|gaz\w*|star(e|ing)|direction|glanc\w*)\b"
+                        r"|\bwhere\b.*\blook", re.I)),
     ("age", re.compile(r"\b(old|age|young)\b", re.I)),
     ("text", re.compile(r"\b(text|say|says|written|writing|read|sign|words?|letters?)\b", re.I)),
     ("who", re.compile(r"\b(who|famous|celebrit\w*|recogni[sz]e|look like|looks like|identify)\b", re.I)),
