@@ -101,7 +101,10 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, 
     digest = hashlib.sha256(prepared.data).hexdigest()[:24]
     ext = "png" if prepared.mime == "image/png" else "jpg"
     key = f"photos/{conversation_hash(turn.conversation)}/{digest}.{ext}"
-    ctx.services.blobs.put(key, prepared.data, prepared.mime)
+    try:
+        ctx.services.blobs.put(key, prepared.data, prepared.mime)
+    except CoursebotError as e:  # describing works without storage; only follow-ups need it
+        log.warning("could not store the photo (%s); follow-up questions about it won't work", e.code)
     log.debug("stored photo %s (%s, %d -> %d bytes)", key, mime, len(data), len(prepared.data))
     return prepared.data, attachment.name, key, prepared.notes
 

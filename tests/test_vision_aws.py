@@ -366,3 +366,36 @@ def test_faces_cli_needs_a_collection(tmp_path, capsys):
     assert main(["faces", "index", str(tmp_path)]) == 2
     assert "COURSEBOT_FACE_COLLECTION" in capsys.readouterr().err
     assert main(["faces", "index", str(tmp_path / "missing"), "--collection", "x"]) == 2
+
+
+def test_lex_photo_from_s3_link(tmp_path, photo):
+    """Lex hands over an s3:// link; its size is checked (HeadObject) before it is downloaded."""
+    from moto import mock_aws
+
+    from bot.conversation import SqliteConversationStore
+    from bot.local.blobs import LocalBlobStore
+    from bot.local.vision import LocalVision
+    from bot.router import Router
+    from bot.services import Services
+    from bot.turn import Attachment
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="lex-uploads")
+        s3.put_object(Bucket="lex-uploads", Key="sessions/abc/photo.jpg", Body=photo)
+        s3.put_object(Bucket="lex-uploads", Key="sessions/abc/big.jpg", Body=b"\xff\xd8\xff" + b"\0" * 2_000_000)
+        s = aws_settings(tmp_path, max_attachment_bytes=1_000_000)
+        services = Services(s, overrides={
+            "vision": LocalVision(s),
+            "blobs": LocalBlobStore(tmp_path / "blobs", b"k" * 32, "http://127.0.0.1:8000"),
+            "conversations": SqliteConversationStore(tmp_path / "conv.sqlite3"),
+        })
+        router = Router(services)
+        ok = Attachment(name="photo.jpg", mime="image/jpeg", url="s3://lex-uploads/sessions/abc/photo.jpg")
+        r = router.handle(Turn(conversation="lex-1", channel="lex", text="describe this photo", intent="DescribePhoto",
+                               attachments=(ok,)))
+        assert r.error is None and len(r.details["faces"]) == 1, r.text
+        big = Attachment(name="big.jpg", mime="image/jpeg", url="s3://lex-uploads/sessions/abc/big.jpg")
+        r = router.handle(Turn(conversation="lex-2", channel="lex", text="describe this photo", intent="DescribePhoto",
+                               attachments=(big,)))
+        assert r.error == "attachment_too_large" and "2.0 MB" in r.text
