@@ -305,6 +305,7 @@ def test_describe_then_follow_up_pays_once(aws_router, photo):
                             attachments=(attachment_from_bytes("astronaut.jpg", photo),)))
     assert r1.intent == "DescribePhoto" and r1.error is None, r1.text
     assert r1.details["celebrities"][0]["name"] == "Eileen Collins"
+    assert json.loads(json.dumps(r1.to_dict()))["details"]["faces"][0]["eye_direction"]["yaw"] == -14.2
     r2 = router.handle(Turn(conversation="aws-ok", text="where is she looking?"))
     assert r2.text.startswith("Their eyes are open and they are looking slightly to the left."), r2.text
     r3 = router.handle(Turn(conversation="aws-ok", text="how old does she look?"))

