@@ -221,6 +221,7 @@ class _Classifier:
 
     _lock = threading.Lock()
     _loaded: "_Classifier | None" = None
+    _missing = False  # the extra is not installed: don't retry the import on every photo
 
     def __init__(self) -> None:
         import torch
@@ -244,11 +245,11 @@ class _Classifier:
     @classmethod
     def get(cls) -> "_Classifier | None":
         with cls._lock:
-            if cls._loaded is None:
+            if cls._loaded is None and not cls._missing:
                 try:
                     cls._loaded = cls()
                 except ImportError:
-                    return None
+                    cls._missing = True
             return cls._loaded
 
     def labels(self, im: Any, k: int = 5) -> list[dict[str, Any]]:
