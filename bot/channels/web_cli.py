@@ -27,6 +27,45 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class BackgroundServer:
+    """An ASGI app on uvicorn in a background thread, on a free 127.0.0.1 port (tests, benchmarks).
+
+    Use as a context manager: ``with BackgroundServer(app_factory) as url: ...``. ``app_factory`` gets
+    the server's base URL (so signed links can point at it) and returns the app.
+    """
+
+    def __init__(self, app_factory, host: str = "127.0.0.1"):
+        self.app_factory, self.host = app_factory, host
+        self.server = self.thread = self.url = None
+
+    def __enter__(self) -> str:
+        import socket
+        import threading
+        import time
+
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((self.host, 0))
+        sock.listen(256)
+        self.url = f"http://{self.host}:{sock.getsockname()[1]}"
+        config = uvicorn.Config(self.app_factory(self.url), log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                       name="coursebot-web")
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the web server did not start")
+            time.sleep(0.02)
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
 def run(args: argparse.Namespace) -> int:
     import socket
 

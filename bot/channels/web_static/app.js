@@ -129,10 +129,11 @@
       if (file.type.startsWith("image/")) {
         const img = el("img", "upload-preview");
         img.alt = file.name;
+        img.addEventListener("error", () => img.remove());  // not really an image: the server will say so
         img.src = URL.createObjectURL(file);
         box.appendChild(img);
       }
-      box.appendChild(el("div", "file-name", "📎 " + file.name));
+      box.appendChild(el("div", "file-name", "Attached: " + file.name));
     }
     messages.appendChild(box);
     scrollDown();
@@ -212,7 +213,7 @@
   function setPendingFile(file) {
     pendingFile = file || null;
     $("attachment").hidden = !pendingFile;
-    $("attachment-name").textContent = pendingFile ? "📎 " + pendingFile.name : "";
+    $("attachment-name").textContent = pendingFile ? pendingFile.name : "";
   }
 
   async function send() {
@@ -274,7 +275,7 @@
 
   function greet() {
     addBotMessage({
-      text: "Hi! Ask me about the course, attach a photo or a PDF (📎 or drag and drop), " +
+      text: "Hi! Ask me about the course, attach a photo or a PDF (**Attach**, or drag and drop it here), " +
             "or say **read that aloud** after an answer.",
       intent: "Greeting", suggestions: ["What can you do?", "What is Amazon Lex?"],
     });
