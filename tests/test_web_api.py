@@ -54,6 +54,7 @@ def test_healthz_page_and_openapi(client):
     assert health.status_code == 200
     assert health.json()["status"] == "ok" and health.json()["backend"] == "local"
     assert {"Greeting", "Help", "Fallback", "AskCoursePdfs"} <= set(health.json()["intents"])
+    assert health.json()["max_upload_bytes"] == 100_000
 
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -157,8 +158,26 @@ def test_upload_limits_checked_from_the_bytes(client):
     empty = turn(client, "", ("empty.pdf", b"", "application/pdf"))
     assert empty.status_code == 415 and "empty" in empty.json()["text"]
 
+    long_text = turn(client, "x" * 150_000)  # the router's limit on a message
+    assert long_text.status_code == 200 and long_text.json()["error"] == "message_too_long"
+
     pdf = turn(client, "", ("notes", (FIXTURES / "course-notes.pdf").read_bytes(), "application/octet-stream"))
     assert pdf.status_code == 200 and pdf.json()["intent"] == "AskCoursePdfs"
+
+
+def test_malformed_requests_get_a_reply_not_a_traceback(home):
+    from bot.channels.web import create_app
+    from bot.services import Services
+    from bot.settings import load
+
+    services = Services(load(home=home, backend="local", public_url=BASE))  # default 20 MB upload limit
+    with TestClient(create_app(services), base_url=BASE) as client:
+        huge_field = client.post("/api/turn", data={"text": "x" * 1_100_000})  # the form parser's 1 MB per field
+        assert huge_field.status_code == 400 and huge_field.json()["error"] == "bad_request"
+        assert huge_field.json()["text"].startswith("I couldn't read that request")
+        as_json = client.post("/api/turn", json={"text": "hello"})
+        assert as_json.status_code in (200, 422) and as_json.json()["text"] and "Traceback" not in as_json.text
+        assert client.get("/api/turn").status_code == 405
 
 
 def _signed(web_services, key, data=b"hello", mime="text/plain"):

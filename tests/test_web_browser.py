@@ -55,7 +55,7 @@ def server(home):
     from bot.specs import Intent
 
     def factory(url):
-        services = Services(load(home=home, backend="local", public_url=url))
+        services = Services(load(home=home, backend="local", public_url=url, web_max_upload_bytes=100_000))
         intents = fake_intents()
         ask = intents["AskCoursePdfs"]
         intents["AskCoursePdfs"] = Intent(spec=ask.spec, handle=SlowIntent(ask.handle, 0.8), fill_slots=ask.fill_slots)
@@ -124,10 +124,16 @@ def test_chat_in_a_real_browser(server, browser):
     shot(d, "01-opened")
 
     # 1. a course question: "working…" shows while it runs, then an answer with citation links
+    d.execute_script("""
+        const working = document.getElementById('working');
+        window.__sawWorking = false;
+        new MutationObserver(() => { if (!working.hidden) window.__sawWorking = true; })
+          .observe(working, {attributes: true});""")
     say(d, "What is Amazon Lex?")
-    WebDriverWait(d, 5).until(lambda d: d.find_element("id", "working").is_displayed())
-    shot(d, "02-working")
+    if d.find_element("id", "working").is_displayed():
+        shot(d, "02-working")
     answer = wait_for_bot(d, 2)
+    assert d.execute_script("return window.__sawWorking")
     shot(d, "03-answer-with-citations")
     assert d.find_elements(By.CSS_SELECTOR, "#messages .msg.user")[-1].text == "What is Amazon Lex?"
     links = answer.find_elements(By.CSS_SELECTOR, ".citations a")
@@ -210,6 +216,16 @@ def test_chat_in_a_real_browser(server, browser):
     refused = wait_for_bot(d, 6)
     assert refused.get_attribute("data-error") == "unsupported_attachment" and "web page" in refused.text
     shot(d, "06-refused-upload")
+
+    # 6. a file over the size limit is refused in the page before it is sent
+    d.execute_script("""
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(arguments[0] + 1)], 'huge.pdf', {type: 'application/pdf'}));
+        document.body.dispatchEvent(new DragEvent('drop', {bubbles: true, dataTransfer: dt}));""",
+        100_000)  # the server's web_max_upload_bytes, which the page read from /healthz
+    say(d, "add this")
+    too_big = wait_for_bot(d, 7)
+    assert too_big.get_attribute("data-error") == "attachment_too_large" and "huge.pdf" in too_big.text
 
     severe = [e for e in d.get_log("browser") if e["level"] == "SEVERE" and "415" not in e["message"]]
     assert not severe, severe  # no CSP violations, no failed loads

@@ -23,10 +23,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from bot.errors import CoursebotError
@@ -91,6 +93,7 @@ class Health(BaseModel):
     status: str
     backend: str
     intents: list[str]
+    max_upload_bytes: int
 
 
 # --- translation: request -> Turn, Reply -> JSON ---------------------------------------------------
@@ -249,6 +252,19 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        text = f"I couldn't read that request: {exc.detail}" if exc.status_code == 400 else str(exc.detail)
+        return _error_reply(exc.status_code, text, "bad_request" if exc.status_code == 400 else f"http_{exc.status_code}")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        fields = ", ".join(sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})) or "the form"
+        return _error_reply(422, f"I couldn't read that request: check the field(s) {fields}. "
+                            "Send a multipart form with 'text' and optionally 'file'.", "bad_request")
+
     @app.get("/", include_in_schema=False)
     async def index() -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
@@ -258,7 +274,8 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
 
     @app.get("/healthz", response_model=Health, summary="Liveness check")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "backend": settings.backend, "intents": sorted(router.intents)}
+        return {"status": "ok", "backend": settings.backend, "intents": sorted(router.intents),
+                "max_upload_bytes": limit}
 
     @app.post("/api/turn", summary="Send one message (and optionally a file); get the bot's Reply",
               responses={200: {"model": ReplyOut}, 413: {"model": ReplyOut, "description": "upload too large"},

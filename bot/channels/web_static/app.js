@@ -9,6 +9,7 @@
   const working = $("working"), sendButton = $("send"), dropHint = $("drop-hint");
   let pendingFile = null;
   let busy = false;
+  let maxUploadBytes = null;  // from /healthz; the server checks again (and sniffs the type)
 
   // --- safe links ------------------------------------------------------------------------------
   function safeUrl(raw) {
@@ -222,6 +223,14 @@
     const file = pendingFile;
     if (!text && !file) { textBox.focus(); return; }
     addUserMessage(text, file);
+    if (file && maxUploadBytes && file.size > maxUploadBytes) {
+      addBotMessage({ text: "'" + file.name + "' is " + (file.size / 1e6).toFixed(1) + " MB; the most I accept is " +
+                            (maxUploadBytes / 1e6).toFixed(0) + " MB. Try a smaller photo, or split the PDF.",
+                      error: "attachment_too_large" });
+      setPendingFile(null);
+      fileInput.value = "";
+      return;
+    }
     textBox.value = "";
     setPendingFile(null);
     fileInput.value = "";
@@ -281,6 +290,7 @@
     });
   }
 
+  fetch("/healthz").then((r) => r.json()).then((h) => { maxUploadBytes = h.max_upload_bytes; }, () => {});
   greet();
   textBox.focus();
 })();
