@@ -14,7 +14,7 @@ from bot.capabilities import PhotoDescription
 from bot.conversation import Conversation
 from bot.errors import CoursebotError, InputError
 from bot.specs import IntentContext, IntentSpec, SlotSpec
-from bot.turn import Attachment, Reply, Turn
+from bot.turn import Attachment, Media, Reply, Turn
 from bot.vision_words import count_phrase, join, position_words
 
 log = logging.getLogger(__name__)
@@ -59,11 +59,12 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
     """Describe the attached photo, or the conversation's last one, answering the question asked."""
-    data, name, key, notes = _image(turn, ctx)
-    description = _describe(ctx, data, key)
+    data, name, key, notes, stored = _image(turn, ctx)
+    description = _describe(ctx, data, key, stored)
     if notes:  # what input handling did (first frame of an animation, scaled down)
         description = dataclasses.replace(description, notes=(*notes, *description.notes))
-    ctx.conversation.last_image = key
+    if stored:
+        ctx.conversation.last_image = key
     text = compose(description, turn.text)
     details = {
         "backend": ctx.settings.backend,
@@ -77,14 +78,16 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         "notes": [n for n in description.notes if n != "declined"],
     }
     declined = "declined" in description.notes
-    return Reply(text=text, intent=SPEC.name, details=details, slots={"image": key},
+    shown = _shown(ctx, key) if stored and not declined else ()
+    return Reply(text=text, intent=SPEC.name, details=details, slots={"image": key}, attachments=shown,
                  error="unsafe_image" if declined else None,
                  suggestions=() if declined else _suggestions(description))
 
 
 # -- where the photo comes from --------------------------------------------------------------------
-def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, ...]]:
-    """(bytes, name, blob key, notes) of the photo to describe; a new attachment is validated and stored."""
+def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, ...], bool]:
+    """(bytes, name, blob key, notes, stored) of the photo to describe; a new attachment is validated
+    and stored (``stored`` is False when the blob store failed: describing still works)."""
     from bot import images
 
     limit = ctx.settings.max_attachment_bytes
@@ -93,7 +96,8 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, 
         other = next((a for a in turn.attachments), None)
         if other is not None:  # a PDF or text file sent with "describe this photo"
             images.check_kind(_read(other, limit, ctx), other.name)
-        return (*_last_image(ctx), ())
+        data, name, key = _last_image(ctx)
+        return data, name, key, (), not key.startswith("/")
     data = _read(attachment, limit, ctx)
     mime = images.check_kind(data, attachment.name)
     # validate (and shrink) before storing: nothing unusable is kept, nothing is sent to a paid API
@@ -101,12 +105,14 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, 
     digest = hashlib.sha256(prepared.data).hexdigest()[:24]
     ext = "png" if prepared.mime == "image/png" else "jpg"
     key = f"photos/{conversation_hash(turn.conversation)}/{digest}.{ext}"
+    stored = True
     try:
         ctx.services.blobs.put(key, prepared.data, prepared.mime)
     except CoursebotError as e:  # describing works without storage; only follow-ups need it
+        stored = False
         log.warning("could not store the photo (%s); follow-up questions about it won't work", e.code)
     log.debug("stored photo %s (%s, %d -> %d bytes)", key, mime, len(data), len(prepared.data))
-    return prepared.data, attachment.name, key, prepared.notes
+    return prepared.data, attachment.name, key, prepared.notes, stored
 
 
 def _read(a: Attachment, limit: int, ctx: IntentContext) -> bytes:
@@ -147,13 +153,25 @@ def _last_image(ctx: IntentContext) -> tuple[bytes, str, str]:
     return data, key.rsplit("/", 1)[-1], key
 
 
+def _shown(ctx: IntentContext, key: str) -> tuple[Media, ...]:
+    """The described photo as a link, so channels can show which photo the answer is about."""
+    mime = "image/png" if key.endswith(".png") else "image/jpeg"
+    try:
+        return (Media(kind="image", mime=mime, url=ctx.services.blobs.url(key), title="the photo described"),)
+    except CoursebotError:
+        return ()
+
+
 def conversation_hash(conversation: str) -> str:
     """Blob keys group a conversation's files under a hash, never the raw (possibly personal) key."""
     return hashlib.sha256(conversation.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
 # -- describing, with a cache so follow-up questions don't pay twice ------------------------------
-def _describe(ctx: IntentContext, data: bytes, key: str) -> PhotoDescription:
+def _describe(ctx: IntentContext, data: bytes, key: str, stored: bool) -> PhotoDescription:
+    mime = "image/png" if key.endswith(".png") else "image/jpeg"
+    if not stored:
+        return ctx.services.vision.describe(data, mime)
     cache_key = f"{key.rsplit('.', 1)[0]}.{ctx.settings.backend}.json"
     blobs = ctx.services.blobs
     try:
@@ -161,7 +179,6 @@ def _describe(ctx: IntentContext, data: bytes, key: str) -> PhotoDescription:
         return PhotoDescription(**{k: tuple(v) if isinstance(v, list) else v for k, v in cached.items()})
     except Exception:  # not cached yet (or unreadable): describe it
         pass
-    mime = "image/png" if key.endswith(".png") else "image/jpeg"
     description = ctx.services.vision.describe(data, mime)
     try:
         blobs.put(cache_key, json.dumps(description.__dict__, default=list).encode(), "application/json")

@@ -244,3 +244,34 @@ def test_generate_image_on_local_backend_says_what_enables_it(router):
     assert r.intent == "GenerateImage" and r.state == "failed" and r.error == "not_available"
     assert "COURSEBOT_BACKEND=aws" in r.text and "COURSEBOT_IMAGE_ENDPOINT" in r.text
     assert r.attachments == ()
+
+
+def test_reply_links_the_described_photo(router, counting, astronaut):
+    from bot.files import attachment_from_bytes
+
+    r = router.handle(Turn(conversation="link", text="describe this", attachments=(attachment_from_bytes("a.png", png(astronaut)),)))
+    (media,) = r.attachments
+    assert media.kind == "image" and media.mime == "image/png" and "/files/photos/" in media.url
+    key = r.details["image"]["key"]
+    assert router.services.blobs.get(key) == png(astronaut)  # a PNG under 5 MB is kept byte for byte
+
+
+def test_describing_works_when_storage_fails(services, counting, astronaut):
+    from bot.errors import NotAvailable
+    from bot.files import attachment_from_bytes
+    from bot.router import Router
+
+    class NoStorage:
+        def put(self, *a, **k):
+            raise NotAvailable("File storage is not built yet.")
+
+        def get(self, key):
+            raise NotAvailable("File storage is not built yet.")
+
+        def url(self, key, expires_in=None):
+            raise NotAvailable("File storage is not built yet.")
+
+    services._built["blobs"] = NoStorage()
+    r = Router(services).handle(Turn(conversation="nostore", text="describe this",
+                                     attachments=(attachment_from_bytes("a.png", png(astronaut)),)))
+    assert r.error is None and len(r.details["faces"]) == 1 and r.attachments == ()

@@ -19,7 +19,7 @@ COMMANDS = (
     "bot.cli.faces",
     # issue 6 (lex): "bot.channels.lex_cli",
     # issue 7 (slack): "bot.channels.slack_cli",
-    # issue 8 (serve): "bot.channels.web_cli",
+    "bot.channels.web_cli",  # issue 8 (serve)
 )
 
 
