@@ -65,7 +65,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         description = dataclasses.replace(description, notes=(*notes, *description.notes))
     if stored:
         ctx.conversation.last_image = key
-    text = compose(description, turn.text)
+    text = compose(description, turn.text, input_notes=notes)
     details = {
         "backend": ctx.settings.backend,
         "image": {"key": key, "name": name, "bytes": len(data)},
@@ -199,16 +199,16 @@ _ASKS = (
 )
 
 
-def compose(d: PhotoDescription, question: str = "") -> str:
-    """The reply text: a direct answer to the question when there is one, then what else was seen."""
+def compose(d: PhotoDescription, question: str = "", input_notes: tuple[str, ...] = ()) -> str:
+    """The reply text: a direct answer to the question when there is one (with what was done to
+    the input), otherwise the whole description with every note (including what the engine can't see)."""
     if "declined" in d.notes:
         return d.summary
     asks = [name for name, rx in _ASKS if rx.search(question or "")]
     lead = [s for s in (_answer(name, d) for name in asks) if s]
-    notes = [n for n in d.notes if n != "declined"]
     if lead:
-        return " ".join(lead + notes)
-    return " ".join([d.summary, *notes])
+        return " ".join([*lead, *input_notes])
+    return " ".join([d.summary, *(n for n in d.notes if n != "declined")])
 
 
 def _answer(ask: str, d: PhotoDescription) -> str | None:
