@@ -82,8 +82,8 @@ class ComprehendAnalyzer:
     def sentiment(self, text: str, lang: str) -> tuple[str, dict[str, float], str | None]:
         """DetectSentiment on ≤ 5 KB pieces split at sentence boundaries, aggregated by byte length.
 
-        The label is the one with the highest weighted mean score, except that pieces confidently
-        POSITIVE and others confidently NEGATIVE make the whole text MIXED.
+        Pieces that agree give their label; POSITIVE pieces next to NEGATIVE ones make the text MIXED;
+        otherwise the label with the highest length-weighted mean score wins.
         """
         pieces = textutil.chunks(text, SENTIMENT_MAX_BYTES)
         note = None
@@ -102,7 +102,9 @@ class ComprehendAnalyzer:
             weight += w
             labels.append(r.get("Sentiment", "NEUTRAL"))
         scores = {k: round(v / max(weight, 1), 4) for k, v in totals.items()}
-        if "POSITIVE" in labels and "NEGATIVE" in labels:
+        if len(set(labels)) == 1:
+            label = labels[0]
+        elif ("POSITIVE" in labels and "NEGATIVE" in labels) or "MIXED" in labels and scores["Mixed"] >= 0.3:
             label = "MIXED"
         else:
             label = max(_LABELS, key=lambda k: scores[k]).upper()

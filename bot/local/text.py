@@ -105,7 +105,7 @@ class LocalTextAnalyzer:
         seen: list[str] = []
         for phrase, _score in extractor.extract_keywords(text):  # lower score = more relevant
             words = set(phrase.lower().split())
-            if any(len(words & set(s.lower().split())) / min(len(words), len(s.split())) > 0.5 for s in seen):
+            if any(len(words & set(s.lower().split())) / max(len(words), len(s.split())) > 0.5 for s in seen):
                 continue  # mostly the same words as a better-ranked phrase
             seen.append(phrase)
             if len(seen) == self.max_phrases:
