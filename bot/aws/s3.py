@@ -64,6 +64,9 @@ def build(settings: Any, services: Any) -> S3BlobStore:
     if not settings.media_bucket:
         raise NotAvailable("Storing audio and images on AWS needs a bucket: set COURSEBOT_MEDIA_BUCKET.",
                            code="not_configured")
-    # botocore signs S3 presigned URLs with SigV4 by default (required for SSE-KMS objects).
-    return S3BlobStore(make_client("s3", settings), settings.media_bucket, settings.media_prefix,
-                       settings.url_expiry_seconds, settings.media_kms_key_id)
+    from botocore.config import Config
+
+    # Presigned URLs must be SigV4 (botocore still presigns SigV2 in us-east-1; SSE-KMS objects need SigV4).
+    client = make_client("s3", settings, config=Config(signature_version="s3v4"))
+    return S3BlobStore(client, settings.media_bucket, settings.media_prefix, settings.url_expiry_seconds,
+                       settings.media_kms_key_id)
