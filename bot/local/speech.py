@@ -23,6 +23,7 @@ _FORMAT = {"ogg": ("OGG", "VORBIS"), "mp3": ("MP3", "MPEG_LAYER_III")}
 _GENDER_VARIANT = {"Male": "+m3", "Female": "+f3"}
 _ALIASES = {"zh": "cmn", "no": "nb", "iw": "he"}  # ISO codes espeak-ng names differently
 TIMEOUT_S = 60
+_BLOCK = 16_384  # frames per encoder write
 
 
 @functools.lru_cache(maxsize=4)
@@ -101,7 +102,11 @@ class EspeakSpeech:
             raise InputError("There was nothing speakable in that text.", code="nothing_to_say")
         buf = io.BytesIO()
         container, subtype = _FORMAT[self.fmt]
-        soundfile.write(buf, samples, rate, format=container, subtype=subtype)
+        channels = 1 if samples.ndim == 1 else samples.shape[1]
+        with soundfile.SoundFile(buf, "w", rate, channels, format=container, subtype=subtype) as out:
+            # libsndfile's Vorbis encoder crashes on one very large write (minutes of audio): write in blocks
+            for i in range(0, len(samples), _BLOCK):
+                out.write(samples[i:i + _BLOCK])
         return Audio(data=buf.getvalue(), mime=_MIME[self.fmt], duration_s=round(len(samples) / rate, 2),
                      voice=f"espeak-ng {espeak_voice}")
 
