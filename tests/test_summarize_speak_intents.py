@@ -273,3 +273,19 @@ def test_say_it_in_spanish_on_aws(home, monkeypatch):
         assert "X-Amz-Expires=3600" in media.url
         assert reply.details["translated_to"] == "es" and "In Spanish: Buenos días <estudiantes>" in reply.text
         assert reply.ssml == "<speak>Buenos días &lt;estudiantes&gt;</speak>"
+
+
+# --- bench rows ---------------------------------------------------------------------------------------
+@needs_espeak
+def test_bench_rows(services, monkeypatch):
+    from bot import benchmarks
+    from bot import services as services_mod
+
+    monkeypatch.setattr(services_mod, "_services", services)
+    rows = benchmarks.bench_speech() + benchmarks.bench_summarize()
+    by_metric = {r.metric: r for r in rows}
+    assert by_metric["speech per 300 characters p50"].unit == "ms"
+    assert 0 < by_metric["real-time factor p50"].value < 1  # faster than real time
+    assert "296 characters" in by_metric["speech per 300 characters p50"].measured_on
+    assert by_metric["summary + analysis per 5 KB p50"].value > 0
+    assert {"summarize", "speech"} <= set(benchmarks.BENCHES)
