@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from typing import Any
 
@@ -24,6 +25,8 @@ SPEC = IntentSpec(
         "say it in spanish", "read it in french", "read that with a british voice", "use a male voice to read this",
         "read it again", "can I listen to that", "make an mp3 of this", "record this as speech",
         "voice this for me", "say hello world", "lee esto en voz alta", "lis ceci à voix haute",
+        "say good morning class", "say the cat sat on the mat", "say welcome to the course",
+        "say the following sentence", "read this sentence out", "speak these words", "read this in a female voice",
     ),
     slots=(
         SlotSpec("text", "AMAZON.FreeFormInput", "What should I read aloud?", required=True,
@@ -59,7 +62,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         raise InputError("There is nothing to read aloud: the text has no readable characters.", code="empty_text")
     text = source.text
     notes: list[str] = []
-    language = (ctx.slots.get("language") or "").strip() or None
+    language = _language_code(ctx.slots.get("language"))
     translated = False
     if language and language.split("-")[0].lower() != (_detect(text) or "").split("-")[0]:
         text = _translate(ctx, text, language)
@@ -106,6 +109,21 @@ def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
                                          max_chars=settings.speech_max_chars)
     raise InputError("What should I read aloud? Type the text, or ask me a question first and say "
                      "\"read that aloud\".", code="empty_text")
+
+
+def _language_code(value: Any) -> str | None:
+    """An ISO code from the slot: 'es' as is, 'Spanish' (Lex's AMAZON.Language gives names) mapped."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    from bot.nlu import LANGUAGES
+
+    v = value.strip()
+    if v.lower() in LANGUAGES:
+        return LANGUAGES[v.lower()]
+    if re.fullmatch(r"[a-zA-Z]{2,3}(-[A-Za-z]{2,4})?", v):
+        return v.split("-")[0].lower() + v[len(v.split("-")[0]):]
+    raise InputError(f"I don't know the language '{v[:40]}'. Try a name like Spanish or a code like 'es'.",
+                     code="bad_language")
 
 
 def _detect(text: str) -> str | None:

@@ -219,6 +219,13 @@ def test_say_it_in_spanish_is_not_available_offline(router):
     assert "COURSEBOT_BACKEND=aws" in reply.text and "Spanish" in reply.text
 
 
+def test_language_slot_accepts_names_and_rejects_nonsense(router):
+    by_name = ask(router, "", intent="SpeakAnswer", slots={"text": "Good morning students", "language": "Spanish"})
+    assert by_name.error == "translation_not_available"
+    bad = ask(router, "", intent="SpeakAnswer", slots={"text": "Good morning", "language": "Klingon!!"})
+    assert bad.error == "bad_language" and "Klingon" in bad.text
+
+
 def test_speak_nothing_asks_what_to_read(router):
     reply = ask(router, "read this aloud", conversation="fresh")
     assert reply.state == "elicit" and reply.elicit_slot == "text"
