@@ -73,10 +73,11 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         notes.append(f"The {source.source} has {source.total_chars:,} characters; I read only the first "
                      f"{len(text):,} (the limit is {settings.speech_max_chars:,} per request).")
 
+    blobs = ctx.services.blobs  # fails early (e.g. no media bucket) before paying for synthesis
     audio = ctx.services.speech.synthesize(text, voice=ctx.slots.get("voice") or None, language=language)
     ext = "mp3" if audio.mime == "audio/mpeg" else "ogg" if audio.mime == "audio/ogg" else "wav"
     key = f"audio/{_conversation_prefix(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
-    blob = ctx.services.blobs.put(key, audio.data, audio.mime)
+    blob = blobs.put(key, audio.data, audio.mime)
     ctx.conversation.extra[_SPOKEN] = text
 
     minutes = max(1, round(settings.url_expiry_seconds / 60))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
 import threading
 from typing import Any
 
@@ -11,8 +10,6 @@ from bot import textutil
 from bot.aws.clients import call, make_client
 from bot.capabilities import Audio
 from bot.errors import InputError
-
-log = logging.getLogger(__name__)
 
 # SynthesizeSpeech: at most 3,000 billed characters and 6,000 characters of input including SSML markup.
 MAX_SSML_CHARS = 5_800
