@@ -19,7 +19,8 @@ BENCHES: dict[str, str] = {
     "nlu": "bot.benchmarks:bench_nlu",
     "turn": "bot.benchmarks:bench_turn",
     # issue 3: "kb": "kb.bench:bench_kb",
-    # issue 4: "speech": ..., "summarize": ...
+    "summarize": "bot.benchmarks:bench_summarize",
+    "speech": "bot.benchmarks:bench_speech",
     "vision": "bot.vision_bench:bench_vision",
     # issue 6: "lex": ...
     # issue 7: "slack": ...
@@ -148,6 +149,67 @@ def cli_help_time(runs: int = 7) -> Row:
         times.append((time.perf_counter() - t) * 1000)
     return Row("turn", "coursebot --help wall time p50", round(percentile(times, 50), 1), "ms",
                f"{runs} fresh processes; {machine()}")
+
+
+def _sample_text(n_bytes: int) -> str:
+    """The bundled course-like article, repeated and cut at a sentence boundary to about ``n_bytes``."""
+    from bot import textutil
+
+    base = (DATA / "summarize_sample.md").read_text(encoding="utf-8")
+    text = textutil.clean((base + "\n\n") * (n_bytes // len(base) + 1))
+    return textutil.cut(text, n_bytes)[0]
+
+
+def bench_summarize() -> list[Row]:
+    """Local SummarizeText engines on a 5 KB English text: extractive summary, analysis, and both."""
+    from bot import services as services_mod
+
+    text = _sample_text(5000)
+    services = services_mod.default()
+    summarizer, analyzer = services.summarizer, services.text
+    t = time.perf_counter()
+    summarizer.summarize(text)
+    analyzer.analyze(text)
+    first_ms = (time.perf_counter() - t) * 1000
+    summ, anal = [], []
+    for _ in range(5):
+        t = time.perf_counter()
+        summarizer.summarize(text)
+        summ.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        analyzer.analyze(text)
+        anal.append((time.perf_counter() - t) * 1000)
+    on = f"{services.settings.backend} backend, {len(text.encode())} B English text, 5 runs; {machine()}"
+    total = [a + b for a, b in zip(summ, anal)]
+    return [
+        Row("summarize", "summary + analysis per 5 KB p50", round(percentile(total, 50)), "ms", on),
+        Row("summarize", "extractive summary per 5 KB p50", round(percentile(summ, 50)), "ms", on),
+        Row("summarize", "key phrases+sentiment+language per 5 KB p50", round(percentile(anal, 50)), "ms", on),
+        Row("summarize", "first call (loads models)", round(first_ms), "ms", on),
+    ]
+
+
+def bench_speech() -> list[Row]:
+    """Local speech: synthesis + encoding time for 300 characters, and the real-time factor."""
+    from bot import services as services_mod
+
+    text = _sample_text(1000)[:301].rsplit(" ", 1)[0]  # ~300 characters, whole words
+    speech = services_mod.default().speech
+    speech.synthesize(text)
+    times, rtf = [], []
+    audio = None
+    for _ in range(5):
+        t = time.perf_counter()
+        audio = speech.synthesize(text)
+        elapsed = time.perf_counter() - t
+        times.append(elapsed * 1000)
+        rtf.append(elapsed / audio.duration_s if audio and audio.duration_s else float("nan"))
+    on = f"{audio.voice if audio else '?'} -> {audio.mime if audio else '?'}, {len(text)} characters, 5 runs; {machine()}"
+    return [
+        Row("speech", "speech per 300 characters p50", round(percentile(times, 50)), "ms", on),
+        Row("speech", "real-time factor p50", round(percentile(rtf, 50), 4), "x (synthesis s / audio s)", on),
+        Row("speech", "audio length", audio.duration_s if audio else "?", "s", on),
+    ]
 
 
 def _resolve(target: str) -> Callable[[], list[Row]]:

@@ -85,6 +85,16 @@ class Settings(BaseSettings):
     web_max_upload_bytes: int = Field(20_000_000, gt=0)  # larger uploads get a clear 413 reply
     web_bench_sessions: int = Field(20, ge=1, le=500)  # `coursebot bench web`: concurrent sessions
     web_bench_turns: int = Field(10, ge=1, le=1000)  # ... and turns per session
+    # --- issue 4: summarize text and speak answers ------------------------------------------------
+    summary_max_chars: int = Field(20_000, ge=200, le=1_000_000)  # longer input is cut (and the reply says so)
+    summary_sentences: int = Field(3, ge=1, le=20)
+    speech_max_chars: int = Field(3_000, ge=50, le=100_000)  # longer text is cut before synthesis
+    speech_format: Literal["ogg", "mp3"] = "ogg"  # local TTS output (Polly always returns MP3)
+    espeak_binary: str = "espeak-ng"
+    espeak_voice: str = "en-us"
+    media_prefix: str = "media/"  # S3 key prefix under COURSEBOT_MEDIA_BUCKET; then <conversation hash>/
+    media_kms_key_id: str | None = None  # SSE-KMS key for media; unset = SSE-S3 (AES256)
+    ner_model: str = "en_core_web_sm"  # spaCy package used for offline entities when installed
 
     # --- Slack (standard Slack variable names) --------------------------------------------------
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")

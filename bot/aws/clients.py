@@ -30,6 +30,8 @@ def make_client(service: str, settings: Any, **kwargs: Any) -> Any:
         read_timeout=settings.aws_read_timeout,
         user_agent_extra="coursebot",
     )
+    if "config" in kwargs:  # a caller's extra settings (e.g. S3 signature version) on top of ours
+        config = config.merge(kwargs.pop("config"))
     if settings.aws_endpoint_url and "endpoint_url" not in kwargs:
         kwargs["endpoint_url"] = settings.aws_endpoint_url
     return boto3.client(service, config=config, **kwargs)
