@@ -60,7 +60,8 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
     """Describe the attached photo, or the conversation's last one, answering the question asked."""
     data, name, key, notes, stored = _image(turn, ctx)
-    description = _describe(ctx, data, key, stored)
+    fresh = any(a.kind == "image" for a in turn.attachments)
+    description = _describe(ctx, data, key, stored, lookup=not fresh)
     if notes:  # what input handling did (first frame of an animation, scaled down)
         description = dataclasses.replace(description, notes=(*notes, *description.notes))
     if stored:
@@ -168,17 +169,19 @@ def conversation_hash(conversation: str) -> str:
 
 
 # -- describing, with a cache so follow-up questions don't pay twice ------------------------------
-def _describe(ctx: IntentContext, data: bytes, key: str, stored: bool) -> PhotoDescription:
+def _describe(ctx: IntentContext, data: bytes, key: str, stored: bool, lookup: bool) -> PhotoDescription:
+    """The photo's description; follow-ups (``lookup``) reuse the one stored beside the photo."""
     mime = "image/png" if key.endswith(".png") else "image/jpeg"
     if not stored:
         return ctx.services.vision.describe(data, mime)
     cache_key = f"{key.rsplit('.', 1)[0]}.{ctx.settings.backend}.json"
     blobs = ctx.services.blobs
-    try:
-        cached = json.loads(blobs.get(cache_key))
-        return PhotoDescription(**{k: tuple(v) if isinstance(v, list) else v for k, v in cached.items()})
-    except Exception:  # not cached yet (or unreadable): describe it
-        pass
+    if lookup:
+        try:
+            cached = json.loads(blobs.get(cache_key))
+            return PhotoDescription(**{k: tuple(v) if isinstance(v, list) else v for k, v in cached.items()})
+        except Exception:  # not cached (an older photo, or a generated one) or unreadable: describe it
+            pass
     description = ctx.services.vision.describe(data, mime)
     try:
         blobs.put(cache_key, json.dumps(description.__dict__, default=list).encode(), "application/json")

@@ -180,18 +180,25 @@ def test_local_backend_builds_only_with_an_endpoint(tmp_path):
 # -- the intent ------------------------------------------------------------------------------------------
 @pytest.fixture
 def gen_router(tmp_path):
+    """The AWS backend: Bedrock through a Stubber, the picture stored in S3 (moto) with a presigned URL."""
+    from botocore.config import Config
+    from moto import mock_aws
+
+    from bot.aws.s3 import S3BlobStore
     from bot.conversation import SqliteConversationStore
-    from bot.local.blobs import LocalBlobStore
     from bot.router import Router
     from bot.services import Services
 
     s = settings(tmp_path, image_size=512)
     br = client("bedrock-runtime")
-    blobs = LocalBlobStore(tmp_path / "blobs", b"k" * 32, "http://127.0.0.1:8000")
-    services = Services(s, overrides={"imagegen": imagegen.BedrockImageGenerator(s, client=br), "blobs": blobs,
-                                      "conversations": SqliteConversationStore(tmp_path / "conv.sqlite3")})
-    with Stubber(br) as stub:
-        yield Router(services), stub, blobs
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+        s3.create_bucket(Bucket="coursebot-media")
+        blobs = S3BlobStore(s3, "coursebot-media", "media/")
+        services = Services(s, overrides={"imagegen": imagegen.BedrockImageGenerator(s, client=br), "blobs": blobs,
+                                          "conversations": SqliteConversationStore(tmp_path / "conv.sqlite3")})
+        with Stubber(br) as stub:
+            yield Router(services), stub, blobs
 
 
 def test_generate_image_stores_and_links_it(gen_router):
@@ -202,9 +209,13 @@ def test_generate_image_stores_and_links_it(gen_router):
     r = router.handle(Turn(conversation="g", text="draw a lighthouse at sunset"))
     assert r.intent == "GenerateImage" and r.error is None, r.text
     (media,) = r.attachments
-    assert media.kind == "image" and media.mime == "image/png" and "/files/generated/" in media.url
+    assert media.kind == "image" and media.mime == "image/png"
+    assert media.url.startswith("https://coursebot-media.s3.amazonaws.com/media/generated/")
+    assert "X-Amz-Signature=" in media.url and "X-Amz-Expires=3600" in media.url
     key = r.details["key"]
     assert blobs.get(key) == img
+    head = blobs.client.head_object(Bucket="coursebot-media", Key="media/" + key)
+    assert head["ContentType"] == "image/png" and head["ServerSideEncryption"] == "AES256"
     assert r.details["size"] == [512, 512] and isinstance(r.details["seed"], int)
     assert "lighthouse" in r.text
     # the new picture becomes the conversation's last image: "describe it" would use it

@@ -254,20 +254,25 @@ def test_big_photo_sent_under_5_mb(tmp_path, rek):
 # -- the intent on the AWS backend: bad input never reaches Rekognition ------------------------------
 @pytest.fixture
 def aws_router(tmp_path, rek):
-    from bot.local.blobs import LocalBlobStore
+    """The AWS backend: Rekognition through a Stubber, photos and descriptions stored in S3 (moto)."""
+    from moto import mock_aws
+
+    from bot.aws.s3 import S3BlobStore
+    from bot.conversation import SqliteConversationStore
     from bot.router import Router
     from bot.services import Services
 
     c, stub = rek
     s = aws_settings(tmp_path)
-    from bot.conversation import SqliteConversationStore
-
-    services = Services(s, overrides={
-        "vision": RekognitionVision(s, client=c),
-        "blobs": LocalBlobStore(tmp_path / "blobs", b"k" * 32, "http://127.0.0.1:8000"),
-        "conversations": SqliteConversationStore(tmp_path / "conv.sqlite3"),
-    })
-    return Router(services), c, stub
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="coursebot-media")
+        services = Services(s, overrides={
+            "vision": RekognitionVision(s, client=c),
+            "blobs": S3BlobStore(s3, "coursebot-media", "media/"),
+            "conversations": SqliteConversationStore(tmp_path / "conv.sqlite3"),
+        })
+        yield Router(services), c, stub
 
 
 @pytest.mark.parametrize("name,payload", [
@@ -311,6 +316,12 @@ def test_describe_then_follow_up_pays_once(aws_router, photo):
     r3 = router.handle(Turn(conversation="aws-ok", text="how old does she look?"))
     assert r3.text.startswith("They look about 29–37 years old.")
     assert len(seen) == 5  # the follow-ups used the stored description
+    s3 = router.services.blobs.client
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="coursebot-media")["Contents"])
+    photo_key = "media/" + r1.details["image"]["key"]
+    assert keys == sorted([photo_key, photo_key.rsplit(".", 1)[0] + ".aws.json"])
+    assert s3.get_object(Bucket="coursebot-media", Key=photo_key)["Body"].read() == photo
+    assert r1.attachments[0].url.startswith("https://coursebot-media.s3.amazonaws.com/media/photos/")
 
 
 def test_unsafe_reply_is_polite(aws_router, photo):
