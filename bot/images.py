@@ -96,6 +96,10 @@ def open_image(data: bytes, *, name: str = "the photo", max_pixels: int = MAX_PI
 
     mime = check_kind(data, name)
     fmt = _NAMES.get(mime, "image")
+    if mime == "image/heic":  # Pillow has no HEIC decoder without a plug-in
+        raise InputError(f"'{name}' is a HEIC photo (the iPhone format), which I can't open yet. Please send it "
+                         "as JPEG or PNG (on iPhone: Settings > Camera > Formats > Most Compatible).",
+                         code="unsupported_image")
     try:
         with warnings.catch_warnings():
             # our own pixel check below is stricter than Pillow's warning (89 MP) and names the size;

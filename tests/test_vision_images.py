@@ -85,6 +85,13 @@ def test_bad_bytes_get_clear_errors(payload, code, words):
     assert words in e.value.user_message and "photo.jpg" in e.value.user_message
 
 
+def test_heic_gets_a_clear_answer():
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200
+    with pytest.raises(InputError) as e:
+        images.prepare(heic, name="IMG_0001.HEIC")
+    assert e.value.code == "unsupported_image" and "JPEG or PNG" in e.value.user_message
+
+
 def test_truncated_png_is_corrupt(astronaut):
     raw = encode(astronaut, "PNG")
     with pytest.raises(InputError) as e:
