@@ -68,3 +68,9 @@ def test_no_face_answers():
 def test_declined_says_only_the_refusal():
     d = PhotoDescription(summary="I'd rather not describe this image.", notes=("declined",))
     assert compose(d, "what about her eyes?") == "I'd rather not describe this image."
+
+
+def test_vision_bench_is_registered():
+    from bot.benchmarks import BENCHES, _resolve
+
+    assert callable(_resolve(BENCHES["vision"]))
