@@ -371,7 +371,7 @@ def _speakable(text: str | None) -> str:
     text = _URL.sub("", text or "")
     text = _MARKDOWN.sub("", text)
     text = re.sub(r"\(\s*\)|<\s*>|\[\s*\]", "", text)
-    return " ".join(text.split())
+    return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split()))
 
 
 def _short(text: str, max_chars: int) -> str:
