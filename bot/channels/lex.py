@@ -548,6 +548,9 @@ def _fit(text: str, limit: int) -> str:
 
 if __import__("os").environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # on Lambda: warm up during init
     try:
+        from bot import settings as _settings
+
+        logging.getLogger().setLevel(_settings.get().log_level)  # the runtime's handler, our level
         warm()
     except Exception:  # a bad setting must still let the handler answer (it reports the failure)
         log.exception("warm-up failed")
