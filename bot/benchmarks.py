@@ -189,9 +189,10 @@ _IMPORT_BOTO3 = "import time; t = time.perf_counter(); import boto3; print((time
 # What a cold Lambda container imports before it can answer: the handler module, the router with its
 # settings and intents, and boto3 (the aws backend's DynamoDB store). Client set-up is timed apart.
 _IMPORT_HANDLER = (
-    "import time; t = time.perf_counter(); import bot.channels.lex as lex; router = lex.get_router(); "
-    "import boto3; a = time.perf_counter(); router.services.conversations; b = time.perf_counter(); "
-    "print((a - t) * 1000, (b - a) * 1000)"
+    "import time; t = time.perf_counter(); import boto3; t1 = time.perf_counter(); import pydantic_settings; "
+    "t2 = time.perf_counter(); import bot.channels.lex as lex; router = lex.get_router(); a = time.perf_counter(); "
+    "router.services.conversations; b = time.perf_counter(); "
+    "print((a - t) * 1000, (b - a) * 1000, (t2 - t1) * 1000, (a - t2) * 1000)"
 )
 
 
@@ -214,18 +215,22 @@ def bench_lex(runs: int = 7) -> list[Row]:
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEBOT_") and k != "AWS_LAMBDA_FUNCTION_NAME"}
         env.update(COURSEBOT_BACKEND="aws", COURSEBOT_HOME=home, AWS_DEFAULT_REGION="us-east-1")
-        boto3_ms, handler_ms, client_ms = [], [], []
+        boto3_ms, handler_ms, client_ms, settings_ms, ours_ms = [], [], [], [], []
         for _ in range(runs):
             boto3_ms.append(_fresh(_IMPORT_BOTO3, env)[0])
-            handler, client = _fresh(_IMPORT_HANDLER, env)
+            handler, client, settings_lib, ours = _fresh(_IMPORT_HANDLER, env)
             handler_ms.append(handler)
             client_ms.append(client)
-        b, h, c = (statistics.median(x) for x in (boto3_ms, handler_ms, client_ms))
+            settings_ms.append(settings_lib)
+            ours_ms.append(ours)
+        b, h, c, p, o = (statistics.median(x) for x in (boto3_ms, handler_ms, client_ms, settings_ms, ours_ms))
         on = f"fresh interpreters, median of {runs} alternating runs; {machine()}"
         rows += [
             Row("lex", "bare import boto3", round(b), "ms", on),
             Row("lex", "handler cold import (lex + router + settings + intents + boto3)", round(h), "ms", on),
             Row("lex", "handler cold import / import boto3 (goal <= 1.5)", round(h / b, 2), "x", on),
+            Row("lex", "  of which pydantic + pydantic-settings (bot/settings.py)", round(p), "ms", on),
+            Row("lex", "  of which coursebot modules (lex, router, services, intents)", round(o), "ms", on),
             Row("lex", "first DynamoDB client set-up (Lambda init, not per event)", round(c), "ms", on),
         ]
 

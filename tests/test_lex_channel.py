@@ -463,3 +463,56 @@ def test_cli_invoke_rejects_a_missing_or_broken_file(tmp_path, capsys):
             main(["lex", "invoke", "--event", path])
         assert e.value.code == 2
     assert "is not JSON" in capsys.readouterr().err
+
+
+def test_the_rest_of_a_long_answer_goes_behind_a_link(services):
+    long = Reply(text=LONG, intent="AskCoursePdfs", suggestions=("What is a slot?",))
+    event = load("ask_course_pdfs_text_fulfillment")
+    response = lex.handle_event(event, router=router_with(services, "AskCoursePdfs", RecordingIntent(long)))
+    assert_valid(response, event)
+    texts = [m.get("content", "") for m in response["messages"]]
+    link = next(t for t in texts if t.startswith("Full answer: "))
+    url = link.removeprefix("Full answer: ")
+    key = url.split("/files/", 1)[1].split("?", 1)[0]
+    assert services.blobs.get(key).decode() == LONG  # the full text, served by a signed expiring link
+    assert "expires=" in url and "sig=" in url
+    assert any(t.endswith("the full text is in the link below.]") for t in texts)
+
+
+def test_without_a_blob_store_a_long_answer_is_shortened_politely(settings):
+    from bot.services import Services
+
+    class NoBlobs:
+        def put(self, key, data, mime):
+            raise RuntimeError("bucket is gone")
+
+    services = Services(settings, overrides={"blobs": NoBlobs()})
+    long = Reply(text=LONG, intent="AskCoursePdfs")
+    event = load("ask_course_pdfs_text_fulfillment")
+    response = lex.handle_event(event, router=router_with(services, "AskCoursePdfs", RecordingIntent(long)))
+    assert_valid(response, event)
+    assert len(response["messages"]) == 10
+    assert response["messages"][-1]["content"].endswith("ask a narrower question to see more.]")
+
+
+def test_short_answers_store_nothing(settings):
+    from bot.services import Services
+
+    class Recording:
+        calls = 0
+
+        def put(self, key, data, mime):
+            Recording.calls += 1
+
+    event = load("greeting_text_fulfillment")
+    lex.handle_event(event, router=Router(Services(settings, overrides={"blobs": Recording()})))
+    assert Recording.calls == 0
+
+
+def test_bench_lex_reports_the_import_ratio():
+    from bot.benchmarks import bench_lex
+
+    rows = {r.metric: r for r in bench_lex(runs=1)}
+    ratio = rows["handler cold import / import boto3 (goal <= 1.5)"]
+    assert ratio.unit == "x" and ratio.value > 0
+    assert rows["bare import boto3"].value > 0 and rows["handler per event p50"].value > 0

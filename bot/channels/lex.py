@@ -229,6 +229,15 @@ def _clean_slot(slot: Any) -> dict[str, Any] | None:
 # --- text input: PlainText + ImageResponseCards ---------------------------------------------------
 def text_messages(reply: Reply) -> list[dict[str, Any]]:
     """PlainText answer chunks, a sources message, media links and cards, and a suggestions card."""
+    extras = _extras(reply)
+    has_link = any(m.url and len(m.url) <= MAX_MESSAGE_CHARS - 100 for m in reply.attachments if m.kind == "file")
+    chunks = split_text(_clean_text(reply.text) or "(no answer)", MAX_MESSAGE_CHARS, MAX_MESSAGES - len(extras),
+                        overflow=(" [The answer is longer than this chat allows; the full text is in the link below.]"
+                                  if has_link else " [The answer is longer than this chat allows; ask a narrower question to see more.]"))
+    return [_plain(c) for c in chunks] + extras
+
+
+def _extras(reply: Reply) -> list[dict[str, Any]]:
     extras: list[dict[str, Any]] = []
     sources = _sources_text(reply)
     if sources:
@@ -238,12 +247,17 @@ def text_messages(reply: Reply) -> list[dict[str, Any]]:
     card = _suggestions_card(reply.suggestions)
     if card:
         extras.append(card)
-    extras = extras[:MAX_MESSAGES - 1]  # the answer itself always gets at least one message
-    has_link = any(m.url and len(m.url) <= MAX_MESSAGE_CHARS - 100 for m in reply.attachments if m.kind == "file")
-    chunks = split_text(_clean_text(reply.text) or "(no answer)", MAX_MESSAGE_CHARS, MAX_MESSAGES - len(extras),
-                        overflow=(" [The answer is longer than this chat allows; the full text is in the link below.]"
-                                  if has_link else " [The answer is longer than this chat allows; ask a narrower question to see more.]"))
-    return [_plain(c) for c in chunks] + extras
+    return extras[:MAX_MESSAGES - 1]  # the answer itself always gets at least one message
+
+
+_OVERFLOW_MARK = "\x00more"
+
+
+def text_fits(reply: Reply) -> bool:
+    """Whether the whole answer fits in the messages Lex allows next to its sources, media and cards."""
+    budget = MAX_MESSAGES - len(_extras(reply)) - 1  # keep room for a link to the full text
+    parts = split_text(_clean_text(reply.text) or "-", MAX_MESSAGE_CHARS, max(budget, 1), overflow=_OVERFLOW_MARK)
+    return not parts[-1].endswith(_OVERFLOW_MARK)
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -463,7 +477,26 @@ def handle_event(event: Any, context: Any = None, router: Any = None, budget: fl
     if not done:
         log.warning("Lex turn for %s passed the %.1f s budget", turn.intent, budget)
         result = Reply(text=STILL_WORKING, intent=turn.intent or FALLBACK, state="failed", error="timeout")
+    elif (turn.input_mode == "text" and isinstance(result, Reply) and not text_fits(result)
+          and not any(m.kind == "file" for m in result.attachments)):
+        result = with_full_text_link(result, router.services)
     return to_lex(result, event, speech_chars=getattr(router.settings, "lex_speech_chars", 350))
+
+
+def with_full_text_link(reply: Reply, services: Any) -> Reply:
+    """The reply with a link to its full text in the blob store, for answers longer than Lex's
+    10 x 1024 characters; unchanged when no blob store is available."""
+    import uuid
+
+    try:
+        blob = services.blobs.put(f"lex/answers/{uuid.uuid4().hex}.txt", reply.text.encode("utf-8"),
+                                  "text/plain; charset=utf-8")
+    except Exception:  # no blob store on this backend, or it failed: the answer is shortened instead
+        log.warning("could not store the full text of a long answer", exc_info=True)
+        return reply
+    link = Media(kind="file", mime="text/plain", url=blob.url, path=blob.path, title="Full answer",
+                 expires_at=blob.expires_at)
+    return reply.with_(attachments=(*reply.attachments, link))
 
 
 def dialog_step(router: Any, turn: Turn) -> Reply | None:
