@@ -132,6 +132,10 @@ _LEAD_VERBS = {
 }
 
 
+# verbs that mean one thing at the start of a message ("say goodbye class" is speech, not a greeting)
+_DECISIVE_VERBS = {"say", "speak", "pronounce", "narrate", "recite"}
+
+
 def _edit1(a: str, b: str) -> bool:
     """True when a and b differ by at most one insertion, deletion, substitution or transposition."""
     if a == b:
@@ -381,8 +385,8 @@ class LocalNlu:
         scores = self.scores(instruction)
         words = low.split()
         verb_intent = lead_verb_intent(words)
-        if len(words) == 1 and verb_intent is not None:
-            return done(verb_intent, 0.8, "lead-verb", scores)
+        if verb_intent is not None and (len(words) == 1 or (words[0] in _DECISIVE_VERBS and not low.endswith("?"))):
+            return done(verb_intent, 0.85, "lead-verb", scores)
         if verb_intent and not low.endswith("?"):
             scores[verb_intent] += VERB_BONUS
         elif payload is None and _QUESTION.match(low) and not _DEICTIC.search(low):

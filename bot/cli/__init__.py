@@ -19,7 +19,7 @@ COMMANDS = (
     # issue 5 (faces): "bot.cli.faces",
     "bot.channels.lex_cli",  # issue 6 (lex)
     # issue 7 (slack): "bot.channels.slack_cli",
-    # issue 8 (serve): "bot.channels.web_cli",
+    "bot.channels.web_cli",  # issue 8 (serve)
 )
 
 
