@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str | None = None
 
+    # --- Lex V2 channel (issue 6) ----------------------------------------------------------------
+    # Lex waits at most 30 s for the code hook; past this budget the hook answers "still working".
+    lex_time_budget_seconds: float = Field(20.0, gt=0, le=28)
+    lex_speech_chars: int = Field(350, ge=60, le=900)  # spoken answers stay short
+
     @property
     def data_dir(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ COMMANDS = (
     "bot.cli.bench",
     # issue 3 (kb): "kb.cli",
     # issue 5 (faces): "bot.cli.faces",
-    # issue 6 (lex): "bot.channels.lex_cli",
+    "bot.channels.lex_cli",  # issue 6 (lex)
     # issue 7 (slack): "bot.channels.slack_cli",
     "bot.channels.web_cli",  # issue 8 (serve)
 )
