@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str | None = None
 
+    # --- Slack channel (issue 7) -----------------------------------------------------------------
+    slack_workers: int = Field(8, ge=1, le=64)  # threads answering Slack after the ack (server modes)
+    slack_host: str = "127.0.0.1"  # `coursebot slack --http` listens here; 0.0.0.0 in a container
+    slack_port: int = Field(3000, ge=1, le=65535)
+
     @property
     def data_dir(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
