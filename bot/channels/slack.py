@@ -128,6 +128,9 @@ def _chunks(text: str, size: int) -> list[str]:
             cut = text.rfind(" ", 0, size)
         if cut < size // 2:
             cut = size
+        amp = text.rfind("&", max(0, cut - 5), cut)  # never split an escaped entity such as &amp;
+        if amp != -1 and ";" not in text[amp:cut]:
+            cut = amp
         out.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     if text:
@@ -228,8 +231,10 @@ def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> tuple
     if len(blocks) > MAX_BLOCKS:
         blocks = blocks[:MAX_BLOCKS - 1] + [{"type": "context", "elements": [
             {"type": "mrkdwn", "text": "_(answer shortened to fit in one Slack message)_"}]}]
-    fallback = text if len(text) <= SECTION_CHARS else text[:SECTION_CHARS - 1] + "…"
-    return escape(fallback), blocks
+    fallback = escape(text)
+    if len(fallback) > SECTION_CHARS:
+        fallback = _chunks(fallback, SECTION_CHARS - 1)[0] + "…"
+    return fallback, blocks
 
 
 def sources_blocks(sources: list[list[Any]]) -> tuple[str, list[dict[str, Any]]]:
@@ -648,7 +653,7 @@ class SlackHTTPServer(ThreadingHTTPServer):
         return f"http://{host}:{port}{EVENTS_PATH}"
 
     def start_background(self) -> threading.Thread:
-        t = threading.Thread(target=self.serve_forever, name="slack-http", daemon=True)
+        t = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-http", daemon=True)
         t.start()
         return t
 
