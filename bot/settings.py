@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     slack_api_url: str | None = None
 
     # --- Slack channel (issue 7) -----------------------------------------------------------------
-    slack_workers: int = Field(8, ge=1, le=64)  # threads answering Slack after the ack (server modes)
+    # threads answering Slack after the ack (server modes); default: CPU count on local (CPU-bound
+    # engines), 16 on aws (waiting on Bedrock); more CPU-bound workers than cores slow the acks
+    slack_workers: int | None = Field(None, ge=1, le=64)
     slack_host: str = "127.0.0.1"  # `coursebot slack --http` listens here; 0.0.0.0 in a container
     slack_port: int = Field(3000, ge=1, le=65535)
 

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -564,6 +565,13 @@ def make_client(settings: "Settings") -> Any:
     return WebClient(**kwargs)
 
 
+def default_workers(settings: "Settings") -> int:
+    """COURSEBOT_SLACK_WORKERS, else: as many as CPUs on local (the engines are CPU-bound), 16 on aws."""
+    if settings.slack_workers:
+        return settings.slack_workers
+    return 16 if settings.backend == "aws" else max(2, os.cpu_count() or 2)
+
+
 def build_app(settings: "Settings", router: "Router", client: Any = None, *, dedupe: "DedupeStore | None" = None,
               workers: int | None = None, socket_mode: bool = False) -> Any:
     """The slack-bolt App shared by HTTP, Socket Mode and Lambda.
@@ -577,7 +585,7 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
         router: answers turns.
         client: a WebClient (tests point it at a local fake); default :func:`make_client`.
         dedupe: the seen-delivery store; default SQLite in COURSEBOT_HOME (DynamoDB on aws).
-        workers: worker threads; default ``settings.slack_workers``.
+        workers: worker threads; default :func:`default_workers`.
         socket_mode: requests arrive over Socket Mode (no signing secret needed).
     """
     from slack_bolt import App, BoltResponse
@@ -589,7 +597,7 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
     if not socket_mode:
         require(settings, "SLACK_SIGNING_SECRET")
     client = client or make_client(settings)
-    pool = ThreadPoolExecutor(max_workers=workers or settings.slack_workers, thread_name_prefix="slack-worker")
+    pool = ThreadPoolExecutor(max_workers=workers or default_workers(settings), thread_name_prefix="slack-worker")
     try:  # App() calls auth.test: a wrong token fails here, at start
         app = App(client=client, signing_secret=settings.slack_signing_secret or "", process_before_response=True,
                   listener_executor=pool, name="coursebot")
@@ -642,9 +650,11 @@ class SlackHTTPServer(ThreadingHTTPServer):
     ``app.dispatch``; the answers themselves run on the app's worker pool."""
 
     daemon_threads = True
+    request_queue_size = 128  # listen backlog; the default 5 resets connections when Slack sends a burst
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 3000):
         self.app = app
+        self.timings: list[float] | None = None  # set to a list to record dispatch times (ms), as the bench does
         super().__init__((host, port), _BoltHandler)
 
     @property
@@ -704,8 +714,11 @@ class _BoltHandler(BaseHTTPRequestHandler):
         headers: dict[str, list[str]] = {}
         for k, v in self.headers.items():
             headers.setdefault(k.lower(), []).append(v)
+        started = time.perf_counter()
         resp = self.server.app.dispatch(BoltRequest(body=body, query=parsed.query, headers=headers))
         self._write(resp.status, resp.body, resp.headers)
+        if self.server.timings is not None:
+            self.server.timings.append((time.perf_counter() - started) * 1000)
 
 
 def serve_http(app: Any, host: str, port: int) -> SlackHTTPServer:

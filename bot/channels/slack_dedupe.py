@@ -54,30 +54,29 @@ class SqliteDedupe:
     def __init__(self, path: str | Path, ttl_seconds: int = DEFAULT_TTL_SECONDS):
         self.path = str(path)
         self.ttl = ttl_seconds
-        self._local = threading.local()
-        self._db().execute(
+        # One connection behind a lock: the HTTP server runs a thread per request, and SQLite's own
+        # busy-wait (sleeps of 1-100 ms) would add to the ack time; other processes still lock via SQLite.
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(
             "CREATE TABLE IF NOT EXISTS slack_deliveries (key TEXT PRIMARY KEY, state TEXT NOT NULL, at REAL NOT NULL)")
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
 
     def claim(self, key: str) -> bool:
         now = time.time()
-        db = self._db()
-        db.execute("DELETE FROM slack_deliveries WHERE key = ? AND at < ?", (key, now - self.ttl))
-        cur = db.execute("INSERT OR IGNORE INTO slack_deliveries (key, state, at) VALUES (?, 'acked', ?)", (key, now))
-        return cur.rowcount == 1
+        with self._lock:  # one statement, one commit: new, or older than the TTL, wins
+            cur = self._conn.execute(
+                "INSERT INTO slack_deliveries (key, state, at) VALUES (?, 'acked', ?) "
+                "ON CONFLICT(key) DO UPDATE SET state = 'acked', at = excluded.at WHERE slack_deliveries.at < ?",
+                (key, now, now - self.ttl))
+            return cur.rowcount == 1
 
     def begin(self, key: str) -> bool:
-        cur = self._db().execute(
-            "UPDATE slack_deliveries SET state = 'working' WHERE key = ? AND state = 'acked'", (key,))
-        return cur.rowcount == 1
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE slack_deliveries SET state = 'working' WHERE key = ? AND state = 'acked'", (key,))
+            return cur.rowcount == 1
 
 
 class DynamoDedupe:

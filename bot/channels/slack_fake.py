@@ -55,6 +55,7 @@ class FakeSlack:
             def do_POST(self) -> None:
                 fake._post(self)
 
+        ThreadingHTTPServer.request_queue_size = 128
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
