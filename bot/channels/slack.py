@@ -725,12 +725,17 @@ def serve_http(app: Any, host: str, port: int) -> SlackHTTPServer:
     return SlackHTTPServer(app, host, port)
 
 
-def run_socket_mode(app: Any, settings: "Settings") -> None:
-    """Connect over Socket Mode (no public URL needed) and block."""
+def socket_mode_handler(app: Any, settings: "Settings") -> Any:
+    """Bolt's Socket Mode handler for the app: ``.connect()`` returns at once, ``.start()`` blocks."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     require(settings, "SLACK_APP_TOKEN")
-    SocketModeHandler(app, settings.slack_app_token).start()
+    return SocketModeHandler(app, settings.slack_app_token)
+
+
+def run_socket_mode(app: Any, settings: "Settings") -> None:
+    """Connect over Socket Mode (no public URL needed) and block."""
+    socket_mode_handler(app, settings).start()
 
 
 def make_lambda_handler(settings: "Settings", router: "Router", client: Any = None, *,

@@ -32,8 +32,10 @@ class Call:
 class FakeSlack:
     """Start with ``with FakeSlack(token) as slack:``; point a WebClient at ``slack.base_url``."""
 
-    def __init__(self, token: str = "xoxb-test-token"):
+    def __init__(self, token: str = "xoxb-test-token", app_token: str = "xapp-test-token"):
         self.token = token
+        self.app_token = app_token
+        self.socket_url: str | None = None  # ws:// URL that apps.connections.open hands out
         self.calls: list[Call] = []
         self.files: dict[str, tuple[bytes, str]] = {}  # file id -> (bytes, content type)
         self.uploads: dict[str, bytes] = {}
@@ -170,6 +172,12 @@ class FakeSlack:
             self._json(handler, {"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(limit[1])})
             return
         self._record(method, params, handler, body)
+        if method == "apps.connections.open":  # Socket Mode: called with the app-level token
+            if handler.headers.get("Authorization", "") != f"Bearer {self.app_token}" or not self.socket_url:
+                self._json(handler, {"ok": False, "error": "invalid_auth"})
+            else:
+                self._json(handler, {"ok": True, "url": self.socket_url})
+            return
         if not self._authorized(handler, params):
             self._json(handler, {"ok": False, "error": "invalid_auth"})
             return
