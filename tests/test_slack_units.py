@@ -260,3 +260,35 @@ def test_manifest_scopes_and_events_match_the_app():
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == [slack.COMMAND]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["event_subscriptions"]["request_url"].endswith(slack.EVENTS_PATH)
+
+
+def test_cli_http_mode_serves_signed_events(tmp_path):
+    """`coursebot slack --http --port 0` as a user runs it: a real process, a signed event, one reply."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import urllib.request
+
+    from bot.channels.slack_fake import FakeSlack
+
+    with FakeSlack(TOKEN) as fake:
+        env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+               "COURSEBOT_SLACK_API_URL": fake.base_url, "COURSEBOT_HOME": str(tmp_path / "home")}
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+                                 "slack", "--http", "--port", "0"], env=env,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stderr.readline()
+            m = re.search(r"(http://\S+/slack/events)", line)
+            assert m, line
+            body = (FIX / "message_im.json").read_text()
+            req = urllib.request.Request(m.group(1), data=body.encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **sign(body)})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 200
+            posts = fake.wait_for("chat.postMessage", timeout=30)
+            assert len(posts) == 1 and posts[0].params["channel"] == "D0STUDENT1"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -565,6 +565,10 @@ def make_client(settings: "Settings") -> Any:
     return WebClient(**kwargs)
 
 
+def _drop_client_warning(record: logging.LogRecord) -> bool:
+    return "`token` will be unused" not in record.getMessage()
+
+
 def default_workers(settings: "Settings") -> int:
     """COURSEBOT_SLACK_WORKERS, else: as many as CPUs on local (the engines are CPU-bound), 16 on aws."""
     if settings.slack_workers:
@@ -598,6 +602,8 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
         require(settings, "SLACK_SIGNING_SECRET")
     client = client or make_client(settings)
     pool = ThreadPoolExecutor(max_workers=workers or default_workers(settings), thread_name_prefix="slack-worker")
+    # App() also reads SLACK_BOT_TOKEN itself and warns that our client wins; it does, by design
+    logging.getLogger("slack_bolt.App").addFilter(_drop_client_warning)
     try:  # App() calls auth.test: a wrong token fails here, at start
         app = App(client=client, signing_secret=settings.slack_signing_secret or "", process_before_response=True,
                   listener_executor=pool, name="coursebot")
@@ -670,6 +676,7 @@ class SlackHTTPServer(ThreadingHTTPServer):
 
 class _BoltHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 30  # seconds a connection may sit idle or trickle its body before it is dropped
     server: SlackHTTPServer
 
     def log_message(self, fmt: str, *args: Any) -> None:
