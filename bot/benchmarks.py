@@ -106,7 +106,7 @@ def bench_turn() -> list[Row]:
     from bot.settings import load
     from bot.turn import Turn
 
-    rows: list[Row] = []
+    rows: list[Row] = [cli_help_time()]
     with tempfile.TemporaryDirectory() as home:
         services = Services(load(home=Path(home), backend="local"))
         router = Router(services)
@@ -131,6 +131,23 @@ def bench_turn() -> list[Row]:
         rows.append(Row("turn", "router overhead p95", round(percentile(times, 95), 3), "ms",
                         f"same; {machine()}"))
     return rows
+
+
+def cli_help_time(runs: int = 7) -> Row:
+    """Wall time of `coursebot --help` in a fresh process (interpreter start included)."""
+    import os
+    import shutil
+    import subprocess
+
+    script = Path(sys.executable).with_name("coursebot")
+    cmd = [str(script)] if script.exists() else [shutil.which("coursebot") or "coursebot"]
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([*cmd, "--help"], capture_output=True, check=True, env={**os.environ})
+        times.append((time.perf_counter() - t) * 1000)
+    return Row("turn", "coursebot --help wall time p50", round(percentile(times, 50), 1), "ms",
+               f"{runs} fresh processes; {machine()}")
 
 
 def _resolve(target: str) -> Callable[[], list[Row]]:

@@ -83,7 +83,7 @@ class Router:
         for a in turn.attachments:
             if a.kind not in _SUPPORTED:
                 raise CoursebotError(_unsupported(a.name, a.mime), code="unsupported_attachment")
-        if not text.strip() and not turn.attachments and not (turn.intent and turn.slots):
+        if not text.strip() and not turn.attachments and not turn.intent:
             conversation.pending = None
             return Reply(text="Your message was empty. Ask me something about the course, or type \"help\".",
                          intent="Fallback", error="empty_message",

@@ -25,7 +25,7 @@ def make_client(service: str, settings: Any, **kwargs: Any) -> Any:
 
     config = Config(
         region_name=settings.aws_region,
-        retries={"max_attempts": settings.aws_max_attempts, "mode": "adaptive"},
+        retries={"total_max_attempts": settings.aws_max_attempts, "mode": "adaptive"},  # first try included
         connect_timeout=settings.aws_connect_timeout,
         read_timeout=settings.aws_read_timeout,
         user_agent_extra="coursebot",
