@@ -65,10 +65,12 @@ class Recorder:
         img = next(a for a in turn.attachments if a.kind == "image")
         return Reply(text=f"A photo ({img.mime}, {len(img.read())} bytes): a test pattern.", intent="DescribePhoto")
 
+    media: tuple = ()  # what SpeakAnswer returns; default: the local audio file
+
     def speak(self, turn, ctx):
         self._seen(turn, ctx)
-        return Reply(text="Here is the audio.", intent="SpeakAnswer",
-                     attachments=(Media("audio", "audio/mpeg", path=str(self.audio_path), title="answer.mp3"),))
+        return Reply(text="Here is the audio.", intent="SpeakAnswer", attachments=self.media or (
+            Media("audio", "audio/mpeg", path=str(self.audio_path), title="answer.mp3"),))
 
 
 @pytest.fixture
@@ -338,6 +340,36 @@ def test_read_aloud_button_uploads_audio_into_the_thread(slack_env):
     assert complete[0].params["channel_id"] == "C0COURSE01"
     assert list(fake.uploads.values()) == [rec.audio_path.read_bytes()]
     assert fake.called("chat.postMessage")[0].params["thread_ts"] == "1763690000.000100"
+
+
+def _click_read_aloud(fake, url, trigger="1.2.read"):
+    payload = fixture("block_actions.json")
+    payload["response_url"] = fake.root + "/response/act1"
+    payload["trigger_id"] = trigger
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    assert post(url, body, sign(body), "application/x-www-form-urlencoded")[0] == 200
+
+
+def test_media_behind_a_url_is_fetched_and_uploaded(slack_env):
+    fake, url, rec, _ = slack_env
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 300
+    rec.media = (Media("image", "image/png", url=fake.add_public("gen-42.png", png, "image/png"), title="Diagram"),)
+    _click_read_aloud(fake, url)
+    complete = fake.wait_for("files.completeUploadExternal")
+    assert complete and list(fake.uploads.values()) == [png]
+    files = complete[0].params["files"]
+    files = json.loads(files) if isinstance(files, str) else files
+    assert files[0]["title"] == "Diagram"
+
+
+def test_media_that_cannot_be_uploaded_becomes_a_link(slack_env):
+    fake, url, rec, _ = slack_env
+    rec.media = (Media("audio", "audio/mpeg", url=fake.root + "/public/expired.mp3", title="answer"),)
+    _click_read_aloud(fake, url)
+    eph = fake.wait_for("chat.postEphemeral")
+    assert eph and "couldn't upload" in eph[0].params["text"]
+    assert f"<{fake.root}/public/expired.mp3|answer>" in eph[0].params["text"]
+    assert fake.called("files.getUploadURLExternal") == []
 
 
 def test_show_sources_button_lists_quotes_ephemerally(slack_env):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import os
 import re
 import threading
@@ -25,7 +26,7 @@ from urllib.parse import quote, urlparse
 
 from bot.errors import ConfigError, CoursebotError, InputError
 from bot.files import attachment_from_bytes
-from bot.turn import Attachment, Reply, Turn
+from bot.turn import Attachment, Media, Reply, Turn
 
 if TYPE_CHECKING:
     from bot.channels.slack_dedupe import DedupeStore
@@ -191,9 +192,9 @@ def _fit_value(value: dict[str, Any]) -> str:
 def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> tuple[str, list[dict[str, Any]]]:
     """A Reply as (notification text, Block Kit blocks).
 
-    The answer is mrkdwn-escaped; citations become context blocks with links; media with a public
-    https URL become an image block or a link (media with a local file are uploaded separately);
-    "Read aloud", "Show sources" and the suggestions become buttons.
+    The answer is mrkdwn-escaped; citations become context blocks with links; "Read aloud", "Show
+    sources" and the suggestions become buttons. Media (audio, images) are not in the blocks: they
+    are uploaded into the thread (:meth:`SlackChannel.upload`), which outlives an expiring link.
     """
     text = reply.text.strip() or "(no answer)"
     blocks: list[dict[str, Any]] = []
@@ -205,18 +206,6 @@ def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> tuple
             elements.append({"type": "mrkdwn", "text": _link(c.url, _citation_label(i, c.source, c.page))})
         for start in range(0, len(elements), CONTEXT_ELEMENTS):
             blocks.append({"type": "context", "elements": elements[start:start + CONTEXT_ELEMENTS]})
-    for m in reply.attachments:
-        if _uploadable(m.path):
-            continue
-        url = _safe_url(m.url)
-        if not url:
-            continue
-        title = m.title or {"audio": "Audio", "image": "Image"}.get(m.kind, "File")
-        if m.kind == "image" and url.startswith("https://"):
-            blocks.append({"type": "image", "image_url": url, "alt_text": escape(title)[:2000]})
-        else:
-            icon = {"audio": ":loud_sound:", "image": ":frame_with_picture:"}.get(m.kind, ":page_facing_up:")
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{icon} {_link(url, title)}"}]})
     if buttons and not _is_failure(reply):
         actions = []
         if reply.intent != "SpeakAnswer" and reply.state == "fulfilled" and reply.error is None and len(text) > 1:
@@ -404,8 +393,7 @@ class SlackChannel:
         if not self.post(client, target, text, blocks, ephemeral=target.respond is not None):
             return
         for m in reply.attachments:
-            if _uploadable(m.path):
-                self.upload(client, target, m.path, m.title)  # type: ignore[arg-type]
+            self.upload(client, target, m)
 
     def post(self, client: Any, target: Target, text: str, blocks: list[dict[str, Any]], ephemeral: bool) -> bool:
         """Post to the thread (or ephemerally to the user); returns whether it went out."""
@@ -438,20 +426,31 @@ class SlackChannel:
         text, blocks = failure_blocks(message)
         self.post(client, target, text, blocks, ephemeral=True)
 
-    def upload(self, client: Any, target: Target, path: str, title: str | None) -> None:
-        """Upload a generated image or audio file into the thread (files_upload_v2)."""
+    def upload(self, client: Any, target: Target, media: Media) -> None:
+        """Upload generated audio or an image into the thread with files_upload_v2: the local file,
+        else the bytes behind its URL (an expiring S3 or blob link); a link if that fails."""
         from slack_sdk.errors import SlackApiError
 
-        name = os.path.basename(path)
+        ext = mimetypes.guess_extension(media.mime) or ""
+        name = os.path.basename(media.path or "") or os.path.basename(urlparse(media.url or "").path) or media.kind + ext
+        title = media.title or name
         try:
             if not target.channel:
-                raise ValueError("no channel")
-            client.files_upload_v2(channel=target.channel, thread_ts=target.thread_ts, file=path, filename=name,
-                                   title=title or name)
+                raise ValueError("no channel to upload into")
+            if _uploadable(media.path):
+                source: dict[str, Any] = {"file": media.path}
+            elif _safe_url(media.url):
+                source = {"content": _fetch_media(media.url, self.settings.max_attachment_bytes)}  # type: ignore[arg-type]
+            else:
+                raise ValueError("no file and no URL")
+            client.files_upload_v2(channel=target.channel, thread_ts=target.thread_ts, filename=name, title=title,
+                                   **source)
         except (SlackApiError, ValueError, OSError) as e:
             log.warning("upload of %s failed: %s", name, e)
-            self.fail(client, target, f"I made '{title or name}' but couldn't upload it to Slack here. "
-                                      "Invite me to the channel, or ask me in a direct message.")
+            link = f" Here is a link instead: {_link(media.url, title)}" if _safe_url(media.url) else ""
+            text = escape(f"I made '{title}' but couldn't upload it to Slack here.") + link
+            self.post(client, Target(target.channel, target.thread_ts, target.user, target.respond), text,
+                      [{"type": "section", "text": {"type": "mrkdwn", "text": ":warning: " + text}}], ephemeral=True)
 
     # -- files --
     def download(self, files: list[dict[str, Any]], client: Any) -> tuple[Attachment, ...]:
@@ -515,6 +514,15 @@ class _SameHostsRedirect(urllib.request.HTTPRedirectHandler):
         if urlparse(newurl).hostname not in self.hosts:
             return None
         return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _fetch_media(url: str, limit: int) -> bytes:
+    """The bytes behind a generated file's link (ours: S3 presigned or a local blob URL), size-capped."""
+    with urllib.request.urlopen(url, timeout=20) as resp:  # noqa: S310 - http(s) checked by _safe_url
+        data = resp.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"generated file larger than {limit} bytes")
+    return data
 
 
 def _files_info(client: Any, f: dict[str, Any]) -> dict[str, Any]:

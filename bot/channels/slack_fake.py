@@ -39,6 +39,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.files: dict[str, tuple[bytes, str]] = {}  # file id -> (bytes, content type)
         self.uploads: dict[str, bytes] = {}
+        self.public: dict[str, tuple[bytes, str]] = {}
         self._ratelimits: dict[str, list[int]] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -78,6 +79,11 @@ class FakeSlack:
         """Serve ``data`` as a private file; returns its url_private."""
         self.files[file_id] = (data, content_type)
         return f"{self.root}/files-pri/{TEAM}-{file_id}/download"
+
+    def add_public(self, name: str, data: bytes, content_type: str) -> str:
+        """Serve ``data`` without auth (like an S3 presigned URL); returns its URL."""
+        self.public[name] = (data, content_type)
+        return f"{self.root}/public/{name}"
 
     def ratelimit(self, method: str, times: int = 1, retry_after: int = 0) -> None:
         """Answer the next ``times`` calls of ``method`` with 429 ratelimited."""
@@ -134,6 +140,11 @@ class FakeSlack:
                 self._send(handler, 404, b"not found", "text/plain")
                 return
             data, ctype = self.files[file_id]
+            self._send(handler, 200, data, ctype)
+            return
+        if path.startswith("/public/") and path[len("/public/"):] in self.public:
+            data, ctype = self.public[path[len("/public/"):]]
+            self._record("public", {"name": path[len("/public/"):]}, handler)
             self._send(handler, 200, data, ctype)
             return
         self._send(handler, 404, b"not found", "text/plain")
