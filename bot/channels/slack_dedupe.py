@@ -103,14 +103,15 @@ class DynamoDedupe:
             return False
 
     def begin(self, key: str) -> bool:
+        # PutItem (not UpdateItem): the function's role needs only Get/Put/DeleteItem on the table
         try:
-            self.client.update_item(
+            self.client.put_item(
                 TableName=self.table,
-                Key={"pk": {"S": _PREFIX + key}},
-                UpdateExpression="SET #s = :working",
+                Item={"pk": {"S": _PREFIX + key}, "state": {"S": "working"},
+                      "expires": {"N": str(int(time.time() + self.ttl))}},
                 ConditionExpression="#s = :acked",
                 ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues={":working": {"S": "working"}, ":acked": {"S": "acked"}},
+                ExpressionAttributeValues={":acked": {"S": "acked"}},
             )
             return True
         except self.client.exceptions.ConditionalCheckFailedException:
