@@ -174,7 +174,10 @@ def test_direct_message_is_answered_in_the_dm(slack_env):
     posts = fake.wait_for("chat.postMessage")
     assert posts and posts[0].params["channel"] == "D0STUDENT1"
     assert not posts[0].params.get("thread_ts")
-    assert "hello" in posts[0].params["text"].lower() or posts[0].params["text"]  # the Greeting intent answered
+    assert posts[0].params["text"].startswith("Hi! I'm coursebot")  # the Greeting intent answered
+    blocks = posts[0].params["blocks"]
+    buttons = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert "Summarize: <paste a paragraph>" in buttons and "Read aloud" not in buttons
     assert rec.turns == []  # greeting, not the KB
 
 

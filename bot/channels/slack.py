@@ -53,6 +53,7 @@ MAX_FILES = 5  # files handled per message; more get a clear reply
 MAX_BODY_BYTES = 1_000_000  # Slack payloads are a few KB; refuse anything absurd before reading it
 FILE_HOSTS = ("files.slack.com", "files-edge.slack.com")  # where url_private points; our token goes nowhere else
 
+_NO_READ_ALOUD = ("SpeakAnswer", "Greeting", "Help", "Fallback")  # small talk and audio itself
 GENERIC_FAILURE = "Sorry, something went wrong on my side while answering that. Please try again."
 
 
@@ -208,7 +209,7 @@ def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> tuple
             blocks.append({"type": "context", "elements": elements[start:start + CONTEXT_ELEMENTS]})
     if buttons and not _is_failure(reply):
         actions = []
-        if reply.intent != "SpeakAnswer" and reply.state == "fulfilled" and reply.error is None and len(text) > 1:
+        if reply.intent not in _NO_READ_ALOUD and reply.state == "fulfilled" and reply.error is None and len(text) > 1:
             actions.append(_button("Read aloud", ACTION_READ_ALOUD, {"c": conversation, "t": text}))
         if reply.citations:
             actions.append(_button("Show sources", ACTION_SOURCES, {
