@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml scripts/apt-packages.txt scripts/install-apt.sh
 	touch $(STAMP)
 
 run: install
-	$(BIN)/coursebot chat
+	$(BIN)/coursebot serve
 
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider

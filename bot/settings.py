@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # signs local file URLs; generated into COURSEBOT_HOME if unset
     public_url: str = "http://127.0.0.1:8000"  # base of links the local web server serves
 
+    # --- issue 8: local web chat (`coursebot serve`) ---------------------------------------------
+    web_max_upload_bytes: int = Field(20_000_000, gt=0)  # larger uploads get a clear 413 reply
+    web_bench_sessions: int = Field(20, ge=1, le=500)  # `coursebot bench web`: concurrent sessions
+    web_bench_turns: int = Field(10, ge=1, le=1000)  # ... and turns per session
+
     # --- Slack (standard Slack variable names) --------------------------------------------------
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")

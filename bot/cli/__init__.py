@@ -18,8 +18,8 @@ COMMANDS = (
     # issue 3 (kb): "kb.cli",
     # issue 5 (faces): "bot.cli.faces",
     # issue 6 (lex): "bot.channels.lex_cli",
-    "bot.channels.slack_cli",
-    # issue 8 (serve): "bot.channels.web_cli",
+    "bot.channels.slack_cli",  # issue 7 (slack)
+    "bot.channels.web_cli",  # issue 8 (serve)
 )
 
 
