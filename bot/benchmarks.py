@@ -23,7 +23,7 @@ BENCHES: dict[str, str] = {
     "speech": "bot.benchmarks:bench_speech",
     # issue 5: "vision": ...
     "lex": "bot.benchmarks:bench_lex",  # issue 6
-    # issue 7: "slack": ...
+    "slack": "bot.channels.slack_bench:bench_slack",  # issue 7
     "web": "bot.channels.web_bench:bench_web",  # issue 8
 }
 

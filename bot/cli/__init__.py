@@ -18,7 +18,7 @@ COMMANDS = (
     # issue 3 (kb): "kb.cli",
     # issue 5 (faces): "bot.cli.faces",
     "bot.channels.lex_cli",  # issue 6 (lex)
-    # issue 7 (slack): "bot.channels.slack_cli",
+    "bot.channels.slack_cli",  # issue 7 (slack)
     "bot.channels.web_cli",  # issue 8 (serve)
 )
 
