@@ -21,9 +21,9 @@ BENCHES: dict[str, str] = {
     # issue 3: "kb": "kb.bench:bench_kb",
     "summarize": "bot.benchmarks:bench_summarize",
     "speech": "bot.benchmarks:bench_speech",
-    "vision": "bot.vision_bench:bench_vision",
-    # issue 6: "lex": ...
-    # issue 7: "slack": ...
+    "vision": "bot.vision_bench:bench_vision",  # issue 5
+    "lex": "bot.benchmarks:bench_lex",  # issue 6
+    "slack": "bot.channels.slack_bench:bench_slack",  # issue 7
     "web": "bot.channels.web_bench:bench_web",  # issue 8
 }
 
@@ -244,3 +244,76 @@ def print_table(rows: list[Row]) -> None:
     print("-+-".join("-" * w for w in widths))
     for t in table:
         print(fmt.format(*t))
+
+
+# --- issue 6: Lex code hook ------------------------------------------------------------------------
+_IMPORT_BOTO3 = "import time; t = time.perf_counter(); import boto3; print((time.perf_counter() - t) * 1000)"
+# What a cold Lambda container imports before it can answer: the handler module, the router with its
+# settings and intents, and boto3 (the aws backend's DynamoDB store). Client set-up is timed apart.
+_IMPORT_HANDLER = (
+    "import time; t = time.perf_counter(); import boto3; t1 = time.perf_counter(); import pydantic_settings; "
+    "t2 = time.perf_counter(); import bot.channels.lex as lex; router = lex.get_router(); a = time.perf_counter(); "
+    "router.services.conversations; b = time.perf_counter(); "
+    "print((a - t) * 1000, (b - a) * 1000, (t2 - t1) * 1000, (a - t2) * 1000)"
+)
+
+
+def _fresh(code: str, env: dict[str, str]) -> list[float]:
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    return [float(x) for x in out.stdout.split()]
+
+
+def bench_lex(runs: int = 7) -> list[Row]:
+    """Lex handler cold import time as a ratio to a bare ``import boto3`` (fresh interpreters,
+    alternating, median of ``runs``), plus the warm per-event latency of the handler."""
+    import json
+    import os
+    import statistics
+    import tempfile
+
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEBOT_") and k != "AWS_LAMBDA_FUNCTION_NAME"}
+        env.update(COURSEBOT_BACKEND="aws", COURSEBOT_HOME=home, AWS_DEFAULT_REGION="us-east-1")
+        boto3_ms, handler_ms, client_ms, settings_ms, ours_ms = [], [], [], [], []
+        for _ in range(runs):
+            boto3_ms.append(_fresh(_IMPORT_BOTO3, env)[0])
+            handler, client, settings_lib, ours = _fresh(_IMPORT_HANDLER, env)
+            handler_ms.append(handler)
+            client_ms.append(client)
+            settings_ms.append(settings_lib)
+            ours_ms.append(ours)
+        b, h, c, p, o = (statistics.median(x) for x in (boto3_ms, handler_ms, client_ms, settings_ms, ours_ms))
+        on = f"fresh interpreters, median of {runs} alternating runs; {machine()}"
+        rows += [
+            Row("lex", "bare import boto3", round(b), "ms", on),
+            Row("lex", "handler cold import (lex + router + settings + intents + boto3)", round(h), "ms", on),
+            Row("lex", "handler cold import / import boto3 (goal <= 1.5)", round(h / b, 2), "x", on),
+            Row("lex", "  of which pydantic + pydantic-settings (bot/settings.py)", round(p), "ms", on),
+            Row("lex", "  of which coursebot modules (lex, router, services, intents)", round(o), "ms", on),
+            Row("lex", "first DynamoDB client set-up (Lambda init, not per event)", round(c), "ms", on),
+        ]
+
+        from bot.channels import lex
+        from bot.router import Router
+        from bot.services import Services
+        from bot.settings import load
+
+        router = Router(Services(load(home=Path(home), backend="local")))
+        fixtures = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "lex"
+        path = fixtures / "greeting_text_fulfillment.json"
+        event = json.loads(path.read_text()) if path.exists() else {
+            "invocationSource": "FulfillmentCodeHook", "inputMode": "Text", "sessionId": "bench",
+            "inputTranscript": "hello", "sessionState": {"intent": {"name": "Greeting", "slots": {}}}}
+        times = []
+        for _ in range(200):
+            t = time.perf_counter()
+            lex.handle_event(event, router=router)
+            times.append((time.perf_counter() - t) * 1000)
+        on = f"Greeting FulfillmentCodeHook event, local backend (SQLite state), 200 events; {machine()}"
+        rows += [Row("lex", "handler per event p50", round(percentile(times, 50), 3), "ms", on),
+                 Row("lex", "handler per event p95", round(percentile(times, 95), 3), "ms", on)]
+    return rows
+

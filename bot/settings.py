@@ -102,6 +102,18 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str | None = None
 
+    # --- Lex V2 channel (issue 6) ----------------------------------------------------------------
+    # Lex waits at most 30 s for the code hook; past this budget the hook answers "still working".
+    lex_time_budget_seconds: float = Field(20.0, gt=0, le=28)
+    lex_speech_chars: int = Field(350, ge=60, le=900)  # spoken answers stay short
+
+    # --- Slack channel (issue 7) -----------------------------------------------------------------
+    # threads answering Slack after the ack (server modes); default: CPU count on local (CPU-bound
+    # engines), 16 on aws (waiting on Bedrock); more CPU-bound workers than cores slow the acks
+    slack_workers: int | None = Field(None, ge=1, le=64)
+    slack_host: str = "127.0.0.1"  # `coursebot slack --http` listens here; 0.0.0.0 in a container
+    slack_port: int = Field(3000, ge=1, le=65535)
+
     @property
     def data_dir(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)

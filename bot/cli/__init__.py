@@ -16,9 +16,9 @@ COMMANDS = (
     "bot.cli.nlu",
     "bot.cli.bench",
     # issue 3 (kb): "kb.cli",
-    "bot.cli.faces",
-    # issue 6 (lex): "bot.channels.lex_cli",
-    # issue 7 (slack): "bot.channels.slack_cli",
+    "bot.cli.faces",  # issue 5 (faces)
+    "bot.channels.lex_cli",  # issue 6 (lex)
+    "bot.channels.slack_cli",  # issue 7 (slack)
     "bot.channels.web_cli",  # issue 8 (serve)
 )
 
