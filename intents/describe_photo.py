@@ -14,7 +14,7 @@ from bot.capabilities import PhotoDescription
 from bot.conversation import Conversation
 from bot.errors import CoursebotError, InputError
 from bot.specs import IntentContext, IntentSpec, SlotSpec
-from bot.turn import Attachment, Media, Reply, Turn
+from bot.turn import Attachment, Reply, Turn
 from bot.vision_words import count_phrase, join, position_words
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,9 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         "notes": [n for n in description.notes if n != "declined"],
     }
     declined = "declined" in description.notes
-    shown = _shown(ctx, key) if stored and not declined else ()
-    return Reply(text=text, intent=SPEC.name, details=details, slots={"image": key}, attachments=shown,
+    if stored and not declined:  # a link in details, not a Media: channels would re-post the user's own photo
+        details["image"]["url"] = _url(ctx, key)
+    return Reply(text=text, intent=SPEC.name, details=details, slots={"image": key},
                  error="unsafe_image" if declined else None,
                  suggestions=() if declined else _suggestions(description))
 
@@ -154,13 +155,12 @@ def _last_image(ctx: IntentContext) -> tuple[bytes, str, str]:
     return data, key.rsplit("/", 1)[-1], key
 
 
-def _shown(ctx: IntentContext, key: str) -> tuple[Media, ...]:
-    """The described photo as a link, so channels can show which photo the answer is about."""
-    mime = "image/png" if key.endswith(".png") else "image/jpeg"
+def _url(ctx: IntentContext, key: str) -> str | None:
+    """An expiring link to the described photo (channels may show which photo the answer is about)."""
     try:
-        return (Media(kind="image", mime=mime, url=ctx.services.blobs.url(key), title="the photo described"),)
+        return ctx.services.blobs.url(key)
     except CoursebotError:
-        return ()
+        return None
 
 
 def conversation_hash(conversation: str) -> str:

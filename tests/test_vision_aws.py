@@ -321,7 +321,7 @@ def test_describe_then_follow_up_pays_once(aws_router, photo):
     photo_key = "media/" + r1.details["image"]["key"]
     assert keys == sorted([photo_key, photo_key.rsplit(".", 1)[0] + ".aws.json"])
     assert s3.get_object(Bucket="coursebot-media", Key=photo_key)["Body"].read() == photo
-    assert r1.attachments[0].url.startswith("https://coursebot-media.s3.amazonaws.com/media/photos/")
+    assert r1.details["image"]["url"].startswith("https://coursebot-media.s3.amazonaws.com/media/photos/")
 
 
 def test_unsafe_reply_is_polite(aws_router, photo):

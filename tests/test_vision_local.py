@@ -250,8 +250,8 @@ def test_reply_links_the_described_photo(router, counting, astronaut):
     from bot.files import attachment_from_bytes
 
     r = router.handle(Turn(conversation="link", text="describe this", attachments=(attachment_from_bytes("a.png", png(astronaut)),)))
-    (media,) = r.attachments
-    assert media.kind == "image" and media.mime == "image/png" and "/files/photos/" in media.url
+    assert r.attachments == ()  # channels must not re-post the user's own photo
+    assert "/files/photos/" in r.details["image"]["url"] and "sig=" in r.details["image"]["url"]
     key = r.details["image"]["key"]
     assert router.services.blobs.get(key) == png(astronaut)  # a PNG under 5 MB is kept byte for byte
 
@@ -274,4 +274,4 @@ def test_describing_works_when_storage_fails(services, counting, astronaut):
     services._built["blobs"] = NoStorage()
     r = Router(services).handle(Turn(conversation="nostore", text="describe this",
                                      attachments=(attachment_from_bytes("a.png", png(astronaut)),)))
-    assert r.error is None and len(r.details["faces"]) == 1 and r.attachments == ()
+    assert r.error is None and len(r.details["faces"]) == 1 and "url" not in r.details["image"]
