@@ -43,8 +43,7 @@ SPEC = IntentSpec(
 
 
 def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
-    if slots.get("image") and not str(slots["image"]).startswith(("photos/", "generated/", "/")):
-        slots = {k: v for k, v in slots.items() if k != "image"}  # a Lex slot value, not a photo of ours
+    """The photo: an attachment, else the slot's value (a Lex ``s3://`` link), else the last photo."""
     for a in turn.attachments:
         if a.kind == "image":
             return {**slots, "image": a.name, "_from_attachment": True}
@@ -98,8 +97,15 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, 
         other = next((a for a in turn.attachments), None)
         if other is not None:  # a PDF or text file sent with "describe this photo"
             images.check_kind(_read(other, limit, ctx), other.name)
-        data, name, key = _last_image(ctx)
-        return data, name, key, (), not key.startswith("/")
+        named = str(ctx.slots.get("image") or "").strip()
+        if named.startswith("s3://"):  # Lex carries no files: a photo uploaded to S3 comes as its link
+            attachment = Attachment(name=named.rsplit("/", 1)[-1] or "photo", url=named)
+        elif named and named != ctx.conversation.last_image:
+            raise InputError(f"I can't find a photo called '{named[:80]}'. Attach the photo (in the web chat or "
+                             "Slack), or send its S3 link (s3://bucket/key).", code="no_image")
+        else:
+            data, name, key = _last_image(ctx)
+            return data, name, key, (), not key.startswith("/")
     data = _read(attachment, limit, ctx)
     mime = images.check_kind(data, attachment.name)
     # validate (and shrink) before storing: nothing unusable is kept, nothing is sent to a paid API

@@ -212,8 +212,8 @@ def test_pdf_shared_with_a_mention_is_ingested(slack_env):
     assert posts[0].params["thread_ts"] == "1763690000.000100"
 
 
-def test_real_intent_not_built_yet_is_an_ephemeral_short_message(tmp_path, settings):
-    """With the registry's own DescribePhoto (not built on this branch) the user gets a short ephemeral note."""
+def _share_photo(settings, data: bytes):
+    """A real DM file share through the real registry's DescribePhoto; returns the fake Slack."""
     from bot.channels import slack
     from bot.channels.slack_dedupe import MemoryDedupe
     from bot.channels.slack_fake import FakeSlack
@@ -229,16 +229,41 @@ def test_real_intent_not_built_yet_is_an_ephemeral_short_message(tmp_path, setti
         try:
             event = fixture("message_im_file_share.json")
             f = event["event"]["files"][0]
-            f["url_private_download"] = fake.add_file("F0PHOTO0001", JPEG, "image/jpeg")
+            f["url_private_download"] = fake.add_file("F0PHOTO0001", data, "image/jpeg")
             send_event(server.url, event)
-            eph = fake.wait_for("chat.postEphemeral")
+            deadline = time.time() + 30
+            while time.time() < deadline and not (fake.called("chat.postEphemeral") or fake.called("chat.postMessage")):
+                time.sleep(0.05)
             settle(fake, 0.3)
         finally:
             server.shutdown()
             server.server_close()
+    return fake
+
+
+def test_real_intent_failure_is_an_ephemeral_short_message(tmp_path, settings):
+    """With the registry's own DescribePhoto, a photo that does not decode gets a short ephemeral note."""
+    fake = _share_photo(settings, JPEG)  # a JPEG header on junk bytes
+    eph = fake.called("chat.postEphemeral")
     assert len(eph) == 1 and fake.called("chat.postMessage") == []
     assert eph[0].params["user"] == "U0STUDENT1"
-    assert "not built yet" in eph[0].params["text"] and "Traceback" not in eph[0].params["text"]
+    assert "couldn't decode it" in eph[0].params["text"] and "Traceback" not in eph[0].params["text"]
+
+
+def test_real_photo_is_described_in_the_thread(tmp_path, settings):
+    """The registry's own DescribePhoto on a real photo (issue 5): one answer, the user's photo not re-posted."""
+    import io
+
+    from PIL import Image
+    from skimage import data
+
+    buf = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buf, "JPEG", quality=90)
+    fake = _share_photo(settings, buf.getvalue())
+    posted = fake.called("chat.postMessage")
+    assert len(posted) == 1 and fake.called("chat.postEphemeral") == []
+    assert "one face" in posted[0].params["text"] and "looking at the camera" in posted[0].params["text"]
+    assert fake.called("files.getUploadURLExternal") == []
 
 
 def test_retried_event_gets_one_reply(slack_env):

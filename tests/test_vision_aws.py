@@ -403,11 +403,16 @@ def test_lex_photo_from_s3_link(tmp_path, photo):
             "conversations": SqliteConversationStore(tmp_path / "conv.sqlite3"),
         })
         router = Router(services)
-        ok = Attachment(name="photo.jpg", mime="image/jpeg", url="s3://lex-uploads/sessions/abc/photo.jpg")
+        # Lex carries no files: the image slot holds the S3 link of the uploaded photo
         r = router.handle(Turn(conversation="lex-1", channel="lex", text="describe this photo", intent="DescribePhoto",
-                               attachments=(ok,)))
+                               slots={"image": "s3://lex-uploads/sessions/abc/photo.jpg"}))
         assert r.error is None and len(r.details["faces"]) == 1, r.text
+        follow = router.handle(Turn(conversation="lex-1", channel="lex", text="where is she looking?"))
+        assert follow.text.startswith("Their eyes are open and they are looking at the camera."), follow.text
         big = Attachment(name="big.jpg", mime="image/jpeg", url="s3://lex-uploads/sessions/abc/big.jpg")
         r = router.handle(Turn(conversation="lex-2", channel="lex", text="describe this photo", intent="DescribePhoto",
                                attachments=(big,)))
         assert r.error == "attachment_too_large" and "2.0 MB" in r.text
+        r = router.handle(Turn(conversation="lex-3", channel="lex", text="describe", intent="DescribePhoto",
+                               slots={"image": "holiday.jpg"}))
+        assert r.error == "no_image" and "I can't find a photo called 'holiday.jpg'" in r.text
