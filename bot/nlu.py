@@ -107,6 +107,7 @@ _MULTILINGUAL = (
 )
 _DRAW = re.compile(r"\b(draw|generate|paint|sketch|render|illustrate|imagine|create (an? )?(image|picture|drawing|illustration|painting|artwork)|make (an? )?(image|picture|drawing|illustration|painting)|(make|turn) (it|this|that|(this|the|my) (photo|picture|image|pic)) (look like|into)|cartoon|anime style)\b")
 _SUMMARIZE = re.compile(r"\b(summar|tl;?dr|sum up|gist|key phrases?|key points|takeaways|sentiment|condense|recap|shorten|entities)\w*")
+_PHOTO_WORDS = re.compile(r"\b(photo|picture|pic|image|selfie|snapshot|who is (this|in)|face)s?\b")
 _SPEAK = re.compile(r"\b(read|say|speak|aloud|out loud|pronounce|narrate|voice|audio|listen|hear|text to speech|mp3)\b")
 _OUT_OF_SCOPE = re.compile(r"\b(weather|rain|forecast|flight|pizza|stock price|joke|music|song|alarm|football|soccer|"
                            r"restaurant|movie|tv tonight|lights|taxi|uber|remind me|email to|call my|buy me)\b")
@@ -361,6 +362,9 @@ class LocalNlu:
         if "image" in kinds:
             return done("GenerateImage" if _DRAW.search(low) else "DescribePhoto", 0.97, "attachment:image")
         if "pdf" in kinds:
+            if _PHOTO_WORDS.search(low) and not _SUMMARIZE.search(low):
+                # "describe this photo" with a PDF: the photo handler explains it got a PDF, not a photo
+                return done("DescribePhoto", 0.9, "attachment:pdf-as-photo")
             return done("SummarizeText" if _SUMMARIZE.search(low) else "AskCoursePdfs", 0.95, "attachment:pdf")
         if "text" in kinds:
             if _SPEAK.search(low) and not _SUMMARIZE.search(low):
