@@ -97,30 +97,75 @@ def bench_nlu() -> list[Row]:
     return rows
 
 
+def _turn_cases(home: Path) -> list[tuple[str, str, tuple, int]]:
+    """(intent, text, attachment paths, repeats) for every intent, with inputs built here."""
+    cases: list[tuple[str, str, tuple, int]] = [
+        ("Greeting", "hi there", (), 30),
+        ("Help", "what can you do?", (), 30),
+        ("Fallback", "what's the weather in Paris", (), 30),
+        ("AskCoursePdfs", "What is Amazon Polly used for?", (), 20),
+        ("SummarizeText", "summarize: " + _five_kb_text(), (), 5),
+        ("SpeakAnswer", "read this aloud: " + _five_kb_text()[:300], (), 5),
+        ("GenerateImage", "draw a lighthouse at night", (), 10),
+    ]
+    try:
+        from skimage import data as skdata
+        from PIL import Image
+
+        photo = home / "astronaut.png"
+        Image.fromarray(skdata.astronaut()).save(photo)
+        cases.append(("DescribePhoto", "what's in this photo?", (str(photo),), 5))
+    except ImportError:
+        pass
+    return cases
+
+
+def _five_kb_text() -> str:
+    sample = DATA / "summarize_sample.md"
+    text = sample.read_text(encoding="utf-8") if sample.exists() else ""
+    while len(text) < 5000:
+        text += " Amazon Polly turns text into lifelike speech. Lex builds chatbots with voice and text."
+    return text[:5000]
+
+
 def bench_turn() -> list[Row]:
-    """Router overhead (NLU excluded) and end-to-end local turn latency per intent that answers offline."""
+    """Router overhead (NLU excluded) and end-to-end local turn latency for every intent."""
     import tempfile
     import uuid
 
+    from bot.files import attachment_from_path
     from bot.router import Router
     from bot.services import Services
     from bot.settings import load
     from bot.turn import Turn
 
     rows: list[Row] = [cli_help_time()]
-    with tempfile.TemporaryDirectory() as home:
-        services = Services(load(home=Path(home), backend="local"))
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        services = Services(load(home=home, backend="local"))
         router = Router(services)
-        router.handle(Turn(conversation="warm", text="hello"))  # load models once
-        samples = {"Greeting": "hi there", "Help": "what can you do?", "Fallback": "what's the weather in Paris"}
-        for intent, text in samples.items():
-            times = []
-            for _ in range(30):
+        router.handle(Turn(conversation="warm", text="hello"))  # load the NLU once
+        kb_note = ""
+        try:
+            from kb.sample import build as build_sample  # the sample course, so AskCoursePdfs has something to find
+
+            services.kb.ingest([str(p) for p in build_sample(home / "sample")])
+            kb_note = "sample course ingested; "
+        except Exception as e:  # bench still reports the other intents
+            kb_note = f"no sample course ({type(e).__name__}); "
+        for intent, text, paths, repeats in _turn_cases(home):
+            attachments = tuple(attachment_from_path(p) for p in paths)
+            router.handle(Turn(conversation="warm", text=text, attachments=attachments))  # first use loads engines
+            times, got = [], set()
+            for _ in range(repeats):
                 t = time.perf_counter()
-                router.handle(Turn(conversation=uuid.uuid4().hex, text=text))
+                reply = router.handle(Turn(conversation=uuid.uuid4().hex, text=text, attachments=attachments))
                 times.append((time.perf_counter() - t) * 1000)
+                got.add(reply.intent if reply.error is None else f"{reply.intent}/{reply.error}")
+            outcome = ",".join(sorted(got))
             rows.append(Row("turn", f"{intent} turn p50", round(percentile(times, 50), 2), "ms",
-                            f"local backend, 30 turns, NLU included; {machine()}"))
+                            f"local backend, {repeats} turns after a warm-up, NLU included, answered as {outcome}; "
+                            f"{kb_note if intent == 'AskCoursePdfs' else ''}{machine()}"))
         # router overhead: the same turns with the intent given (as Lex does), so no NLU runs
         times = []
         for _ in range(200):
