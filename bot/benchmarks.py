@@ -18,12 +18,13 @@ DATA = Path(__file__).parent / "data"
 BENCHES: dict[str, str] = {
     "nlu": "bot.benchmarks:bench_nlu",
     "turn": "bot.benchmarks:bench_turn",
-    "kb": "kb.bench:bench_kb",
-    # issue 4: "speech": ..., "summarize": ...
-    # issue 5: "vision": ...
-    # issue 6: "lex": ...
-    # issue 7: "slack": ...
-    # issue 8: "web": ...
+    "kb": "kb.bench:bench_kb",  # issue 3
+    "summarize": "bot.benchmarks:bench_summarize",
+    "speech": "bot.benchmarks:bench_speech",
+    "vision": "bot.vision_bench:bench_vision",  # issue 5
+    "lex": "bot.benchmarks:bench_lex",  # issue 6
+    "slack": "bot.channels.slack_bench:bench_slack",  # issue 7
+    "web": "bot.channels.web_bench:bench_web",  # issue 8
 }
 
 
@@ -96,30 +97,75 @@ def bench_nlu() -> list[Row]:
     return rows
 
 
+def _turn_cases(home: Path) -> list[tuple[str, str, tuple, int]]:
+    """(intent, text, attachment paths, repeats) for every intent, with inputs built here."""
+    cases: list[tuple[str, str, tuple, int]] = [
+        ("Greeting", "hi there", (), 30),
+        ("Help", "what can you do?", (), 30),
+        ("Fallback", "what's the weather in Paris", (), 30),
+        ("AskCoursePdfs", "What is Amazon Polly used for?", (), 20),
+        ("SummarizeText", "summarize: " + _five_kb_text(), (), 5),
+        ("SpeakAnswer", "read this aloud: " + _five_kb_text()[:300], (), 5),
+        ("GenerateImage", "draw a lighthouse at night", (), 10),
+    ]
+    try:
+        from skimage import data as skdata
+        from PIL import Image
+
+        photo = home / "astronaut.png"
+        Image.fromarray(skdata.astronaut()).save(photo)
+        cases.append(("DescribePhoto", "what's in this photo?", (str(photo),), 5))
+    except ImportError:
+        pass
+    return cases
+
+
+def _five_kb_text() -> str:
+    sample = DATA / "summarize_sample.md"
+    text = sample.read_text(encoding="utf-8") if sample.exists() else ""
+    while len(text) < 5000:
+        text += " Amazon Polly turns text into lifelike speech. Lex builds chatbots with voice and text."
+    return text[:5000]
+
+
 def bench_turn() -> list[Row]:
-    """Router overhead (NLU excluded) and end-to-end local turn latency per intent that answers offline."""
+    """Router overhead (NLU excluded) and end-to-end local turn latency for every intent."""
     import tempfile
     import uuid
 
+    from bot.files import attachment_from_path
     from bot.router import Router
     from bot.services import Services
     from bot.settings import load
     from bot.turn import Turn
 
-    rows: list[Row] = []
-    with tempfile.TemporaryDirectory() as home:
-        services = Services(load(home=Path(home), backend="local"))
+    rows: list[Row] = [cli_help_time()]
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        services = Services(load(home=home, backend="local"))
         router = Router(services)
-        router.handle(Turn(conversation="warm", text="hello"))  # load models once
-        samples = {"Greeting": "hi there", "Help": "what can you do?", "Fallback": "what's the weather in Paris"}
-        for intent, text in samples.items():
-            times = []
-            for _ in range(30):
+        router.handle(Turn(conversation="warm", text="hello"))  # load the NLU once
+        kb_note = ""
+        try:
+            from kb.sample import build as build_sample  # the sample course, so AskCoursePdfs has something to find
+
+            services.kb.ingest([str(p) for p in build_sample(home / "sample")])
+            kb_note = "sample course ingested; "
+        except Exception as e:  # bench still reports the other intents
+            kb_note = f"no sample course ({type(e).__name__}); "
+        for intent, text, paths, repeats in _turn_cases(home):
+            attachments = tuple(attachment_from_path(p) for p in paths)
+            router.handle(Turn(conversation="warm", text=text, attachments=attachments))  # first use loads engines
+            times, got = [], set()
+            for _ in range(repeats):
                 t = time.perf_counter()
-                router.handle(Turn(conversation=uuid.uuid4().hex, text=text))
+                reply = router.handle(Turn(conversation=uuid.uuid4().hex, text=text, attachments=attachments))
                 times.append((time.perf_counter() - t) * 1000)
+                got.add(reply.intent if reply.error is None else f"{reply.intent}/{reply.error}")
+            outcome = ",".join(sorted(got))
             rows.append(Row("turn", f"{intent} turn p50", round(percentile(times, 50), 2), "ms",
-                            f"local backend, 30 turns, NLU included; {machine()}"))
+                            f"local backend, {repeats} turns after a warm-up, NLU included, answered as {outcome}; "
+                            f"{kb_note if intent == 'AskCoursePdfs' else ''}{machine()}"))
         # router overhead: the same turns with the intent given (as Lex does), so no NLU runs
         times = []
         for _ in range(200):
@@ -131,6 +177,84 @@ def bench_turn() -> list[Row]:
         rows.append(Row("turn", "router overhead p95", round(percentile(times, 95), 3), "ms",
                         f"same; {machine()}"))
     return rows
+
+
+def cli_help_time(runs: int = 7) -> Row:
+    """Wall time of `coursebot --help` in a fresh process (interpreter start included)."""
+    import os
+    import shutil
+    import subprocess
+
+    script = Path(sys.executable).with_name("coursebot")
+    cmd = [str(script)] if script.exists() else [shutil.which("coursebot") or "coursebot"]
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([*cmd, "--help"], capture_output=True, check=True, env={**os.environ})
+        times.append((time.perf_counter() - t) * 1000)
+    return Row("turn", "coursebot --help wall time p50", round(percentile(times, 50), 1), "ms",
+               f"{runs} fresh processes; {machine()}")
+
+
+def _sample_text(n_bytes: int) -> str:
+    """The bundled course-like article, repeated and cut at a sentence boundary to about ``n_bytes``."""
+    from bot import textutil
+
+    base = (DATA / "summarize_sample.md").read_text(encoding="utf-8")
+    text = textutil.clean((base + "\n\n") * (n_bytes // len(base) + 1))
+    return textutil.cut(text, n_bytes)[0]
+
+
+def bench_summarize() -> list[Row]:
+    """Local SummarizeText engines on a 5 KB English text: extractive summary, analysis, and both."""
+    from bot import services as services_mod
+
+    text = _sample_text(5000)
+    services = services_mod.default()
+    summarizer, analyzer = services.summarizer, services.text
+    t = time.perf_counter()
+    summarizer.summarize(text)
+    analyzer.analyze(text)
+    first_ms = (time.perf_counter() - t) * 1000
+    summ, anal = [], []
+    for _ in range(5):
+        t = time.perf_counter()
+        summarizer.summarize(text)
+        summ.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        analyzer.analyze(text)
+        anal.append((time.perf_counter() - t) * 1000)
+    on = f"{services.settings.backend} backend, {len(text.encode())} B English text, 5 runs; {machine()}"
+    total = [a + b for a, b in zip(summ, anal)]
+    return [
+        Row("summarize", "summary + analysis per 5 KB p50", round(percentile(total, 50)), "ms", on),
+        Row("summarize", "extractive summary per 5 KB p50", round(percentile(summ, 50)), "ms", on),
+        Row("summarize", "key phrases+sentiment+language per 5 KB p50", round(percentile(anal, 50)), "ms", on),
+        Row("summarize", "first call (loads models)", round(first_ms), "ms", on),
+    ]
+
+
+def bench_speech() -> list[Row]:
+    """Local speech: synthesis + encoding time for 300 characters, and the real-time factor."""
+    from bot import services as services_mod
+
+    text = _sample_text(1000)[:301].rsplit(" ", 1)[0]  # ~300 characters, whole words
+    speech = services_mod.default().speech
+    speech.synthesize(text)
+    times, rtf = [], []
+    audio = None
+    for _ in range(5):
+        t = time.perf_counter()
+        audio = speech.synthesize(text)
+        elapsed = time.perf_counter() - t
+        times.append(elapsed * 1000)
+        rtf.append(elapsed / audio.duration_s if audio and audio.duration_s else float("nan"))
+    on = f"{audio.voice if audio else '?'} -> {audio.mime if audio else '?'}, {len(text)} characters, 5 runs; {machine()}"
+    return [
+        Row("speech", "speech per 300 characters p50", round(percentile(times, 50)), "ms", on),
+        Row("speech", "real-time factor p50", round(percentile(rtf, 50), 4), "x (synthesis s / audio s)", on),
+        Row("speech", "audio length", audio.duration_s if audio else "?", "s", on),
+    ]
 
 
 def _resolve(target: str) -> Callable[[], list[Row]]:
@@ -165,3 +289,76 @@ def print_table(rows: list[Row]) -> None:
     print("-+-".join("-" * w for w in widths))
     for t in table:
         print(fmt.format(*t))
+
+
+# --- issue 6: Lex code hook ------------------------------------------------------------------------
+_IMPORT_BOTO3 = "import time; t = time.perf_counter(); import boto3; print((time.perf_counter() - t) * 1000)"
+# What a cold Lambda container imports before it can answer: the handler module, the router with its
+# settings and intents, and boto3 (the aws backend's DynamoDB store). Client set-up is timed apart.
+_IMPORT_HANDLER = (
+    "import time; t = time.perf_counter(); import boto3; t1 = time.perf_counter(); import pydantic_settings; "
+    "t2 = time.perf_counter(); import bot.channels.lex as lex; router = lex.get_router(); a = time.perf_counter(); "
+    "router.services.conversations; b = time.perf_counter(); "
+    "print((a - t) * 1000, (b - a) * 1000, (t2 - t1) * 1000, (a - t2) * 1000)"
+)
+
+
+def _fresh(code: str, env: dict[str, str]) -> list[float]:
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    return [float(x) for x in out.stdout.split()]
+
+
+def bench_lex(runs: int = 7) -> list[Row]:
+    """Lex handler cold import time as a ratio to a bare ``import boto3`` (fresh interpreters,
+    alternating, median of ``runs``), plus the warm per-event latency of the handler."""
+    import json
+    import os
+    import statistics
+    import tempfile
+
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEBOT_") and k != "AWS_LAMBDA_FUNCTION_NAME"}
+        env.update(COURSEBOT_BACKEND="aws", COURSEBOT_HOME=home, AWS_DEFAULT_REGION="us-east-1")
+        boto3_ms, handler_ms, client_ms, settings_ms, ours_ms = [], [], [], [], []
+        for _ in range(runs):
+            boto3_ms.append(_fresh(_IMPORT_BOTO3, env)[0])
+            handler, client, settings_lib, ours = _fresh(_IMPORT_HANDLER, env)
+            handler_ms.append(handler)
+            client_ms.append(client)
+            settings_ms.append(settings_lib)
+            ours_ms.append(ours)
+        b, h, c, p, o = (statistics.median(x) for x in (boto3_ms, handler_ms, client_ms, settings_ms, ours_ms))
+        on = f"fresh interpreters, median of {runs} alternating runs; {machine()}"
+        rows += [
+            Row("lex", "bare import boto3", round(b), "ms", on),
+            Row("lex", "handler cold import (lex + router + settings + intents + boto3)", round(h), "ms", on),
+            Row("lex", "handler cold import / import boto3 (goal <= 1.5)", round(h / b, 2), "x", on),
+            Row("lex", "  of which pydantic + pydantic-settings (bot/settings.py)", round(p), "ms", on),
+            Row("lex", "  of which coursebot modules (lex, router, services, intents)", round(o), "ms", on),
+            Row("lex", "first DynamoDB client set-up (Lambda init, not per event)", round(c), "ms", on),
+        ]
+
+        from bot.channels import lex
+        from bot.router import Router
+        from bot.services import Services
+        from bot.settings import load
+
+        router = Router(Services(load(home=Path(home), backend="local")))
+        fixtures = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "lex"
+        path = fixtures / "greeting_text_fulfillment.json"
+        event = json.loads(path.read_text()) if path.exists() else {
+            "invocationSource": "FulfillmentCodeHook", "inputMode": "Text", "sessionId": "bench",
+            "inputTranscript": "hello", "sessionState": {"intent": {"name": "Greeting", "slots": {}}}}
+        times = []
+        for _ in range(200):
+            t = time.perf_counter()
+            lex.handle_event(event, router=router)
+            times.append((time.perf_counter() - t) * 1000)
+        on = f"Greeting FulfillmentCodeHook event, local backend (SQLite state), 200 events; {machine()}"
+        rows += [Row("lex", "handler per event p50", round(percentile(times, 50), 3), "ms", on),
+                 Row("lex", "handler per event p95", round(percentile(times, 95), 3), "ms", on)]
+    return rows
+

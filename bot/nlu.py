@@ -32,7 +32,9 @@ EMBED_WEIGHT = 0.7
 CHAR_WEIGHT = 0.3
 TOP_K = 2  # an intent's score is the mean of its best TOP_K sample similarities
 HEAD_CHARS = 400  # only the head of a long message is classified
-LONG_TEXT_CHARS = 500  # a long message with no instruction is a text to summarize
+LONG_TEXT_CHARS = 300  # a long message with no instruction is a text to summarize
+QUESTION_BONUS = 0.08  # a question about a concept leans to the course PDFs
+VERB_BONUS = 0.10  # a leading action verb ("say ...", "draw ...") leans to its intent
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def split_payload(text: str) -> tuple[str, str | None]:
 
 # --- keyword rules -------------------------------------------------------------------------------
 _GREET_WORDS = (
-    "hi|hello|hey|heya|hiya|howdy|yo|sup|greetings|good morning|good afternoon|good evening|morning|evening|"
+    "hi|hello|helo|hallo|hullo|hey|heya|hiya|howdy|yo|sup|greetings|good morning|good afternoon|good evening|morning|evening|"
     "hola|buenos dias|buenas tardes|buenas noches|bonjour|bonsoir|salut|hallo|guten tag|guten morgen|servus|moin|"
     "ciao|buongiorno|ola|bom dia|boa tarde|hej|hei|ahoj|czesc|merhaba|namaste|konnichiwa|privet|"
     "привет|здравствуйте|こんにちは|你好|안녕하세요|مرحبا|שלום|thanks|thank you|thx|cheers|gracias|merci|danke|grazie|"
@@ -103,11 +105,69 @@ _MULTILINGUAL = (
     ("Help", re.compile(r"^(ayuda|aide|hilfe|aiuto|ajuda|socorro|que puedes hacer|que peux-tu faire|was kannst du)[\s!?.]*$")),
     ("AskCoursePdfs", re.compile(r"^(que es|qu'est-ce que|qu'est ce que|was ist|cos'e|o que e|como funciona|comment fonctionne|wie funktioniert)\b")),
 )
-_DRAW = re.compile(r"\b(draw|generate|paint|sketch|render|illustrate|imagine|create (an? )?(image|picture|drawing|illustration|painting|artwork)|make (an? )?(image|picture|drawing|illustration|painting)|make (it|this|this photo) look like)\b")
+_DRAW = re.compile(r"\b(draw|generate|paint|sketch|render|illustrate|imagine|create (an? )?(image|picture|drawing|illustration|painting|artwork)|make (an? )?(image|picture|drawing|illustration|painting)|(make|turn) (it|this|that|(this|the|my) (photo|picture|image|pic)) (look like|into)|cartoon|anime style)\b")
 _SUMMARIZE = re.compile(r"\b(summar|tl;?dr|sum up|gist|key phrases?|key points|takeaways|sentiment|condense|recap|shorten|entities)\w*")
+_PHOTO_WORDS = re.compile(r"\b(photo|picture|pic|image|selfie|snapshot|who is (this|in)|face)s?\b")
 _SPEAK = re.compile(r"\b(read|say|speak|aloud|out loud|pronounce|narrate|voice|audio|listen|hear|text to speech|mp3)\b")
 _OUT_OF_SCOPE = re.compile(r"\b(weather|rain|forecast|flight|pizza|stock price|joke|music|song|alarm|football|soccer|"
                            r"restaurant|movie|tv tonight|lights|taxi|uber|remind me|email to|call my|buy me)\b")
+
+_QUESTION = re.compile(r"^(?:and |so |but |ok |okay )?(?:how|what|what's|whats|why|when|where|which|who|explain|define|describe how|describe what|tell me about|is there|are there|can i|should i|do i|does|is|are|qu[eé]|c[oó]mo|comment|pourquoi|warum|wie|was)\b")
+_DEICTIC = re.compile(r"\b(this|that|these|those|it|her|his|she|he|him|they|them|their|my|me|you|your|yourself|photo|picture|pic|image|bot|chatbot|coursebot)\b")
+_COURSE_TERMS = re.compile(r"\b(amazon|aws|lex|polly|rekognition|comprehend|bedrock|sagemaker|lambda|s3|api gateway|cloudwatch|"
+                           r"knowledge base|jumpstart|docker|container|titan|claude|llm|rag|embeddings?|vectors?|foundation models?|"
+                           r"text to speech|speech synthesis|ocr|transcribe|iam|dynamodb|course|lecture|module|syllabus|pdf|notes|"
+                           r"in r|r language|data ?frames?|regression|machine learning|ml|models?|endpoints?|serverless|"
+                           r"cloud|computing|api|database|neural|network|training|dataset|algorithm|classifier|classification|"
+                           r"matrix|accuracy|inference|pipeline|deploy\w*|python|function|bucket|chatbot|intent|slot|prompt|"
+                           r"token|chunk\w*|fine.?tun\w*|generative|ai|nlp|sentiment analysis|computer vision)\b")
+COURSE_QUESTION_BONUS = 0.16
+_CONCEPT_QUESTION = re.compile(r"^(?:and |so )?(?:what is|what are|what's|whats|what does|how does|how do|how is|how are|how can|why|explain|define)\b")
+_PAYLOAD_VERBS = ("summarize", "summarise", "summary", "condense", "shorten", "recap", "tldr", "tl;dr")
+_LEAD_VERBS = {
+    "say": "SpeakAnswer", "read": "SpeakAnswer", "speak": "SpeakAnswer", "pronounce": "SpeakAnswer",
+    "narrate": "SpeakAnswer", "recite": "SpeakAnswer",
+    "draw": "GenerateImage", "paint": "GenerateImage", "sketch": "GenerateImage", "illustrate": "GenerateImage",
+    "render": "GenerateImage", "generate": "GenerateImage", "design": "GenerateImage", "imagine": "GenerateImage",
+    "help": "Help",
+}
+
+
+# verbs that mean one thing at the start of a message ("say goodbye class" is speech, not a greeting)
+_DECISIVE_VERBS = {"say", "speak", "pronounce", "narrate", "recite"}
+
+
+def _edit1(a: str, b: str) -> bool:
+    """True when a and b differ by at most one insertion, deletion, substitution or transposition."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    if la > lb:
+        a, b = b, a
+    return any(a == b[:i] + b[i + 1:] for i in range(len(b)))
+
+
+def lead_verb_intent(words: list[str]) -> str | None:
+    """The intent a message's first action word points to ("say ...", "drw a house"), typos allowed."""
+    polite = {"please", "pls", "can", "could", "would", "will", "you", "now", "ok", "hey", "just"}
+    for w in words[:4]:
+        w = w.strip(",.!?:;")
+        if w in polite:
+            continue
+        if w in _LEAD_VERBS:
+            return _LEAD_VERBS[w]
+        if len(w) >= 3:
+            for verb, intent in _LEAD_VERBS.items():
+                if len(verb) >= 4 and _edit1(w, verb):
+                    return intent
+        return None
+    return None
+
 
 # --- slot extraction -----------------------------------------------------------------------------
 _POLITE = r"(?:(?:please|pls|kindly|can you|could you|would you|will you|hey|ok|now)[\s,]+)*"
@@ -215,7 +275,19 @@ class CharNgramIndex:
         return v / n if n else v
 
     def similarities(self, text: str) -> np.ndarray:
-        return self.matrix @ self._vector(_trigrams(text))
+        counts: dict[int, float] = {}
+        for g in _trigrams(text):
+            i = self.vocab.get(g)
+            if i is not None:
+                counts[i] = counts.get(i, 0.0) + 1.0
+        if not counts:
+            return np.zeros(self.matrix.shape[0], dtype=np.float32)
+        idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        w = np.fromiter(counts.values(), dtype=np.float32, count=len(counts)) * self.idf[idx]
+        # unseen trigrams still count in the query's norm, as in a full TF-IDF vector
+        unseen = sum(1 for g in _trigrams(text) if g not in self.vocab)
+        norm = float(np.sqrt((w * w).sum() + unseen * float(self.idf.max()) ** 2))
+        return (self.matrix[:, idx] @ w) / norm if norm else np.zeros(self.matrix.shape[0], np.float32)
 
 
 class LocalNlu:
@@ -236,6 +308,7 @@ class LocalNlu:
         self.label_idx = np.array([self.intents.index(x) for x in labels])
         self.vectors = self._sample_vectors(cache_dir)
         self.chars = CharNgramIndex(self.texts)
+        self.vocabulary = {w.strip(",.!?:;") for t in self.texts for w in t.split()}
 
     def _sample_vectors(self, cache_dir: Path | None) -> np.ndarray:
         digest = hashlib.sha256(("\n".join(self.texts) + getattr(self.embedder, "model_id", "")).encode()).hexdigest()[:16]
@@ -257,6 +330,12 @@ class LocalNlu:
             except OSError:
                 pass
         return vecs
+
+    def _known(self, word: str) -> bool:
+        """A word of the samples, or one typo away from one (for words of 4+ letters)."""
+        if word in self.vocabulary:
+            return True
+        return len(word) >= 4 and any(len(v) >= 4 and _edit1(word, v) for v in self.vocabulary)
 
     # -- scoring --
     def scores(self, instruction: str) -> dict[str, float]:
@@ -283,6 +362,9 @@ class LocalNlu:
         if "image" in kinds:
             return done("GenerateImage" if _DRAW.search(low) else "DescribePhoto", 0.97, "attachment:image")
         if "pdf" in kinds:
+            if _PHOTO_WORDS.search(low) and not _SUMMARIZE.search(low):
+                # "describe this photo" with a PDF: the photo handler explains it got a PDF, not a photo
+                return done("DescribePhoto", 0.9, "attachment:pdf-as-photo")
             return done("SummarizeText" if _SUMMARIZE.search(low) else "AskCoursePdfs", 0.95, "attachment:pdf")
         if "text" in kinds:
             if _SPEAK.search(low) and not _SUMMARIZE.search(low):
@@ -292,18 +374,36 @@ class LocalNlu:
             return NluResult(FALLBACK, 0.0, {}, {}, "empty")
 
         # 2. short greetings and other languages
-        if len(low) <= 60 and _GREETING.match(low):
+        if len(low) <= 60 and (_GREETING.match(low) or _GREETING.match(re.sub(r"(\w)\1{2,}|(\w)\2+$", r"\1\2", low))):
             return done("Greeting", 0.97, "greeting")
         for intent, rx in _MULTILINGUAL:
             if rx.search(low):
                 return done(intent, 0.9, "multilingual")
 
         # 3. a long pasted text with no instruction is something to summarize
-        if payload is None and len(text) > LONG_TEXT_CHARS and len(re.findall(r"[.!?](\s|$)", text)) >= 3:
+        if (payload is None and len(text) > LONG_TEXT_CHARS and not text.rstrip().endswith("?")
+                and len(re.findall(r"[.!?](\s|$)", text)) >= 3):
             return NluResult("SummarizeText", 0.7, {"text": text.strip(), "_explicit_payload": True}, {}, "long-text")
 
-        # 4. similarity to the samples
+        # 4. similarity to the samples, nudged by the shape of the message
         scores = self.scores(instruction)
+        words = low.split()
+        verb_intent = lead_verb_intent(words)
+        if verb_intent is not None and (len(words) == 1 or (words[0] in _DECISIVE_VERBS and not low.endswith("?"))):
+            return done(verb_intent, 0.85, "lead-verb", scores)
+        if verb_intent and not low.endswith("?"):
+            scores[verb_intent] += VERB_BONUS
+        elif payload is None and _QUESTION.match(low) and not _DEICTIC.search(low):
+            if _CONCEPT_QUESTION.match(low) and _COURSE_TERMS.search(low) and not _OUT_OF_SCOPE.search(low):
+                # "what is text to speech?" asks about a concept, it does not ask to speak
+                scores["AskCoursePdfs"] = max(scores.values()) + 0.05
+                return done("AskCoursePdfs", max(0.75, _calibrate(scores["AskCoursePdfs"], 0.05)), "concept-question", scores)
+            else:
+                scores["AskCoursePdfs"] += COURSE_QUESTION_BONUS if _COURSE_TERMS.search(low) else QUESTION_BONUS
+        if payload is not None and words and any(_edit1(words[0].strip(",.!?:;"), v) for v in _PAYLOAD_VERBS):
+            scores["SummarizeText"] += VERB_BONUS
+        if len(words) == 1 and verb_intent is None and not self._known(words[0].strip("!?.,")):
+            return NluResult(FALLBACK, 0.6, {}, scores, "unknown-word")
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         best, top = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0

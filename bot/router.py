@@ -83,7 +83,7 @@ class Router:
         for a in turn.attachments:
             if a.kind not in _SUPPORTED:
                 raise CoursebotError(_unsupported(a.name, a.mime), code="unsupported_attachment")
-        if not text.strip() and not turn.attachments and not (turn.intent and turn.slots):
+        if not text.strip() and not turn.attachments and not turn.intent:
             conversation.pending = None
             return Reply(text="Your message was empty. Ask me something about the course, or type \"help\".",
                          intent="Fallback", error="empty_message",
@@ -134,9 +134,11 @@ class Router:
             conversation.last_intent = reply.intent
         if reply.intent == "AskCoursePdfs" and turn.text.strip():
             conversation.last_question = turn.text.strip()[:2000]
-        for a in turn.attachments:
-            if a.kind == "image" and a.path:
-                conversation.last_image = a.path
+        # DescribePhoto and GenerateImage record the blob key of the image they stored themselves
+        if reply.intent not in ("DescribePhoto", "GenerateImage"):
+            for a in turn.attachments:
+                if a.kind == "image" and a.path:
+                    conversation.last_image = a.path
 
 
 def _unsupported(name: str, mime: str) -> str:

@@ -27,7 +27,8 @@ FACTORIES: dict[str, dict[str, str]] = {
     "speech": {"local": "bot.local.speech:build", "aws": "bot.aws.polly:build"},
     "blobs": {"local": "bot.local.blobs:build", "aws": "bot.aws.s3:build"},
     "vision": {"local": "bot.local.vision:build", "aws": "bot.aws.rekognition:build"},
-    "imagegen": {"aws": "bot.aws.imagegen:build"},
+    # local: only when COURSEBOT_IMAGE_ENDPOINT names a SageMaker endpoint (there is no offline model)
+    "imagegen": {"local": "bot.aws.imagegen:build_local", "aws": "bot.aws.imagegen:build"},
 }
 
 

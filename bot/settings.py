@@ -76,11 +76,49 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # signs local file URLs; generated into COURSEBOT_HOME if unset
     public_url: str = "http://127.0.0.1:8000"  # base of links the local web server serves
 
+    # --- photos and generated images (issue 5) ---------------------------------------------------
+    vision_min_confidence: float = Field(70.0, ge=0.0, le=100.0)  # labels, text, celebrities below are dropped
+    vision_max_labels: int = Field(10, ge=1, le=100)
+    vision_max_pixels: int = Field(40_000_000, gt=0)  # decoding refused above this (JPEG decodes scaled down)
+    moderation_min_confidence: float = Field(60.0, ge=0.0, le=100.0)
+    face_match_threshold: float = Field(90.0, ge=0.0, le=100.0)  # SearchFacesByImage similarity
+    classifier_labels: str = "unclassified,up,down"  # class names, in the endpoint's output order
+    classifier_content_type: str = "application/x-image"
+    image_size: int = Field(1024, ge=256, le=2048)  # generated images are square, this many pixels a side
+    image_negative_prompt: str = "blurry, distorted, low quality, text, watermark"
+
+    # --- issue 8: local web chat (`coursebot serve`) ---------------------------------------------
+    web_max_upload_bytes: int = Field(20_000_000, gt=0)  # larger uploads get a clear 413 reply
+    web_bench_sessions: int = Field(20, ge=1, le=500)  # `coursebot bench web`: concurrent sessions
+    web_bench_turns: int = Field(10, ge=1, le=1000)  # ... and turns per session
+    # --- issue 4: summarize text and speak answers ------------------------------------------------
+    summary_max_chars: int = Field(20_000, ge=200, le=1_000_000)  # longer input is cut (and the reply says so)
+    summary_sentences: int = Field(3, ge=1, le=20)
+    speech_max_chars: int = Field(3_000, ge=50, le=100_000)  # longer text is cut before synthesis
+    speech_format: Literal["ogg", "mp3"] = "ogg"  # local TTS output (Polly always returns MP3)
+    espeak_binary: str = "espeak-ng"
+    espeak_voice: str = "en-us"
+    media_prefix: str = "media/"  # S3 key prefix under COURSEBOT_MEDIA_BUCKET; then <conversation hash>/
+    media_kms_key_id: str | None = None  # SSE-KMS key for media; unset = SSE-S3 (AES256)
+    ner_model: str = "en_core_web_sm"  # spaCy package used for offline entities when installed
+
     # --- Slack (standard Slack variable names) --------------------------------------------------
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str | None = None
+
+    # --- Lex V2 channel (issue 6) ----------------------------------------------------------------
+    # Lex waits at most 30 s for the code hook; past this budget the hook answers "still working".
+    lex_time_budget_seconds: float = Field(20.0, gt=0, le=28)
+    lex_speech_chars: int = Field(350, ge=60, le=900)  # spoken answers stay short
+
+    # --- Slack channel (issue 7) -----------------------------------------------------------------
+    # threads answering Slack after the ack (server modes); default: CPU count on local (CPU-bound
+    # engines), 16 on aws (waiting on Bedrock); more CPU-bound workers than cores slow the acks
+    slack_workers: int | None = Field(None, ge=1, le=64)
+    slack_host: str = "127.0.0.1"  # `coursebot slack --http` listens here; 0.0.0.0 in a container
+    slack_port: int = Field(3000, ge=1, le=65535)
 
     @property
     def data_dir(self) -> Path:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bot.errors import NotAvailable
+import hashlib
+
 from bot.specs import IntentContext, IntentSpec, SlotSpec
-from bot.turn import Reply, Turn
+from bot.turn import Media, Reply, Turn
+from intents.describe_photo import conversation_hash
 
 SPEC = IntentSpec(
     name="GenerateImage",
@@ -30,4 +32,24 @@ SPEC = IntentSpec(
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
-    raise NotAvailable("Generating images is not built yet in this version of coursebot.", code="not_built")
+    """Generate one picture, store it, and answer with its link (never a placeholder picture)."""
+    prompt = str(ctx.slots.get("prompt") or "").strip() or (turn.text or "").strip()
+    generator = ctx.services.imagegen  # NotAvailable (with the setting to change) on the local backend
+    size = ctx.settings.image_size
+    image = generator.generate(prompt, negative_prompt=ctx.settings.image_negative_prompt or None,
+                               width=size, height=size)
+    ext = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(image.mime, "img")
+    digest = hashlib.sha256(image.data).hexdigest()[:24]
+    key = f"generated/{conversation_hash(turn.conversation)}/{digest}.{ext}"
+    stored = ctx.services.blobs.put(key, image.data, image.mime)
+    ctx.conversation.last_image = key  # "describe it" works on the new picture
+    model = getattr(generator, "model_id", None) or getattr(generator, "endpoint", None)
+    return Reply(
+        text=f"Here is your picture of \u201c{prompt}\u201d.",
+        intent=SPEC.name,
+        attachments=(Media(kind="image", mime=image.mime, url=stored.url, path=stored.path, title=prompt[:200],
+                           expires_at=stored.expires_at),),
+        details={"prompt": prompt, "seed": image.seed, "model": model, "key": key, "bytes": len(image.data),
+                 "size": [size, size]},
+        suggestions=("describe it",),
+    )

@@ -10,7 +10,7 @@ SPEC = IntentSpec(
     description="Explains what the bot can do and how to ask for it.",
     samples=(
         "help", "help me", "I need help", "what can you do", "what can you do for me", "what are your features",
-        "how do I use this bot", "how does this work", "what commands do you understand", "show me the commands",
+        "how do I use this bot", "how do I use coursebot", "how does this work", "what commands do you understand", "show me the commands",
         "what are you able to do", "what kind of questions can I ask", "what are your capabilities",
         "can you help me", "I'm lost", "I'm confused, how does this work", "give me some examples",
         "what should I ask you", "how can you help me", "what do you do", "tell me about yourself",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+import uuid
 from typing import Any
 
+from bot import textinput, textutil
 from bot.conversation import Conversation
-from bot.errors import NotAvailable
+from bot.errors import InputError, NotAvailable
 from bot.specs import IntentContext, IntentSpec, SlotSpec
-from bot.turn import Reply, Turn
+from bot.turn import Media, Reply, Turn
 
 SPEC = IntentSpec(
     name="SpeakAnswer",
@@ -21,6 +25,8 @@ SPEC = IntentSpec(
         "say it in spanish", "read it in french", "read that with a british voice", "use a male voice to read this",
         "read it again", "can I listen to that", "make an mp3 of this", "record this as speech",
         "voice this for me", "say hello world", "lee esto en voz alta", "lis ceci à voix haute",
+        "say good morning class", "say the cat sat on the mat", "say welcome to the course",
+        "say the following sentence", "read this sentence out", "speak these words", "read this in a female voice",
     ),
     slots=(
         SlotSpec("text", "AMAZON.FreeFormInput", "What should I read aloud?", required=True,
@@ -34,12 +40,125 @@ SPEC = IntentSpec(
 def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
     if slots.get("text"):
         return slots
-    if any(a.kind == "text" for a in turn.attachments):
+    if any(a.kind in ("text", "pdf") for a in turn.attachments):
         return {**slots, "_from_attachment": True}
     if conversation.last_answer and (slots.get("_refers_to_previous") or not slots.get("_explicit_payload")):
-        return {**slots, "text": conversation.last_answer}
+        previous = conversation.last_answer
+        # "read it again" after a spoken answer repeats what was spoken, not the reply holding the link
+        if conversation.last_intent == SPEC.name and conversation.extra.get(_SPOKEN):
+            previous = conversation.extra[_SPOKEN]
+        return {**slots, "text": previous}
     return slots
 
 
+_SPOKEN = "spoken_text"
+LEX_MESSAGE_CHARS = 1000  # Lex V2 messages are 1-1024 characters; the SSML must fit in one
+
+
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
-    raise NotAvailable("Reading answers aloud is not built yet in this version of coursebot.", code="not_built")
+    settings = ctx.settings
+    source = _input(turn, ctx)
+    if not source.text:
+        raise InputError("There is nothing to read aloud: the text has no readable characters.", code="empty_text")
+    text = source.text
+    notes: list[str] = []
+    language = _language_code(ctx.slots.get("language"))
+    translated = False
+    if language and language.split("-")[0].lower() != (_detect(text) or "").split("-")[0]:
+        text = _translate(ctx, text, language)
+        translated = True
+        text, cut_again = textutil.cut(textutil.clean(text), settings.speech_max_chars)
+        source = source if not cut_again else textinput.InputText(text, source.total_chars, True, source.source)
+    if source.truncated:
+        notes.append(f"The {source.source} has {source.total_chars:,} characters; I read only the first "
+                     f"{len(text):,} (the limit is {settings.speech_max_chars:,} per request).")
+
+    blobs = ctx.services.blobs  # fails early (e.g. no media bucket) before paying for synthesis
+    audio = ctx.services.speech.synthesize(text, voice=ctx.slots.get("voice") or None, language=language)
+    ext = "mp3" if audio.mime == "audio/mpeg" else "ogg" if audio.mime == "audio/ogg" else "wav"
+    key = f"audio/{_conversation_prefix(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
+    blob = blobs.put(key, audio.data, audio.mime)
+    ctx.conversation.extra[_SPOKEN] = text
+
+    minutes = max(1, round(settings.url_expiry_seconds / 60))
+    expiry = f"{minutes // 60} hour{'s' if minutes >= 120 else ''}" if minutes % 60 == 0 else f"{minutes} minutes"
+    duration = f"{audio.duration_s:.1f} s, " if audio.duration_s is not None else ""
+    lines = [f"Here is the audio ({duration}voice {audio.voice}): {blob.url}", f"The link expires in {expiry}."]
+    if translated:
+        lines.insert(0, f"In {textutil.language_name(language)}: {textutil.cut(text, 300)[0]}")
+    lines.extend(f"Note: {n}" for n in notes)
+    media = Media(kind="audio", mime=audio.mime, url=blob.url, path=blob.path,
+                  title=f"Spoken text ({len(text):,} characters)", expires_at=blob.expires_at)
+    return Reply(text="\n".join(lines), intent=SPEC.name, attachments=(media,), ssml=_voice_ssml(text),
+                 details={"audio": {"key": blob.key, "url": blob.url, "path": blob.path, "mime": audio.mime,
+                                    "duration_s": audio.duration_s, "voice": audio.voice, "bytes": len(audio.data),
+                                    "expires_at": blob.expires_at},
+                          "chars_spoken": len(text), "chars_total": source.total_chars, "truncated": source.truncated,
+                          "translated_to": language if translated else None, "notes": notes})
+
+
+def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
+    settings = ctx.settings
+    text = ctx.slots.get("text")
+    if isinstance(text, str) and text.strip():
+        label = "previous answer" if text in (ctx.conversation.last_answer, ctx.conversation.extra.get(_SPOKEN)) \
+            and not ctx.slots.get("_explicit_payload") else "text"
+        return textinput.limit(text, settings.speech_max_chars, label)
+    att = textinput.first_text_attachment(turn.attachments, ("text", "pdf"))
+    if att is not None:
+        return textinput.from_attachment(att, max_bytes=settings.max_attachment_bytes,
+                                         max_chars=settings.speech_max_chars)
+    raise InputError("What should I read aloud? Type the text, or ask me a question first and say "
+                     "\"read that aloud\".", code="empty_text")
+
+
+def _language_code(value: Any) -> str | None:
+    """An ISO code from the slot: 'es' as is, 'Spanish' (Lex's AMAZON.Language gives names) mapped."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    from bot.nlu import LANGUAGES
+
+    v = value.strip()
+    if v.lower() in LANGUAGES:
+        return LANGUAGES[v.lower()]
+    if re.fullmatch(r"[a-zA-Z]{2,3}(-[A-Za-z]{2,4})?", v):
+        return v.split("-")[0].lower() + v[len(v.split("-")[0]):]
+    raise InputError(f"I don't know the language '{v[:40]}'. Try a name like Spanish or a code like 'es'.",
+                     code="bad_language")
+
+
+def _detect(text: str) -> str | None:
+    """The text's language when the offline detector is installed (avoids translating English to English)."""
+    try:
+        from bot.local.text import detect_language
+
+        lang, prob = detect_language(text)
+        return lang if prob >= 0.8 else None
+    except Exception:  # the `text` extra is not installed: translate whatever the target
+        return None
+
+
+def _translate(ctx: IntentContext, text: str, language: str) -> str:
+    name = textutil.language_name(language)
+    try:
+        translator = ctx.services.translator
+    except NotAvailable as e:
+        raise NotAvailable(f"I can't say it in {name} here: translation is not available offline. "
+                           "Set COURSEBOT_BACKEND=aws to use Amazon Translate, or ask me to read it as it is.",
+                           code="translation_not_available") from e
+    return translator.translate(text, language)
+
+
+def _conversation_prefix(conversation: str) -> str:
+    """A per-conversation key segment that reveals nothing of the conversation id (Slack ids, emails)."""
+    return hashlib.sha256(conversation.encode("utf-8")).hexdigest()[:20]
+
+
+def _voice_ssml(text: str) -> str:
+    """SSML of the spoken text for voice channels, cut to fit one Lex message; the text is escaped."""
+    limit = LEX_MESSAGE_CHARS
+    spoken = text
+    while len(textutil.ssml(spoken)) > LEX_MESSAGE_CHARS and limit > 20:
+        limit = limit * 4 // 5
+        spoken, _ = textutil.cut(text, limit)
+    return textutil.ssml(spoken)

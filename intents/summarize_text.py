@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import textinput, textutil
+from bot.capabilities import TextInsights
 from bot.conversation import Conversation
-from bot.errors import NotAvailable
+from bot.errors import CoursebotError, InputError
 from bot.specs import IntentContext, IntentSpec, SlotSpec
 from bot.turn import Reply, Turn
 
@@ -48,4 +50,94 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
-    raise NotAvailable("Summarizing text is not built yet in this version of coursebot.", code="not_built")
+    settings = ctx.settings
+    source = _input(turn, ctx)
+    if not source.text:
+        raise InputError("There is no text to summarize: the message has no readable characters. "
+                         "Paste the text, or attach a .txt, .md or .pdf file.", code="empty_text")
+    text = source.text
+    notes: list[str] = []
+    if source.truncated:
+        notes.append(f"The {source.source} has {source.total_chars:,} characters; I analyzed only the first "
+                     f"{len(text):,} (the limit is {settings.summary_max_chars:,} per request).")
+
+    errors: list[CoursebotError] = []
+    n_sentences = len(textutil.sentences(text))
+    summary: str | None = None
+    if n_sentences <= settings.summary_sentences:
+        summary = text
+        notes.append("The text is already short, so the summary is the text itself.")
+    else:
+        try:
+            summary = ctx.services.summarizer.summarize(text, max_sentences=settings.summary_sentences)
+        except CoursebotError as e:
+            errors.append(e)
+            notes.append(f"No summary: {e.user_message}")
+    insights: TextInsights | None = None
+    try:
+        insights = ctx.services.text.analyze(text)
+        notes.extend(insights.notes)
+    except CoursebotError as e:
+        errors.append(e)
+        notes.append(f"No text analysis: {e.user_message}")
+    if summary is None and insights is None:
+        raise errors[0]
+    return Reply(text=_render(summary, insights, notes), intent=SPEC.name,
+                 details=_details(summary, insights, notes, source))
+
+
+def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
+    settings = ctx.settings
+    slots = ctx.slots
+    text = slots.get("text")
+    if isinstance(text, str) and text.strip():
+        if slots.get("_refers_to_previous") and text == ctx.conversation.last_answer:
+            label = "previous answer"
+        else:
+            label = "text"
+        return textinput.limit(text, settings.summary_max_chars, label)
+    att = textinput.first_text_attachment(turn.attachments, ("text", "pdf"))
+    if att is not None:
+        return textinput.from_attachment(att, max_bytes=settings.max_attachment_bytes,
+                                         max_chars=settings.summary_max_chars)
+    raise InputError("What text should I summarize? Paste it, or attach a .txt, .md or .pdf file.",
+                     code="empty_text")
+
+
+def _render(summary: str | None, insights: TextInsights | None, notes: list[str]) -> str:
+    lines = []
+    if summary:
+        lines.append(f"Summary: {summary}")
+    if insights is not None:
+        if insights.key_phrases:
+            lines.append("Key phrases: " + "; ".join(insights.key_phrases))
+        if insights.entities:
+            lines.append("Entities: " + "; ".join(f"{e['text']} ({e['type'].lower()})" for e in insights.entities))
+        if insights.sentiment:
+            label = insights.sentiment.lower()
+            score = insights.sentiment_scores.get(label.capitalize())
+            lines.append(f"Sentiment: {label}" + (f" ({score:.0%})" if score is not None and label != "mixed" else ""))
+        if insights.language:
+            conf = f", {insights.language_score:.0%}" if insights.language_score is not None else ""
+            lines.append(f"Language: {textutil.language_name(insights.language)} ({insights.language}{conf})")
+    lines.extend(f"Note: {n}" for n in notes)
+    return "\n".join(lines)
+
+
+def _details(summary: str | None, insights: TextInsights | None, notes: list[str],
+             source: textinput.InputText) -> dict[str, Any]:
+    i = insights or TextInsights()
+    return {
+        "summary": summary,
+        "key_phrases": list(i.key_phrases),
+        "entities": [dict(e) for e in i.entities],
+        "sentiment": i.sentiment,
+        "sentiment_scores": dict(i.sentiment_scores),
+        "language": i.language,
+        "language_score": i.language_score,
+        "notes": notes,
+        "source": source.source,
+        "chars_analyzed": len(source.text),
+        "chars_total": source.total_chars,
+        "truncated": source.truncated,
+    }

@@ -44,3 +44,8 @@ def router(services):
     from bot.router import Router
 
     return Router(services)
+
+# tests/badinputs.py is imported by name from the tests
+import sys as _sys
+
+_sys.path.insert(0, str(Path(__file__).parent))

@@ -25,11 +25,13 @@ def make_client(service: str, settings: Any, **kwargs: Any) -> Any:
 
     config = Config(
         region_name=settings.aws_region,
-        retries={"max_attempts": settings.aws_max_attempts, "mode": "adaptive"},
+        retries={"total_max_attempts": settings.aws_max_attempts, "mode": "adaptive"},  # first try included
         connect_timeout=settings.aws_connect_timeout,
         read_timeout=settings.aws_read_timeout,
         user_agent_extra="coursebot",
     )
+    if "config" in kwargs:  # a caller's extra settings (e.g. S3 signature version) on top of ours
+        config = config.merge(kwargs.pop("config"))
     if settings.aws_endpoint_url and "endpoint_url" not in kwargs:
         kwargs["endpoint_url"] = settings.aws_endpoint_url
     return boto3.client(service, config=config, **kwargs)

@@ -1,0 +1,115 @@
+"""`coursebot serve [--host 127.0.0.1] [--port 8000]`: the local web chat on uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="start the local web chat",
+                       description="Serve the web chat and its JSON API (POST /api/turn, GET /healthz, "
+                                   "GET /openapi.json). Binds to 127.0.0.1 unless told otherwise.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: only this machine can connect)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.set_defaults(run=run)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class BackgroundServer:
+    """An ASGI app on uvicorn in a background thread, on a free 127.0.0.1 port (tests, benchmarks).
+
+    Use as a context manager: ``with BackgroundServer(app_factory) as url: ...``. ``app_factory`` gets
+    the server's base URL (so signed links can point at it) and returns the app.
+    """
+
+    def __init__(self, app_factory, host: str = "127.0.0.1"):
+        self.app_factory, self.host = app_factory, host
+        self.server = self.thread = self.url = None
+
+    def __enter__(self) -> str:
+        import socket
+        import threading
+        import time
+
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((self.host, 0))
+        sock.listen(256)
+        self.url = f"http://{self.host}:{sock.getsockname()[1]}"
+        config = uvicorn.Config(self.app_factory(self.url), log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                       name="coursebot-web")
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the web server did not start")
+            time.sleep(0.02)
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def run(args: argparse.Namespace) -> int:
+    import socket
+
+    try:
+        import uvicorn
+
+        from bot.channels.web import create_app
+    except ModuleNotFoundError as e:
+        print(f"coursebot serve needs the web extra ({e.name} is missing). "
+              "Install it with: pip install 'coursebot[web]'", file=sys.stderr)
+        return 2
+    from bot import settings as settings_module
+    from bot.cli.common import configure_logging
+    from bot.router import Router
+    from bot.services import Services
+
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host.strip("[]"), args.port))
+    except OSError as e:
+        print(f"coursebot serve: cannot listen on {args.host}:{args.port}: {e.strerror}. "
+              "Is another server using that port? Try --port 0 for a free one.", file=sys.stderr)
+        return 1
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    loopback = is_loopback(args.host)
+    shown_host = args.host if loopback else "127.0.0.1"
+    if args.host in ("0.0.0.0", "::"):
+        shown_host = "127.0.0.1"
+    if ":" in shown_host and not shown_host.startswith("["):
+        shown_host = f"[{shown_host}]"
+    url = f"http://{shown_host}:{port}"
+    # signed file links point at this server, unless COURSEBOT_PUBLIC_URL says otherwise (a proxy)
+    overrides = {} if os.environ.get("COURSEBOT_PUBLIC_URL") else {"public_url": url}
+    settings = settings_module.load(**overrides)
+    configure_logging()
+    services = Services(settings)
+    app = create_app(services, Router(services), allowed_hosts=None if loopback else ["*"])
+    if not loopback:
+        print(f"coursebot serve: listening on {args.host}, so other machines can reach this chat; "
+              "it has no login.", file=sys.stderr)
+    print(f"coursebot web chat: {url}  (Ctrl-C to stop)", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0

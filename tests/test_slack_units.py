@@ -1,0 +1,290 @@
+"""Slack adapters (pure), the seen-delivery stores (SQLite, DynamoDB on moto), the Lambda entry and the CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.channels import slack
+from bot.turn import Citation, Media, Reply
+
+FIX = Path(__file__).parent / "fixtures" / "slack"
+SECRET = "lambda-signing-secret"
+TOKEN = "xoxb-lambda-test"
+
+
+def sign(body: str, ts: int | None = None, secret: str = SECRET) -> dict[str, str]:
+    import hashlib
+    import hmac
+
+    ts = int(time.time()) if ts is None else ts
+    sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sig}
+
+
+# -- pure adapters ---------------------------------------------------------------------------------
+
+def test_plain_text_from_slack_markup():
+    raw = "<@UBOT0001> see <https://a.example/x?y=1|the notes> &amp; <#C1|general>, <@U2> <!here> a &lt;b&gt;"
+    assert slack.plain_text(raw, "UBOT0001") == "see the notes (https://a.example/x?y=1) & #general, @U2 @here a <b>"
+    assert slack.plain_text("<mailto:a@b.c|a@b.c>") == "a@b.c (mailto:a@b.c)"
+    assert slack.plain_text("") == ""
+
+
+def test_conversation_and_delivery_keys():
+    assert slack.conversation_key("T1", "C1", "123.4") == "slack:T1:C1:123.4"
+    assert slack.conversation_key("T1", "D1", None, "U1", dm=True) == "slack:T1:dm:U1"
+    assert slack.delivery_key({"event_id": "Ev1", "trigger_id": "x"}) == "event:Ev1"
+    assert slack.delivery_key({"trigger_id": "t.1"}) == "trigger:t.1"
+    assert slack.delivery_key({"type": "url_verification"}) is None
+
+
+def test_reply_blocks_escape_chunk_and_fit_limits():
+    long = ("word <@U1> & " * 700).strip()  # ~9 KB, with characters that must be escaped
+    reply = Reply(text=long, intent="AskCoursePdfs", state="fulfilled",
+                  citations=tuple(Citation(f"doc|{i}.pdf", i, f"https://x.example/{i} >") for i in range(1, 13)),
+                  suggestions=tuple(f"suggestion {i} " + "x" * 100 for i in range(8)),
+                  attachments=(Media("image", "image/png", url="https://cdn.example/img.png", title="A <chart>"),
+                               Media("audio", "audio/mpeg", url="http://127.0.0.1:8000/files/a.mp3?sig=1"),
+                               Media("image", "image/png", url="javascript:alert(1)")))
+    text, blocks = slack.reply_blocks(reply, "slack:T1:C1:1.2")
+    sections = [b for b in blocks if b["type"] == "section"]
+    assert len(sections) >= 3 and all(len(b["text"]["text"]) <= 3000 for b in sections)
+    assert "<@U1>" not in "".join(b["text"]["text"] for b in sections)
+    assert len(text) <= 3000 and "<" not in text
+    contexts = [b for b in blocks if b["type"] == "context"]
+    assert all(len(b["elements"]) <= 10 for b in contexts)
+    cites = [e["text"] for b in contexts for e in b["elements"]]
+    assert "<https://x.example/1%20%3E|[1] doc¦1.pdf, p. 1>" in cites  # '>' and '|' cannot break the link
+    assert not any(b["type"] == "image" for b in blocks)  # media are uploaded, not linked
+    assert not any("javascript" in json.dumps(b) or "a.mp3" in json.dumps(b) for b in blocks)
+    buttons = [b for b in blocks if b["type"] == "actions"][0]["elements"]
+    assert len(buttons) == 2 + slack.MAX_SUGGESTIONS
+    assert all(len(b["value"]) <= 2000 and len(b["text"]["text"]) <= 75 for b in buttons)
+    assert len({b["action_id"] for b in buttons}) == len(buttons)
+    assert json.loads(buttons[0]["value"])["c"] == "slack:T1:C1:1.2"
+    assert len(blocks) <= 50
+
+
+def test_failed_reply_blocks_and_no_read_aloud_on_audio():
+    text, blocks = slack.reply_blocks(Reply(text="Here", intent="SpeakAnswer",
+                                            attachments=(Media("audio", "audio/mpeg", url="http://x/a"),)), "k")
+    assert [b["type"] for b in blocks] == ["section"]
+    text, blocks = slack.failure_blocks("Photo description is <not> available")
+    assert text == "Photo description is &lt;not&gt; available"
+
+
+def test_sources_blocks_quote_and_link():
+    text, blocks = slack.sources_blocks([["a.pdf", 2, "https://x/a.pdf", "line1\nline2"], ["b.pdf", None, None, None]])
+    assert "<https://x/a.pdf|[1] a.pdf, p. 2>" in blocks[0]["text"]["text"]
+    assert ">line1\n>line2" in blocks[0]["text"]["text"]
+    assert blocks[1]["text"]["text"] == "*[2] b.pdf*"
+
+
+# -- seen-delivery stores --------------------------------------------------------------------------
+
+def _contract(store):
+    assert store.claim("event:Ev1") is True
+    assert store.claim("event:Ev1") is False  # a retry
+    assert store.begin("event:Ev1") is True
+    assert store.begin("event:Ev1") is False  # a second worker
+    assert store.begin("event:never-claimed") is False
+    assert store.claim("event:Ev2") is True
+
+
+def test_sqlite_dedupe_contract_and_shared_file(tmp_path):
+    from bot.channels.slack_dedupe import SqliteDedupe
+
+    _contract(SqliteDedupe(tmp_path / "d.sqlite3"))
+    again = SqliteDedupe(tmp_path / "d.sqlite3")  # another process sees the same deliveries
+    assert again.claim("event:Ev1") is False
+    expired = SqliteDedupe(tmp_path / "d.sqlite3", ttl_seconds=-1)
+    assert expired.claim("event:Ev1") is True
+
+
+def test_memory_dedupe_contract():
+    from bot.channels.slack_dedupe import MemoryDedupe
+
+    _contract(MemoryDedupe())
+
+
+def test_dynamo_dedupe_contract_on_moto(settings):
+    from moto import mock_aws
+
+    from bot.aws.clients import make_client
+    from bot.channels.slack_dedupe import DynamoDedupe, build
+
+    with mock_aws():
+        cfg = settings.model_copy(update={"backend": "aws", "state_table": "cb-state"})
+        client = make_client("dynamodb", cfg)
+        client.create_table(TableName="cb-state", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        store = DynamoDedupe("cb-state", client)
+        _contract(store)
+        item = client.get_item(TableName="cb-state", Key={"pk": {"S": "slack-dedupe#event:Ev1"}})["Item"]
+        assert item["state"]["S"] == "working" and int(item["expires"]["N"]) > time.time()
+        assert isinstance(build(cfg), DynamoDedupe)
+        # an item past its TTL that DynamoDB has not deleted yet does not block a new delivery
+        client.put_item(TableName="cb-state", Item={"pk": {"S": "slack-dedupe#event:old"}, "state": {"S": "working"},
+                                                    "expires": {"N": str(int(time.time()) - 10)}})
+        assert store.claim("event:old") is True
+
+
+# -- Lambda: ack in the first invocation, work in the second ---------------------------------------
+
+class _Context:
+    function_name = "coursebot-slack"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:coursebot-slack"
+
+
+def _api_event(body: str, headers: dict[str, str]) -> dict:
+    return {"version": "2.0", "routeKey": "POST /slack/events", "rawPath": "/slack/events", "rawQueryString": "",
+            "headers": {k.lower(): v for k, v in {"content-type": "application/json", **headers}.items()},
+            "requestContext": {"http": {"method": "POST", "path": "/slack/events"}, "stage": "$default"},
+            "body": body, "isBase64Encoded": False}
+
+
+def test_lambda_acks_then_works_in_an_async_invocation(settings, tmp_path):
+    from botocore.stub import ANY, Stubber
+
+    from bot.aws.clients import make_client
+    from bot.channels.slack_dedupe import SqliteDedupe
+    from bot.channels.slack_fake import FakeSlack
+    from bot.router import Router
+    from bot.services import Services
+
+    lam = make_client("lambda", settings)
+    invoked: list[dict] = []
+    lam.meta.events.register("provide-client-params.lambda.Invoke", lambda params, **kw: invoked.append(params))
+    stub = Stubber(lam)
+    stub.add_response("invoke", {"StatusCode": 202},
+                      {"FunctionName": _Context.invoked_function_arn, "InvocationType": "Event", "Payload": ANY})
+    with FakeSlack(TOKEN) as fake, stub:
+        cfg = settings.model_copy(update={"slack_bot_token": TOKEN, "slack_signing_secret": SECRET,
+                                          "slack_api_url": fake.base_url})
+        handler = slack.make_lambda_handler(cfg, Router(Services(cfg)), lambda_client=lam,
+                                            dedupe=SqliteDedupe(tmp_path / "d.sqlite3"))
+        body = (FIX / "message_im.json").read_text()
+        t = time.perf_counter()
+        first = handler(_api_event(body, sign(body, secret=SECRET)), _Context())
+        assert first["statusCode"] == 200 and time.perf_counter() - t < 3
+        assert fake.called("chat.postMessage") == []  # nothing done before the ack went back
+        assert len(invoked) == 1
+        async_event = json.loads(invoked[0]["Payload"])
+        assert async_event["headers"]["x-slack-bolt-lazy-only"] == "1"
+        second = handler(async_event, _Context())  # what Lambda runs next, asynchronously
+        assert second["statusCode"] == 200
+        posts = fake.wait_for("chat.postMessage")
+        assert len(posts) == 1 and posts[0].params["channel"] == "D0STUDENT1"
+        # Slack's retry of the first request, and a replay of the async payload, do nothing more
+        retry = handler(_api_event(body, {**sign(body, secret=SECRET), "X-Slack-Retry-Num": "1"}), _Context())
+        assert retry["statusCode"] == 200
+        handler(async_event, _Context())
+        time.sleep(0.3)
+        assert len(fake.called("chat.postMessage")) == 1
+        stub.assert_no_pending_responses()
+
+
+def test_lambda_handler_entry_point_is_importable_without_side_effects():
+    import importlib
+
+    mod = importlib.import_module("bot.channels.slack")
+    assert callable(mod.lambda_handler)
+
+
+# -- CLI and settings -----------------------------------------------------------------------------
+
+def test_cli_fails_at_start_naming_the_missing_token(capsys, home):
+    from bot import settings as settings_mod
+    from bot.cli import main
+
+    settings_mod.get.cache_clear()
+    try:
+        assert main(["slack", "--http"]) == 2
+        assert "SLACK_BOT_TOKEN is not set" in capsys.readouterr().err
+    finally:
+        settings_mod.get.cache_clear()
+
+
+def test_cli_needs_app_token_for_socket_mode(capsys, home, monkeypatch):
+    from bot import settings as settings_mod
+    from bot.cli import main
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    settings_mod.get.cache_clear()
+    try:
+        assert main(["slack", "--socket"]) == 2
+        err = capsys.readouterr().err
+        assert "SLACK_APP_TOKEN is not set" in err and "xapp-" in err
+    finally:
+        settings_mod.get.cache_clear()
+
+
+def test_wrong_token_fails_at_start(settings):
+    from bot.channels.slack_fake import FakeSlack
+    from bot.errors import ConfigError
+    from bot.router import Router
+    from bot.services import Services
+
+    with FakeSlack("xoxb-right") as fake:
+        cfg = settings.model_copy(update={"slack_bot_token": "xoxb-wrong", "slack_signing_secret": "s",
+                                          "slack_api_url": fake.base_url})
+        with pytest.raises(ConfigError, match="Slack rejected SLACK_BOT_TOKEN"):
+            slack.build_app(cfg, Router(Services(cfg)))
+
+
+def test_import_bot_does_not_import_slack_bolt():
+    import subprocess
+    import sys
+
+    code = "import bot, bot.router, bot.cli, sys; print('slack_bolt' in sys.modules or 'slack_sdk' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_manifest_scopes_and_events_match_the_app():
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "infra" / "slack-manifest.yaml").read_text())
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes == {"app_mentions:read", "chat:write", "commands", "files:read", "files:write", "im:history"}
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == [slack.COMMAND]
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["request_url"].endswith(slack.EVENTS_PATH)
+
+
+def test_cli_http_mode_serves_signed_events(tmp_path):
+    """`coursebot slack --http --port 0` as a user runs it: a real process, a signed event, one reply."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import urllib.request
+
+    from bot.channels.slack_fake import FakeSlack
+
+    with FakeSlack(TOKEN) as fake:
+        env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+               "COURSEBOT_SLACK_API_URL": fake.base_url, "COURSEBOT_HOME": str(tmp_path / "home")}
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+                                 "slack", "--http", "--port", "0"], env=env,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stderr.readline()
+            m = re.search(r"(http://\S+/slack/events)", line)
+            assert m, line
+            body = (FIX / "message_im.json").read_text()
+            req = urllib.request.Request(m.group(1), data=body.encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **sign(body)})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 200
+            posts = fake.wait_for("chat.postMessage", timeout=30)
+            assert len(posts) == 1 and posts[0].params["channel"] == "D0STUDENT1"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

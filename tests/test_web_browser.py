@@ -1,0 +1,237 @@
+"""End to end in headless Chromium (Debian's chromium + chromium-driver, driven by selenium):
+ask a course question and see a cited answer, upload a photo (button and drag-and-drop) and see it
+described, ask to hear the answer and get a playable <audio>. Screenshots go to test-artifacts/web/.
+
+Capability intents are fakes (tests/web_fakes.py) that return real files through the blob store,
+so the assertions are on structure (citation links, loaded images, playable audio), not wording.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+selenium = pytest.importorskip("selenium")
+
+from web_fakes import FIXTURES, fake_intents  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "web"
+
+if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser test: install chromium and chromium-driver "
+                           "(scripts/apt-packages.txt, run by `make install`)")
+    pytest.skip("Debian's chromium and chromium-driver are not installed (make install installs them)",
+                allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+
+
+class SlowIntent:
+    """Delays a handler so the page's "working…" indicator can be seen while a turn runs."""
+
+    def __init__(self, handle, seconds: float):
+        self.handle, self.seconds = handle, seconds
+
+    def __call__(self, turn, ctx):
+        time.sleep(self.seconds)
+        return self.handle(turn, ctx)
+
+
+@pytest.fixture
+def server(home):
+    from bot.channels.web import create_app
+    from bot.channels.web_cli import BackgroundServer
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load
+    from bot.specs import Intent
+
+    def factory(url):
+        services = Services(load(home=home, backend="local", public_url=url, web_max_upload_bytes=100_000))
+        intents = fake_intents()
+        ask = intents["AskCoursePdfs"]
+        intents["AskCoursePdfs"] = Intent(spec=ask.spec, handle=SlowIntent(ask.handle, 0.8), fill_slots=ask.fill_slots)
+        return create_app(services, Router(services, intents=intents))
+
+    with BackgroundServer(factory) as url:
+        yield url
+
+
+@pytest.fixture
+def browser(tmp_path, monkeypatch):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium must never try to download a driver or browser
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1100,900", "--autoplay-policy=no-user-gesture-required",
+                f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_script_timeout(20)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def bot_messages(driver):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, "#messages .msg.bot")
+
+
+def wait_for_bot(driver, count: int, timeout: float = 30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(lambda d: len(bot_messages(d)) >= count)
+    WebDriverWait(driver, timeout).until(lambda d: not d.find_element("id", "working").is_displayed())
+    return bot_messages(driver)[count - 1]
+
+
+def say(driver, text: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element("id", "text")
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)
+
+
+def shot(driver, name: str) -> None:
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def test_chat_in_a_real_browser(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    d = browser
+    d.get(server + "/")
+    wait_for_bot(d, 1)  # the page greets
+    shot(d, "01-opened")
+
+    # 1. a course question: "working…" shows while it runs, then an answer with citation links
+    d.execute_script("""
+        const working = document.getElementById('working');
+        window.__sawWorking = false;
+        new MutationObserver(() => { if (!working.hidden) window.__sawWorking = true; })
+          .observe(working, {attributes: true});""")
+    say(d, "What is Amazon Lex?")
+    if d.find_element("id", "working").is_displayed():
+        shot(d, "02-working")
+    answer = wait_for_bot(d, 2)
+    assert d.execute_script("return window.__sawWorking")
+    shot(d, "03-answer-with-citations")
+    assert d.find_elements(By.CSS_SELECTOR, "#messages .msg.user")[-1].text == "What is Amazon Lex?"
+    links = answer.find_elements(By.CSS_SELECTOR, ".citations a")
+    assert links, "the answer has no citation links"
+    first = links[0].get_attribute("href")
+    assert first.startswith(server + "/files/") and first.endswith("#page=2"), first
+    assert links[0].get_attribute("target") == "_blank"
+    assert all("#page=" in a.get_attribute("href") for a in links)  # every link opens at its page
+    fetched = d.execute_async_script(
+        "const done = arguments[1]; fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done("
+        "[r.status, r.headers.get('content-type'), new TextDecoder().decode(b.slice(0, 5))])))", first)
+    assert fetched == [200, "application/pdf", "%PDF-"]
+    # markdown is rendered, but markup inside the answer stays text: nothing injected runs
+    assert answer.find_elements(By.CSS_SELECTOR, ".md strong")
+    assert answer.find_elements(By.CSS_SELECTOR, ".md li")
+    assert "<script>" in answer.text and "onerror" in answer.text
+    assert d.execute_script("return window.__pwned === undefined")
+    assert not d.find_elements(By.CSS_SELECTOR, "#messages script, #messages img[src='x']")
+    hrefs = [a.get_attribute("href") for a in answer.find_elements(By.CSS_SELECTOR, "a")]
+    assert hrefs and all(h.startswith(server + "/files/") for h in hrefs), hrefs  # javascript: never linked
+
+    # 2. a photo through the attach button: the reply describes it and shows an image
+    file_input = d.find_element("id", "file")
+    d.execute_script("arguments[0].hidden = false", file_input)
+    file_input.send_keys(str(FIXTURES / "photo.png"))
+    d.execute_script("arguments[0].hidden = true", file_input)
+    assert "photo.png" in d.find_element("id", "attachment-name").text
+    d.find_element("id", "send").click()
+    described = wait_for_bot(d, 3)
+    assert described.get_attribute("data-intent") == "DescribePhoto" and not described.get_attribute("data-error")
+    image = described.find_element(By.CSS_SELECTOR, "img.reply-image")
+    WebDriverWait(d, 10).until(lambda d: d.execute_script(
+        "return arguments[0].complete && arguments[0].naturalWidth", image))
+    assert d.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", image) == [96, 64]
+    shot(d, "04-photo-described")
+
+    # 3. the same photo by drag and drop onto the page
+    d.execute_async_script("""
+        const b64 = arguments[0], done = arguments[1];
+        fetch('/static/app.js').then(() => {
+          const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+          const dt = new DataTransfer();
+          dt.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));
+          document.getElementById('messages').dispatchEvent(new DragEvent('dragenter', {bubbles: true, dataTransfer: dt}));
+          document.getElementById('messages').dispatchEvent(new DragEvent('drop', {bubbles: true, dataTransfer: dt}));
+          done();
+        });""", _b64(FIXTURES / "photo.png"))
+    assert "dropped.png" in d.find_element("id", "attachment-name").text
+    say(d, "what is in this photo?")
+    dropped = wait_for_bot(d, 4)
+    assert dropped.get_attribute("data-intent") == "DescribePhoto"
+    assert dropped.find_elements(By.CSS_SELECTOR, "img.reply-image")
+
+    # 4. hear the answer: a playable <audio> served through a signed link
+    say(d, "read that aloud")
+    spoken = wait_for_bot(d, 5)
+    audio = spoken.find_element(By.CSS_SELECTOR, "audio")
+    assert audio.get_attribute("controls") is not None
+    state = d.execute_async_script("""
+        const audio = arguments[0], done = arguments[1];
+        const report = () => done({ready: audio.readyState, duration: audio.duration,
+                                    error: audio.error && audio.error.code, src: audio.currentSrc});
+        const play = () => { audio.muted = true; audio.play().then(() => setTimeout(() => {
+            audio.pause(); report(); }, 300), e => done({error: String(e)})); };
+        if (audio.readyState >= 1) play(); else {
+          audio.addEventListener('loadedmetadata', play, {once: true});
+          audio.addEventListener('error', report, {once: true});
+        }""", audio)
+    assert not state.get("error"), state
+    assert state["ready"] >= 1 and state["duration"] > 0.3, state
+    assert state["src"].startswith(server + "/files/speech/")
+    shot(d, "05-audio")
+
+    # 5. a file that is a web page under a photo's name: a clear error, shown as a reply
+    file_input = d.find_element("id", "file")
+    d.execute_script("arguments[0].hidden = false", file_input)
+    file_input.send_keys(str(FIXTURES / "page.png"))
+    d.execute_script("arguments[0].hidden = true", file_input)
+    d.find_element("id", "send").click()
+    refused = wait_for_bot(d, 6)
+    assert refused.get_attribute("data-error") == "unsupported_attachment" and "web page" in refused.text
+    shot(d, "06-refused-upload")
+
+    # 6. a file over the size limit is refused in the page before it is sent
+    d.execute_script("""
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(arguments[0] + 1)], 'huge.pdf', {type: 'application/pdf'}));
+        document.body.dispatchEvent(new DragEvent('drop', {bubbles: true, dataTransfer: dt}));""",
+        100_000)  # the server's web_max_upload_bytes, which the page read from /healthz
+    say(d, "add this")
+    too_big = wait_for_bot(d, 7)
+    assert too_big.get_attribute("data-error") == "attachment_too_large" and "huge.pdf" in too_big.text
+
+    severe = [e for e in d.get_log("browser") if e["level"] == "SEVERE" and "415" not in e["message"]]
+    assert not severe, severe  # no CSP violations, no failed loads
+
+
+def _b64(path: Path) -> str:
+    import base64
+
+    return base64.b64encode(path.read_bytes()).decode()
