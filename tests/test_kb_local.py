@@ -220,6 +220,38 @@ def test_scanned_pages_go_through_ocr_when_an_engine_is_installed(kb, tmp_path, 
     assert kb.remove("scan.pdf")
 
 
+def _has_tesseract() -> bool:
+    import shutil
+
+    try:
+        import pytesseract  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("tesseract") is not None
+
+
+@pytest.mark.skipif(not _has_tesseract(), reason="tesseract-ocr / pytesseract not installed")
+def test_scanned_pdf_is_read_by_the_installed_ocr_engine(kb, tmp_path):
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", (1400, 300), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=48)
+    draw.text((30, 40), "The tapir is a large mammal", fill="black", font=font)
+    draw.text((30, 140), "with a short prehensile trunk.", fill="black", font=font)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(img, x=10, y=10, w=190)
+    path = tmp_path / "scanned-tapir.pdf"
+    path.write_bytes(bytes(pdf.output()))
+    [r] = kb.ingest([str(path)])
+    assert r.status == "added", r.reason
+    hit = kb.search("tapir prehensile trunk", 1)[0]
+    assert (hit.source, hit.page) == ("scanned-tapir.pdf", 1) and "prehensile" in hit.text
+    assert kb.remove("scanned-tapir.pdf")
+
+
 def test_missing_file_is_reported(kb, tmp_path):
     [r] = kb.ingest([str(tmp_path / "nope.pdf")])
     assert r.status == "failed" and "No such file" in r.reason
