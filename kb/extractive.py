@@ -125,7 +125,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
     for hi, hit in enumerate(hits[:4]):
         heading = ""
         for pos, s in enumerate(sentences(hit.text)):
-            if is_heading(s):
+            if is_heading(s) or s.rstrip().endswith("?"):  # a question (an FAQ heading) never answers
                 heading = s
                 continue
             key = s.lower()

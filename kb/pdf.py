@@ -189,6 +189,7 @@ def _ocr_page(page, ocr: Callable[[bytes], str]) -> str:
 # --- cleanup -------------------------------------------------------------------------------------
 _HYPHEN = re.compile(r"(\w)-\n\s*([a-z])")
 _PAGE_NUMBER = re.compile(r"^\s*(page\s*)?\d{1,4}(\s*(/|of)\s*\d{1,4})?\s*$", re.I)
+_LEADER = re.compile(r"(\.\s?){4,}\s*[\divxlc]*\s*$", re.I)  # table-of-contents line: "2.1 What is R? . . . . 3"
 _EDGE_LINES = 2  # lines at the top and bottom of a page that may be a running header/footer
 
 
@@ -219,7 +220,8 @@ def clean_pages(pages: list[str]) -> list[str]:
         nonempty = [i for i, ln in enumerate(lines) if ln.strip()]
         edge_idx = set(nonempty[:_EDGE_LINES] + nonempty[-_EDGE_LINES:])
         kept = [ln for i, ln in enumerate(lines)
-                if not (i in edge_idx and (_normalize_line(ln) in repeated or _PAGE_NUMBER.match(ln)))]
+                if not (i in edge_idx and (_normalize_line(ln) in repeated or _PAGE_NUMBER.match(ln)))
+                and not _LEADER.search(ln)]
         out.append(_reflow("\n".join(kept)))
     return out
 

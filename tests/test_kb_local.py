@@ -81,6 +81,8 @@ def test_cleanup_joins_hyphenated_words_and_reflows_lines():
     [text] = clean_pages(["Retrieval aug-\nmented generation grounds the answers of a model in\nthe documents you give it.\n"])
     assert "augmented" in text
     assert "model in the documents" in text
+    [toc] = clean_pages(["Contents\n2.1 What is R? . . . . . . . . . . 3\n2.2 What is S?......... 4\nR is a language."])
+    assert "What is R" not in toc and "R is a language." in toc
 
 
 def test_chunks_keep_page_numbers_and_section_context():
