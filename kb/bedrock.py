@@ -49,8 +49,9 @@ DEFAULT_LANGCHAIN_PROMPT = (
     f"If the passages do not answer the question, reply with exactly {NOT_FOUND_MARK}.\n\n"
     "Passages:\n{context}\n\nQuestion: {question}"
 )
-_REFUSALS = ("couldn't find that in the course", "sorry, i am unable to assist", "i am unable to assist you",
-             "could not find", NOT_FOUND_MARK.lower())
+# How a grounded "no answer" reads: our prompt's sentence, Bedrock's default reply when nothing was
+# retrieved, and the langchain prompt's marker.
+_REFUSALS = ("couldn't find that in the course", "sorry, i am unable to assist", NOT_FOUND_MARK.lower())
 
 
 def _source_of(location: dict[str, Any] | None) -> tuple[str, str | None, str | None]:
@@ -377,21 +378,18 @@ class BedrockKnowledgeBase:
                             reason="Uploaded; the knowledge base is still indexing it (usually a few minutes).")
 
     def list(self) -> list[dict[str, Any]]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         bucket = self._bucket()
         out = []
-        paginator = self.s3.get_paginator("list_objects_v2")
         try:
-            for page in paginator.paginate(Bucket=bucket, Prefix=self._key("")):
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=self._key("")):
                 for obj in page.get("Contents", []):
                     if obj["Key"].lower().endswith(".pdf"):
                         out.append({"name": PurePosixPath(obj["Key"]).name, "bytes": obj["Size"],
                                     "modified": obj["LastModified"].isoformat()})
-        except Exception as e:
-            from botocore.exceptions import BotoCoreError, ClientError
-
-            if isinstance(e, (ClientError, BotoCoreError)):
-                self._wrap(e)
-            raise
+        except (ClientError, BotoCoreError) as e:
+            self._wrap(e)
         return out
 
     def remove(self, name: str) -> bool:
