@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 
 from bot.aws.clients import call, make_client
 from bot.capabilities import Answer, IngestResult, Passage
-from bot.errors import InputError, NotAvailable, ServiceError
+from bot.errors import InputError, NotAvailable
 from bot.turn import Citation
 from kb import extractive
 from kb.local import pdf_files
@@ -425,4 +425,4 @@ def build(settings: Any, services: Any) -> BedrockKnowledgeBase:
     return BedrockKnowledgeBase(settings, runtime, agent, s3, llm)
 
 
-__all__ = ["BedrockKnowledgeBase", "build", "DEFAULT_PROMPT", "DEFAULT_LANGCHAIN_PROMPT", "ServiceError"]
+__all__ = ["BedrockKnowledgeBase", "build", "DEFAULT_PROMPT", "DEFAULT_LANGCHAIN_PROMPT"]

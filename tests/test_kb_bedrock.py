@@ -4,9 +4,7 @@ models by Stubber (bedrock-agent-runtime, bedrock-agent, bedrock-runtime); S3 is
 from __future__ import annotations
 
 import datetime as dt
-import io
 import textwrap
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import boto3
