@@ -47,8 +47,15 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
         # "read it again" after a spoken answer repeats what was spoken, not the reply holding the link
         if conversation.last_intent == SPEC.name and conversation.extra.get(_SPOKEN):
             previous = conversation.extra[_SPOKEN]
-        return {**slots, "text": previous}
+        return {**slots, "text": speakable(previous), "_previous_answer": True}
     return slots
+
+
+def speakable(answer: str) -> str:
+    """An answer as it should sound: no citation markers ("[1]") or markdown emphasis read aloud."""
+    text = re.sub(r"\s*\[\d+(?:[,\s]*\d+)*\]", "", answer)
+    text = re.sub(r"(\*\*|__|`)", "", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
 
 
 _SPOKEN = "spoken_text"
@@ -101,8 +108,8 @@ def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
     settings = ctx.settings
     text = ctx.slots.get("text")
     if isinstance(text, str) and text.strip():
-        label = "previous answer" if text in (ctx.conversation.last_answer, ctx.conversation.extra.get(_SPOKEN)) \
-            and not ctx.slots.get("_explicit_payload") else "text"
+        label = "previous answer" if ctx.slots.get("_previous_answer") and not ctx.slots.get("_explicit_payload") \
+            else "text"
         return textinput.limit(text, settings.speech_max_chars, label)
     att = textinput.first_text_attachment(turn.attachments, ("text", "pdf"))
     if att is not None:

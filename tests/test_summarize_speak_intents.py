@@ -296,3 +296,10 @@ def test_bench_rows(services, monkeypatch):
     assert "296 characters" in by_metric["speech per 300 characters p50"].measured_on
     assert by_metric["summary + analysis per 5 KB p50"].value > 0
     assert {"summarize", "speech"} <= set(benchmarks.BENCHES)
+
+
+def test_citation_markers_are_not_read_aloud():
+    from intents.speak_answer import speakable
+
+    assert speakable("Polly is billed per character. [1] Lex builds **bots** [2, 3].") == \
+        "Polly is billed per character. Lex builds bots."
