@@ -3,11 +3,20 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= local,web,dev
+TESTSTAMP := $(VENV)/.installed-test
+EXTRAS ?= local,web
 
-.PHONY: install run test bench clean lint
+.PHONY: install install-test run test bench clean
 
 install: $(STAMP)
+
+# what only the tests and benchmarks need (a browser, R's manuals); `make run` does not pull these in
+install-test: $(TESTSTAMP)
+
+$(TESTSTAMP): $(STAMP) scripts/apt-packages-test.txt
+	bash scripts/install-apt.sh scripts/apt-packages-test.txt
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS),dev]'
+	touch $(TESTSTAMP)
 
 $(STAMP): pyproject.toml scripts/apt-packages.txt scripts/install-apt.sh
 	bash scripts/install-apt.sh
@@ -25,10 +34,10 @@ run: install
 	$(BIN)/coursebot kb ingest --sample
 	$(BIN)/coursebot serve
 
-test: install
+test: install install-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-bench: install
+bench: install install-test
 	$(BIN)/coursebot bench all
 
 clean:

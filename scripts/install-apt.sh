@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages listed in scripts/apt-packages.txt that are missing. Idempotent:
-# does nothing (and needs no network) when all are installed.
+# Install the Debian packages listed in the given files (default: scripts/apt-packages.txt) that
+# are missing. Idempotent: does nothing (and needs no network) when all are installed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$here/apt-packages.txt" | awk '{print $1}')
+lists=("$@")
+[ ${#lists[@]} -eq 0 ] && lists=("$here/apt-packages.txt")
+mapfile -t wanted < <(cat "${lists[@]}" | grep -vE '^\s*(#|$)' | awk '{print $1}')
 [ ${#wanted[@]} -eq 0 ] && exit 0
 missing=()
 for pkg in "${wanted[@]}"; do

@@ -27,7 +27,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "web"
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
     if os.environ.get("CI"):
         raise RuntimeError("CI must run the browser test: install chromium and chromium-driver "
-                           "(scripts/apt-packages.txt, run by `make install`)")
+                           "(scripts/apt-packages-test.txt, installed by `make test`)")
     pytest.skip("Debian's chromium and chromium-driver are not installed (make install installs them)",
                 allow_module_level=True)
 
