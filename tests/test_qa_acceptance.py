@@ -1,0 +1,35 @@
+"""Regression tests for defects found in the acceptance pass (a new user driving the README)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def test_describing_a_photo_prints_nothing_on_stderr(tmp_path):
+    """LiteRT's C++ 'Created TensorFlow Lite XNNPACK delegate' line must not reach the terminal."""
+    skimage_data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    photo = tmp_path / "astronaut.jpg"
+    Image.fromarray(skimage_data.astronaut()).save(photo)
+    env = {**os.environ, "COURSEBOT_HOME": str(tmp_path / "home")}
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "turn", "what is in this photo?", "--attach", str(photo)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "one face" in run.stdout
+    assert run.stderr == ""
+
+
+def test_stderr_written_while_loading_the_face_models_is_kept(capfd):
+    from bot.local import vision
+
+    with vision._without_litert_banner():
+        os.write(2, vision.LITERT_BANNER + b"\n")
+        os.write(2, b"a real warning\n")
+    err = capfd.readouterr().err
+    assert "XNNPACK" not in err
+    assert err == "a real warning\n"
