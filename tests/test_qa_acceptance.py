@@ -33,3 +33,26 @@ def test_stderr_written_while_loading_the_face_models_is_kept(capfd):
     err = capfd.readouterr().err
     assert "XNNPACK" not in err
     assert err == "a real warning\n"
+
+
+def test_web_replies_do_not_show_server_file_paths(home):
+    """/api/turn drops attachments' `path`; the same path in `details.audio.path` must go too."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from bot.channels.web import create_app
+    from bot.services import Services
+    from bot.settings import load
+
+    base = "http://127.0.0.1:8000"
+    services = Services(load(home=home, backend="local", public_url=base))
+    with TestClient(create_app(services), base_url=base) as client:
+        r = client.post("/api/turn", data={"text": "read this aloud: hello world"})
+    assert r.status_code == 200
+    data = r.json()
+    assert data["intent"] == "SpeakAnswer" and data["state"] == "fulfilled"
+    assert data["details"]["audio"]["url"] and "path" not in data["details"]["audio"]
+    assert str(home) not in r.text
+    audio = data["attachments"][0]["url"]
+    with TestClient(create_app(services), base_url=base) as client:
+        assert client.get(audio).content[:4] == b"OggS"

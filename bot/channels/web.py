@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
+import os
 import re
 import secrets
 import uuid
@@ -110,7 +111,20 @@ def to_web(reply: Reply, services: Any, base_url: str) -> dict[str, Any]:
     for citation in data["citations"]:
         if citation.get("url"):
             citation["url"] = _relative(citation["url"], base_url)
+    _drop_server_paths(data["details"])
     return data
+
+
+def _drop_server_paths(value: Any) -> None:
+    """Remove ``path`` entries (files on this server, e.g. ``details.audio.path``) from the details."""
+    if isinstance(value, dict):
+        if isinstance(value.get("path"), str) and os.path.isabs(value["path"]):
+            del value["path"]
+        for item in value.values():
+            _drop_server_paths(item)
+    elif isinstance(value, list):
+        for item in value:
+            _drop_server_paths(item)
 
 
 def _relative(url: str, base_url: str) -> str:
