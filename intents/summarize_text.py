@@ -6,7 +6,7 @@ from typing import Any
 
 from bot import textinput, textutil
 from bot.capabilities import TextInsights
-from bot.conversation import Conversation
+from bot.conversation import MAX_ANSWER_CHARS, Conversation
 from bot.errors import CoursebotError, InputError
 from bot.specs import IntentContext, IntentSpec, SlotSpec
 from bot.turn import Reply, Turn
@@ -35,6 +35,7 @@ SPEC = IntentSpec(
     ),
 )
 
+_LAST_SUMMARY = "last_summary"  # conversation.extra: the summary part of the last SummarizeText answer
 _REFERS_TO_ANSWER = ("that", "it", "this answer", "that answer", "the answer", "your answer", "your last answer",
                      "the last answer", "the previous answer", "what you said", "your reply")
 
@@ -45,8 +46,17 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
     if any(a.kind in ("text", "pdf") for a in turn.attachments):
         return {**slots, "text": None, "_from_attachment": True}
     if slots.get("_refers_to_previous") and conversation.last_answer:
-        return {**slots, "text": conversation.last_answer}
+        return {**slots, "text": _previous_answer(conversation)}
     return slots
+
+
+def _previous_answer(conversation: Conversation) -> str:
+    """The text "that" refers to: the previous answer, or only its summary when it was a summary
+    (not the "Summary:" / "Key phrases:" / "Note:" lines around it)."""
+    summary = conversation.extra.get(_LAST_SUMMARY)
+    if conversation.last_intent == SPEC.name and isinstance(summary, str) and summary.strip():
+        return summary
+    return conversation.last_answer or ""
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
@@ -82,6 +92,10 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         notes.append(f"No text analysis: {e.user_message}")
     if summary is None and insights is None:
         raise errors[0]
+    if summary:
+        ctx.conversation.extra[_LAST_SUMMARY] = summary[:MAX_ANSWER_CHARS]
+    else:
+        ctx.conversation.extra.pop(_LAST_SUMMARY, None)
     return Reply(text=_render(summary, insights, notes), intent=SPEC.name,
                  details=_details(summary, insights, notes, source))
 
@@ -91,7 +105,7 @@ def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
     slots = ctx.slots
     text = slots.get("text")
     if isinstance(text, str) and text.strip():
-        if slots.get("_refers_to_previous") and text == ctx.conversation.last_answer:
+        if slots.get("_refers_to_previous") and text == _previous_answer(ctx.conversation):
             label = "previous answer"
         else:
             label = "text"

@@ -56,3 +56,27 @@ def test_web_replies_do_not_show_server_file_paths(home):
     audio = data["attachments"][0]["url"]
     with TestClient(create_app(services), base_url=base) as client:
         assert client.get(audio).content[:4] == b"OggS"
+
+
+PARAGRAPH = ("Amazon Polly converts written text into lifelike speech using deep learning. You send a string and "
+             "the name of a voice, and Polly returns an audio stream. Neural voices sound more natural than "
+             "standard voices. Speech marks give the timing of each word, which lets an application highlight "
+             "words as they are spoken. SSML tags control pauses, emphasis and pronunciation.")
+
+
+def test_summarize_that_after_a_summary_summarizes_the_summary_not_the_whole_reply(router):
+    from bot.turn import Turn
+
+    first = router.handle(Turn(text="summarize: " + PARAGRAPH, conversation="qa-sum"))
+    assert first.intent == "SummarizeText" and first.text.startswith("Summary: ")
+    summary = first.details["summary"]
+    again = router.handle(Turn(text="summarize that", conversation="qa-sum"))
+    assert again.intent == "SummarizeText" and again.state == "fulfilled"
+    assert "Summary: Summary:" not in again.text
+    assert again.text.count("Key phrases:") == 1 and "Note: Named entities" not in again.text.split("\n")[0]
+    assert again.text.split("\n")[0] == "Summary: " + summary
+    # after another kind of answer (here: the empty course has none), "that" is that answer
+    kb = router.handle(Turn(text="What is Amazon Lex?", conversation="qa-sum"))
+    assert kb.intent == "AskCoursePdfs"
+    other = router.handle(Turn(text="summarize that", conversation="qa-sum"))
+    assert other.text.split("\n")[0] == "Summary: " + kb.text and "Polly" not in other.text
