@@ -120,6 +120,9 @@ class Router:
                 raise CoursebotError("OK, cancelled. What would you like to do next?", code="cancelled")
             slots = dict(pending.get("slots") or {})
             slot = pending.get("slot")
+            restated = self._restated(turn, pending)
+            if restated is not None:
+                return restated
             if turn.text.strip():
                 slots[slot] = turn.text.strip()
                 slots["_explicit_payload"] = True
@@ -127,6 +130,16 @@ class Router:
         kinds = [a.kind for a in turn.attachments]
         result = self.services.nlu.parse(turn.text or "", kinds)
         return result.intent, result.confidence, dict(result.slots)
+
+    def _restated(self, turn: Turn, pending: dict[str, Any]) -> tuple[str, float, dict[str, Any]] | None:
+        """The NLU's reading when the answer to a slot prompt is the same command again ("read that
+        aloud" after "What should I read aloud?"), so it is not taken literally as the slot's value."""
+        result = self.services.nlu.parse(turn.text or "", [a.kind for a in turn.attachments])
+        if result.intent != pending.get("intent"):
+            return None
+        if result.slots.get("_refers_to_previous") or result.slots.get(pending.get("slot") or ""):
+            return result.intent, result.confidence, dict(result.slots)
+        return None
 
     def _remember(self, turn: Turn, reply: Reply, conversation: Conversation) -> None:
         if reply.state == "fulfilled" and reply.error is None and reply.intent not in ("Help", "Greeting", "Fallback"):

@@ -80,3 +80,25 @@ def test_summarize_that_after_a_summary_summarizes_the_summary_not_the_whole_rep
     assert kb.intent == "AskCoursePdfs"
     other = router.handle(Turn(text="summarize that", conversation="qa-sum"))
     assert other.text.split("\n")[0] == "Summary: " + kb.text and "Polly" not in other.text
+
+
+def test_repeating_the_command_at_a_slot_prompt_is_not_taken_as_the_value(router):
+    from bot.turn import Turn
+
+    first = router.handle(Turn(text="read that aloud", conversation="qa-pending"))
+    assert first.state == "elicit" and first.elicit_slot == "text"
+    again = router.handle(Turn(text="read that aloud", conversation="qa-pending"))
+    assert again.state == "elicit" and again.elicit_slot == "text"  # asked again, not spoken literally
+    restated = router.handle(Turn(text="read this aloud: Lambda runs code", conversation="qa-pending"))
+    assert restated.intent == "SpeakAnswer" and restated.state == "fulfilled"
+    assert restated.slots["text"] == "Lambda runs code"
+
+
+def test_an_answer_to_a_slot_prompt_that_looks_like_the_command_is_still_the_value(router):
+    from bot.turn import Turn
+
+    assert router.handle(Turn(text="summarize", conversation="qa-pending2")).state == "elicit"
+    text = "Summaries help readers. A summary is short. Summarize often. Readers like short notes."
+    reply = router.handle(Turn(text=text, conversation="qa-pending2"))
+    assert reply.intent == "SummarizeText" and reply.state == "fulfilled"
+    assert reply.details["summary"] and "Summaries help readers" in reply.details["summary"]
