@@ -43,7 +43,7 @@ _ANSWER_TYPES = (
      re.compile(r"\b\d[\d,.]*\s*(KB|MB|GB|TB|kilobytes?|megabytes?|gigabytes?|characters|bytes|tokens|percent)\b|"
                 r"\bat most\b|\bup to\b|\blimited to\b", re.I)),
     (re.compile(r"\b(cost|costs|price|prices|pricing|priced|charged?|billed|pay)\b|\bhow much does\b", re.I),
-     re.compile(r"\b(per|price|priced|charges?|charged|billed|cost|costs|free tier|\$\d)", re.I)),
+     re.compile(r"\b(per|price|priced|charges?|charged|billed|cost|costs|free tier|\$\d)|\b(pay|pays|paid)\b", re.I)),
     (re.compile(r"\bhow many\b", re.I), re.compile(r"\b\d[\d,.]*\b")),
     (re.compile(r"^\s*(what is|what are|what's|define|definition of)\b", re.I),
      re.compile(r"\b(is|are) (a|an|the)\b|\brefers to\b|\bmeans\b", re.I)),

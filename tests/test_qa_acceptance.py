@@ -102,3 +102,30 @@ def test_an_answer_to_a_slot_prompt_that_looks_like_the_command_is_still_the_val
     reply = router.handle(Turn(text=text, conversation="qa-pending2"))
     assert reply.intent == "SummarizeText" and reply.state == "fulfilled"
     assert reply.details["summary"] and "Summaries help readers" in reply.details["summary"]
+
+
+def test_cost_follow_up_answers_with_the_pay_sentence(router, services):
+    """'and how much does it cost?' after a Lambda question: the sample course's answer is
+    "You pay for the number of requests and for the compute time" ('pay' is a cost answer)."""
+    from pathlib import Path
+
+    from bot.turn import Attachment, Turn
+    from kb.sample import render
+
+    md = Path(__file__).parents[1] / "kb" / "sample_course" / "08-aws-lambda.md"
+    data = render(md.read_text())
+    added = router.handle(Turn(conversation="qa-cost", text="add this", attachments=(
+        Attachment(name="08-aws-lambda.pdf", mime="application/pdf", data=data, size=len(data)),)))
+    assert added.details["ingested"][0]["status"] == "added"
+    first = router.handle(Turn(conversation="qa-cost", text="How long can a Lambda function run?"))
+    assert "15 minutes" in first.text
+    cost = router.handle(Turn(conversation="qa-cost", text="and how much does it cost?"))
+    assert cost.details["found"] is True and "You pay for the number of requests" in cost.text
+    assert cost.citations and cost.citations[0].source == "08-aws-lambda.pdf"
+
+
+def test_payload_is_not_a_price():
+    from kb.extractive import answer_type_bonus
+
+    assert answer_type_bonus("how much does it cost?", "You pay for the compute time.") > 0
+    assert answer_type_bonus("how much does it cost?", "The payload is limited to 6 MB.") == 0
