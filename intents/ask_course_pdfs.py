@@ -127,7 +127,7 @@ def _ingest(attachment: Attachment, kb: Any, settings: Any) -> IngestResult:
 
 
 def _describe(r: IngestResult) -> str:
-    pages = f" ({r.pages} pages)" if r.pages else ""
+    pages = f" ({r.pages} page{'' if r.pages == 1 else 's'})" if r.pages else ""
     if r.status == "added":
         return f"I added '{r.source}' to the course{pages}. You can ask me about it now."
     if r.status == "replaced":

@@ -120,7 +120,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         if args.json:
             print_json(r.to_dict())
         else:
-            detail = f"{r.pages} pages, {r.chunks} chunks" if r.status in ("added", "replaced", "unchanged") else ""
+            detail = f"{_n(r.pages, 'page')}, {_n(r.chunks, 'chunk')}" if r.status in ("added", "replaced", "unchanged") else ""
             reason = f" - {r.reason}" if r.reason else ""
             print(f"{r.status:<10} {r.source}" + (f" ({detail})" if detail else "") + reason)
     return 1 if any(r.status == "failed" for r in results) else 0
@@ -208,7 +208,7 @@ def run_list(args: argparse.Namespace) -> int:
     if not docs:
         print("The knowledge base is empty. Add PDFs with: coursebot kb ingest PATH (or --sample).")
     for d in docs:
-        extra = f"{d['pages']} pages, {d['chunks']} chunks" if "pages" in d else f"{d.get('bytes', 0)} bytes"
+        extra = f"{_n(d['pages'], 'page')}, {_n(d['chunks'], 'chunk')}" if "pages" in d else f"{d.get('bytes', 0)} bytes"
         print(f"{d['name']}  ({extra})")
     return 0
 
@@ -219,3 +219,7 @@ def run_remove(args: argparse.Namespace) -> int:
         print(f"removed {args.name}")
         return 0
     return _fail(f"no PDF named {args.name!r} in the knowledge base (see: coursebot kb list)")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -32,7 +32,7 @@ def test_pdf_sent_in_chat_as_bytes_is_added_then_answered_with_citations(router,
     reply = router.handle(Turn(conversation="c1", text="add this pdf to the course",
                                attachments=(pdf("polly notes.pdf", render(POLLY)),)))
     assert reply.intent == "AskCoursePdfs" and reply.error is None
-    assert "I added 'polly notes.pdf' to the course (1 pages)" in reply.text
+    assert "I added 'polly notes.pdf' to the course (1 page)" in reply.text
     assert reply.details["ingested"][0]["status"] == "added"
 
     answer = router.handle(Turn(conversation="c1", text="What does Amazon Polly do?"))

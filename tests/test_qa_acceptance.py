@@ -129,3 +129,21 @@ def test_payload_is_not_a_price():
 
     assert answer_type_bonus("how much does it cost?", "You pay for the compute time.") > 0
     assert answer_type_bonus("how much does it cost?", "The payload is limited to 6 MB.") == 0
+
+
+def test_one_page_is_singular_in_chat_and_cli(router, home, tmp_path):
+    import subprocess
+    import sys
+
+    from bot.turn import Attachment, Turn
+    from kb.sample import render
+
+    data = render("# One page\n\n## Notes\nA single page of notes about Amazon Lex slots and intents.\n")
+    reply = router.handle(Turn(conversation="qa-1p", text="add this", attachments=(
+        Attachment(name="one.pdf", mime="application/pdf", data=data, size=len(data)),)))
+    assert "to the course (1 page)." in reply.text
+    (tmp_path / "two.pdf").write_bytes(render("# Two\n\n## Notes\nOther notes about Amazon Polly voices and speech.\n"))
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "ingest", str(tmp_path / "two.pdf")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "(1 page, 1 chunk)" in run.stdout
