@@ -62,13 +62,23 @@ def pdf_text(data: bytes, name: str, max_chars: int) -> tuple[str, int, bool]:
             parts.append(text)
             size += len(text)
             if size > max_chars:
-                return "\n\n".join(parts), i + 1, i + 1 < pages
-        return "\n\n".join(parts), pages, False
+                return _paragraphs(parts), i + 1, i + 1 < pages
+        return _paragraphs(parts), pages, False
     except InputError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
         log.info("unreadable PDF %s: %s", name, e)
         raise InputError(f"'{name}' looks like a PDF but it is damaged, so I can't read it.", code="pdf_corrupt") from e
+
+
+def _paragraphs(pages: list[str]) -> str:
+    """Page texts as paragraphs: hard-wrapped lines joined, hyphenation fixed, running headers, footers
+    and page numbers dropped (the course index's cleanup), and each remaining line break (a heading,
+    a list item, the end of a paragraph) made a paragraph break, so a heading is never glued to the
+    sentence under it."""
+    from kb.pdf import clean_pages
+
+    return "\n\n".join("\n\n".join(ln for ln in page.split("\n") if ln.strip()) for page in clean_pages(pages))
 
 
 def from_attachment(att: Attachment, *, max_bytes: int, max_chars: int) -> InputText:

@@ -121,7 +121,7 @@ def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
 def _render(summary: str | None, insights: TextInsights | None, notes: list[str]) -> str:
     lines = []
     if summary:
-        lines.append(f"Summary: {summary}")
+        lines.append("Summary: " + " ".join(summary.split()))  # one line, however the input was wrapped
     if insights is not None:
         if insights.key_phrases:
             lines.append("Key phrases: " + "; ".join(insights.key_phrases))

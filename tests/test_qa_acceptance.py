@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -107,8 +108,6 @@ def test_an_answer_to_a_slot_prompt_that_looks_like_the_command_is_still_the_val
 def test_cost_follow_up_answers_with_the_pay_sentence(router, services):
     """'and how much does it cost?' after a Lambda question: the sample course's answer is
     "You pay for the number of requests and for the compute time" ('pay' is a cost answer)."""
-    from pathlib import Path
-
     from bot.turn import Attachment, Turn
     from kb.sample import render
 
@@ -147,3 +146,29 @@ def test_one_page_is_singular_in_chat_and_cli(router, home, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "(1 page, 1 chunk)" in run.stdout
+
+
+def test_summary_of_a_pdf_is_reflowed_without_headers_or_headings_glued_to_sentences(router):
+    from bot.turn import Attachment, Turn
+    from kb.sample import render
+
+    md = (Path(__file__).parents[1] / "kb" / "sample_course" / "04-amazon-comprehend.md").read_text()
+    data = render(md)
+    reply = router.handle(Turn(conversation="qa-pdfsum", text="summarize the attached document", attachments=(
+        Attachment(name="comprehend.pdf", mime="application/pdf", data=data, size=len(data)),)))
+    assert reply.intent == "SummarizeText" and reply.state == "fulfilled", reply.text
+    first = reply.text.split("\n")[0]
+    assert first.startswith("Summary: Amazon Comprehend is a natural language processing service")
+    assert "sample course" not in first  # the running header of every page
+    assert "What Comprehend finds" not in first  # a heading is not part of a sentence
+    assert reply.text.split("\n")[1].startswith("Key phrases:")  # the summary is one line
+
+
+def test_wrapped_pasted_text_gives_a_one_line_summary(router):
+    from bot.turn import Turn
+
+    wrapped = PARAGRAPH.replace(" using ", "\nusing ").replace(" the name", "\nthe name")
+    reply = router.handle(Turn(conversation="qa-wrap", text="summarize: " + wrapped))
+    first, *_ = reply.text.split("\n")
+    assert first.startswith("Summary: ") and "Key phrases:" in reply.text.split("\n")[1]
+    assert "lifelike speech using deep learning" in first
