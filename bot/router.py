@@ -129,6 +129,10 @@ class Router:
             return pending["intent"], 1.0, slots
         kinds = [a.kind for a in turn.attachments]
         result = self.services.nlu.parse(turn.text or "", kinds)
+        previous = self.intents.get(conversation.last_intent or "")
+        if (previous is not None and previous.follow_up is not None and result.intent != previous.name
+                and previous.follow_up(turn, conversation)):
+            return previous.name, max(result.confidence, 0.9), {}
         return result.intent, result.confidence, dict(result.slots)
 
     def _restated(self, turn: Turn, pending: dict[str, Any]) -> tuple[str, float, dict[str, Any]] | None:

@@ -79,6 +79,9 @@ class Intent:
     spec: IntentSpec
     handle: Callable[["Turn", IntentContext], "Reply"]
     fill_slots: SlotFiller | None = field(default=None)
+    # Right after this intent answered, does a message the local NLU gave to another intent continue
+    # this one? (After a photo, "what does the text say?" is about the photo, not a summary.)
+    follow_up: Callable[["Turn", Any], bool] | None = field(default=None)
 
     @property
     def name(self) -> str:

@@ -28,7 +28,8 @@ def registry() -> dict[str, Intent]:
     out: dict[str, Intent] = {}
     for name in MODULES:
         mod = importlib.import_module(name)
-        out[mod.SPEC.name] = Intent(spec=mod.SPEC, handle=mod.handle, fill_slots=getattr(mod, "fill_slots", None))
+        out[mod.SPEC.name] = Intent(spec=mod.SPEC, handle=mod.handle, fill_slots=getattr(mod, "fill_slots", None),
+                                    follow_up=getattr(mod, "follow_up", None))
     return out
 
 

@@ -42,6 +42,20 @@ SPEC = IntentSpec(
 )
 
 
+# A question about the text in the last photo ("what does the text say?", "is there any text in it?"),
+# which the NLU alone would read as a request to summarize or to read something aloud.
+_TEXT_FOLLOW_UP = re.compile(r"\b(text|written|writing|words?|letters?|sign)\b.*\b(say|says|read|it|there|photo|picture|image)\b"
+                             r"|\b(say|says|read|written|any)\b.*\b(text|writing|words?|letters?|sign)\b", re.I)
+_NOT_ABOUT_THE_PHOTO = re.compile(r"\b(aloud|out loud|summar\w*|draw|generate)\b|:", re.I)
+
+
+def follow_up(turn: Turn, conversation: Conversation) -> bool:
+    """Right after a photo was described, a short question about its text is about that photo."""
+    text = turn.text or ""
+    return (not turn.attachments and bool(conversation.last_image) and len(text.split()) <= 10
+            and bool(_TEXT_FOLLOW_UP.search(text)) and not _NOT_ABOUT_THE_PHOTO.search(text))
+
+
 def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
     """The photo: an attachment, else the slot's value (a Lex ``s3://`` link), else the last photo."""
     for a in turn.attachments:

@@ -172,3 +172,49 @@ def test_wrapped_pasted_text_gives_a_one_line_summary(router):
     first, *_ = reply.text.split("\n")
     assert first.startswith("Summary: ") and "Key phrases:" in reply.text.split("\n")[1]
     assert "lifelike speech using deep learning" in first
+
+
+def _sign_png() -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    im = Image.new("RGB", (900, 300), "white")
+    try:
+        font = ImageFont.truetype("DejaVuSans.ttf", 60)
+    except OSError:
+        font = ImageFont.load_default(size=60)
+    ImageDraw.Draw(im).text((40, 100), "OPEN 24 HOURS", font=font, fill="black")
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_the_photo_reply_s_own_text_suggestion_is_answered_about_the_photo(router):
+    """After a photo with text the bot suggests "what does the text say?"; that must not become
+    "What text should I summarize?"."""
+    import shutil
+
+    from bot.turn import Attachment, Turn
+
+    if shutil.which("tesseract") is None:
+        pytest.skip("tesseract-ocr is not installed (make install installs it)")
+
+    data = _sign_png()
+    first = router.handle(Turn(conversation="qa-sign", text="what's this?", attachments=(
+        Attachment(name="sign.png", mime="image/png", data=data, size=len(data)),)))
+    assert first.intent == "DescribePhoto" and "OPEN 24 HOURS" in first.text
+    assert "what does the text say?" in first.suggestions
+    for question in ("what does the text say?", "is there any text in it?", "what is written on it?"):
+        reply = router.handle(Turn(conversation="qa-sign", text=question))
+        assert reply.intent == "DescribePhoto", (question, reply.text)
+        assert reply.text == 'The text reads: "OPEN 24 HOURS".'
+    # what is not about the photo still goes where the NLU sends it
+    assert router.handle(Turn(conversation="qa-sign", text="summarize: " + PARAGRAPH)).intent == "SummarizeText"
+    assert router.handle(Turn(conversation="qa-sign", text="what does the text say?")).intent != "DescribePhoto"
+
+
+def test_text_questions_without_a_photo_are_not_photo_questions(router):
+    from bot.turn import Turn
+
+    assert router.handle(Turn(conversation="qa-nophoto", text="what does the text say?")).intent != "DescribePhoto"
