@@ -96,7 +96,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         details["image"]["url"] = _url(ctx, key)
     return Reply(text=text, intent=SPEC.name, details=details, slots={"image": key},
                  error="unsafe_image" if declined else None,
-                 suggestions=() if declined else _suggestions(description))
+                 suggestions=() if declined else _suggestions(description, turn.text))
 
 
 # -- where the photo comes from --------------------------------------------------------------------
@@ -287,10 +287,12 @@ def _answer(ask: str, d: PhotoDescription) -> str | None:
     return None
 
 
-def _suggestions(d: PhotoDescription) -> tuple[str, ...]:
+def _suggestions(d: PhotoDescription, question: str = "") -> tuple[str, ...]:
+    """Follow-ups about what the photo has, except the one just asked."""
+    asked = {name for name, rx in _ASKS if rx.search(question or "")}
     out = []
-    if d.faces:
+    if d.faces and "eyes" not in asked:
         out.append("where are they looking?")
-    if d.text:
+    if d.text and "text" not in asked:
         out.append("what does the text say?")
     return tuple(out)

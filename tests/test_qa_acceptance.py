@@ -218,3 +218,22 @@ def test_text_questions_without_a_photo_are_not_photo_questions(router):
     from bot.turn import Turn
 
     assert router.handle(Turn(conversation="qa-nophoto", text="what does the text say?")).intent != "DescribePhoto"
+
+
+def test_a_photo_follow_up_does_not_suggest_the_question_just_asked(router):
+    from bot.turn import Attachment, Turn
+
+    skimage_data = pytest.importorskip("skimage.data")
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(skimage_data.astronaut()).save(buf, "JPEG")
+    data = buf.getvalue()
+    first = router.handle(Turn(conversation="qa-eyes", text="what's in this photo?", attachments=(
+        Attachment(name="astronaut.jpg", mime="image/jpeg", data=data, size=len(data)),)))
+    assert "where are they looking?" in first.suggestions
+    eyes = router.handle(Turn(conversation="qa-eyes", text="what about her eyes?"))
+    assert eyes.intent == "DescribePhoto" and "looking at the camera" in eyes.text
+    assert "where are they looking?" not in eyes.suggestions
