@@ -139,4 +139,7 @@ def _describe(r: IngestResult) -> str:
     if r.status == "submitted":
         return (f"I uploaded '{r.source}'{pages}; the course knowledge base is still indexing it, "
                 "so it will be ready to ask about in a few minutes.")
-    return f"I couldn't add '{r.source}' to the course. {r.reason or ''}".strip()
+    reason = r.reason or ""
+    if reason.startswith(f"'{r.source}' "):  # "'a.pdf' looks damaged ..." -> "It looks damaged ..."
+        reason = "It " + reason[len(r.source) + 3:]
+    return f"I couldn't add '{r.source}' to the course. {reason}".strip()

@@ -237,3 +237,14 @@ def test_a_photo_follow_up_does_not_suggest_the_question_just_asked(router):
     eyes = router.handle(Turn(conversation="qa-eyes", text="what about her eyes?"))
     assert eyes.intent == "DescribePhoto" and "looking at the camera" in eyes.text
     assert "where are they looking?" not in eyes.suggestions
+
+
+def test_a_pdf_that_could_not_be_added_is_named_once(router):
+    from bot.turn import Attachment, Turn
+
+    data = b"%PDF-1.4\n garbage garbage\n%%EOF"
+    reply = router.handle(Turn(conversation="qa-bad-pdf", text="", attachments=(
+        Attachment(name="corrupt.pdf", mime="application/pdf", data=data, size=len(data)),)))
+    assert reply.state == "failed" and reply.error == "pdf_not_added"
+    assert reply.text == ("I couldn't add 'corrupt.pdf' to the course. "
+                          "It looks damaged (it is not a readable PDF file), so I skipped it.")
