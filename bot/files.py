@@ -23,6 +23,23 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
+# Text in an 8-bit encoding (Latin-1, Windows-1252, ...): refused, but with a sentence that says how to fix it.
+LEGACY_TEXT = "text/x-not-utf8"
+
+
+def not_utf8(name: str) -> str:
+    """What to tell the user about a LEGACY_TEXT file."""
+    return (f"'{name}' is text, but not in UTF-8 (it looks like Latin-1 or Windows-1252), so I can't read it "
+            "reliably. Save it as UTF-8 and send it again.")
+
+
+def _legacy_text(sample: bytes) -> bool:
+    """Mostly printable single-byte text: no control bytes but tab/CR/LF/FF, and at least 75% ASCII."""
+    if any(b < 0x20 and b not in (0x09, 0x0A, 0x0C, 0x0D) for b in sample) or 0x7F in sample:
+        return False
+    return sum(b < 0x80 for b in sample) >= 0.75 * len(sample)
+
+
 def sniff(head: bytes) -> str:
     """The mime type of a file from its first bytes (at least 16 are useful).
 
@@ -54,7 +71,7 @@ def sniff(head: bytes) -> str:
         text = sample.decode("utf-8")
     except UnicodeDecodeError as e:
         if e.start < len(sample) - 4:  # not just a character cut at the end of the sample
-            return "application/octet-stream"
+            return LEGACY_TEXT if _legacy_text(sample) else "application/octet-stream"
         text = sample[:e.start].decode("utf-8", "ignore")
     low = text.lstrip("\ufeff \t\r\n").lower()
     if low.startswith(("<!doctype html", "<html", "<head", "<body", "<script")):

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from bot.conversation import Conversation
 from bot.errors import CoursebotError
+from bot.files import LEGACY_TEXT, not_utf8
 from bot.services import Services
 from bot.specs import Intent, IntentContext
 from bot.turn import Reply, Turn
@@ -161,6 +162,8 @@ class Router:
 def _unsupported(name: str, mime: str) -> str:
     if mime == "application/x-empty":
         return f"'{name}' is empty (0 bytes), so there is nothing for me to read. Please send the file again."
+    if mime == LEGACY_TEXT:
+        return not_utf8(name)
     what = {"text/html": "a web page (HTML)", "text/xml": "an XML/SVG file", "application/zip": "a ZIP archive",
             "video/mp4": "a video", "audio/mpeg": "an audio file", "audio/ogg": "an audio file",
             "audio/wav": "an audio file"}.get(mime, "a file type I don't know")

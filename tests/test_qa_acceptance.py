@@ -248,3 +248,33 @@ def test_a_pdf_that_could_not_be_added_is_named_once(router):
     assert reply.state == "failed" and reply.error == "pdf_not_added"
     assert reply.text == ("I couldn't add 'corrupt.pdf' to the course. "
                           "It looks damaged (it is not a readable PDF file), so I skipped it.")
+
+
+def test_text_that_is_not_utf8_gets_a_reply_that_says_so(router, tmp_path):
+    from bot.files import attachment_from_path, sniff
+    from bot.turn import Turn
+
+    latin1 = tmp_path / "notes.txt"
+    latin1.write_bytes("Caf\u00e9 au lait and cr\u00e8me br\u00fbl\u00e9e are French. ".encode("latin-1") * 3)
+    att = attachment_from_path(latin1)
+    reply = router.handle(Turn(conversation="qa-latin1", text="summarize this", attachments=(att,)))
+    assert reply.error == "unsupported_attachment"
+    assert reply.text.startswith("'notes.txt' is text, but not in UTF-8") and "Save it as UTF-8" in reply.text
+    # binary junk is still "a file type I don't know"
+    assert sniff(bytes(range(256)) * 4) == "application/octet-stream"
+    assert sniff("caf\u00e9".encode("utf-8") * 10) == "text/plain"
+
+
+def test_web_upload_of_non_utf8_text_says_so(home):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from bot.channels.web import create_app
+    from bot.services import Services
+    from bot.settings import load
+
+    base = "http://127.0.0.1:8000"
+    with TestClient(create_app(Services(load(home=home, backend="local", public_url=base))), base_url=base) as c:
+        r = c.post("/api/turn", data={"text": "summarize this"},
+                   files={"file": ("notes.txt", "Caf\u00e9 cr\u00e8me. ".encode("cp1252") * 5, "text/plain")})
+    assert r.status_code == 415 and "not in UTF-8" in r.json()["text"]

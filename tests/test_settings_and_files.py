@@ -62,7 +62,7 @@ def test_signing_key_is_generated_once(home):
     (b"", "application/x-empty"),
     (b"\x00\x01\x02\x03garbage", "application/octet-stream"),
     (b"\xff\xfeh\x00i\x00", "text/plain"),
-    (b"caf\xe9 latin-1 text with more words after it", "application/octet-stream"),
+    (b"caf\xe9 latin-1 text with more words after it", "text/x-not-utf8"),  # refused with its own sentence
 ])
 def test_sniff(head, mime):
     assert sniff(head) == mime

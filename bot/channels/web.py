@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from bot.errors import CoursebotError
-from bot.files import sniff
+from bot.files import LEGACY_TEXT, not_utf8, sniff
 from bot.turn import Attachment, Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -398,6 +398,8 @@ def _store_upload(services: Any, session: str, name: str, mime: str, data: bytes
 
 
 def _unsupported(name: str, mime: str) -> str:
+    if mime == LEGACY_TEXT:
+        return not_utf8(name)
     what = {"text/html": "a web page (HTML)", "text/xml": "an XML or SVG file", "application/zip": "a ZIP archive",
             "application/gzip": "a compressed archive", "application/x-executable": "a program",
             "video/mp4": "a video", "audio/mpeg": "an audio file", "audio/ogg": "an audio file",
