@@ -102,7 +102,8 @@ def test_an_answer_to_a_slot_prompt_that_looks_like_the_command_is_still_the_val
     text = "Summaries help readers. A summary is short. Summarize often. Readers like short notes."
     reply = router.handle(Turn(text=text, conversation="qa-pending2"))
     assert reply.intent == "SummarizeText" and reply.state == "fulfilled"
-    assert reply.details["summary"] and "Summaries help readers" in reply.details["summary"]
+    summary = reply.details["summary"]
+    assert summary and all(part in text for part in summary.split(". "))  # sentences of the answer itself
 
 
 def test_cost_follow_up_answers_with_the_pay_sentence(router, services):
