@@ -35,6 +35,7 @@ SPEC = IntentSpec(
     ),
 )
 
+MAX_SUMMARY_CHARS = 1500  # a summary longer than this is not a summary
 _LAST_SUMMARY = "last_summary"  # conversation.extra: the summary part of the last SummarizeText answer
 _REFERS_TO_ANSWER = ("that", "it", "this answer", "that answer", "the answer", "your answer", "your last answer",
                      "the last answer", "the previous answer", "what you said", "your reply")
@@ -74,7 +75,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     errors: list[CoursebotError] = []
     n_sentences = len(textutil.sentences(text))
     summary: str | None = None
-    if n_sentences <= settings.summary_sentences:
+    if n_sentences <= settings.summary_sentences and len(text) <= MAX_SUMMARY_CHARS:
         summary = text
         notes.append("The text is already short, so the summary is the text itself.")
     else:
@@ -92,6 +93,9 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         notes.append(f"No text analysis: {e.user_message}")
     if summary is None and insights is None:
         raise errors[0]
+    if summary and len(summary) > MAX_SUMMARY_CHARS:  # sentences that never end (a log, a table, junk)
+        summary = textutil.cut(summary, MAX_SUMMARY_CHARS)[0] + " …"
+        notes.append(f"The text has very long sentences, so the summary is cut to {MAX_SUMMARY_CHARS:,} characters.")
     if summary:
         ctx.conversation.extra[_LAST_SUMMARY] = summary[:MAX_ANSWER_CHARS]
     else:
@@ -123,8 +127,9 @@ def _render(summary: str | None, insights: TextInsights | None, notes: list[str]
     if summary:
         lines.append("Summary: " + " ".join(summary.split()))  # one line, however the input was wrapped
     if insights is not None:
-        if insights.key_phrases:
-            lines.append("Key phrases: " + "; ".join(insights.key_phrases))
+        phrases = [p for p in insights.key_phrases if len(p) <= 80]  # a "phrase" of 20,000 letters is junk
+        if phrases:
+            lines.append("Key phrases: " + "; ".join(phrases))
         if insights.entities:
             lines.append("Entities: " + "; ".join(f"{e['text']} ({e['type'].lower()})" for e in insights.entities))
         if insights.sentiment:

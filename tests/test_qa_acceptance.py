@@ -279,3 +279,17 @@ def test_web_upload_of_non_utf8_text_says_so(home):
         r = c.post("/api/turn", data={"text": "summarize this"},
                    files={"file": ("notes.txt", "Caf\u00e9 cr\u00e8me. ".encode("cp1252") * 5, "text/plain")})
     assert r.status_code == 415 and "not in UTF-8" in r.json()["text"]
+
+
+def test_text_without_sentence_ends_gets_a_bounded_summary_not_the_text_itself(router, tmp_path):
+    from bot.files import attachment_from_path
+    from bot.turn import Turn
+
+    junk = tmp_path / "huge.txt"
+    junk.write_text("a" * 3_000_000)
+    reply = router.handle(Turn(conversation="qa-huge", text="summarize this", attachments=(attachment_from_path(junk),)))
+    assert reply.intent == "SummarizeText" and reply.state == "fulfilled"
+    assert len(reply.text) < 2500
+    assert "already short" not in reply.text
+    assert "the summary is cut to 1,500 characters" in reply.text
+    assert reply.text.split("\n")[0].endswith(" …")
