@@ -64,7 +64,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 
 
 def _environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The settings both functions read (bot/settings.py); a test checks every name is a setting."""
+    """The settings the Lex and Slack functions read (bot/settings.py); a test checks every name is a setting."""
     env: dict[str, Any] = {
         "COURSEBOT_BACKEND": "aws",
         "COURSEBOT_HOME": "/tmp/coursebot",  # the only writable path on Lambda
@@ -169,7 +169,7 @@ def _function(handler: str, name_suffix: str, description: str, timeout: int, lo
     return {
         "Type": "AWS::Serverless::Function",
         "Properties": props,
-        # `sam build` builds one image from the repository root (infra/Dockerfile) for both functions.
+        # `sam build` builds one image from the repository root (infra/Dockerfile) for every function.
         "Metadata": {"Dockerfile": "infra/Dockerfile", "DockerContext": "..", "DockerTag": "coursebot"},
     }
 
