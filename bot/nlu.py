@@ -68,6 +68,9 @@ def _fold(text: str) -> str:
 _QUOTED = re.compile(r"[\"“”«](.{2,}?)[\"“”»]", re.S)
 _COLON = re.compile(r"^(?P<instr>[^:\n]{1,100}?)\s*:\s*(?P<payload>\S.*)$", re.S)
 _SPLIT_STOPWORDS = ("http", "https", "ftp", "mailto")
+_FIRST_SENTENCE = re.compile(r"^(?P<instr>[^.!?\n]{3,120}[?!.])\s+(?P<payload>\S.*)$", re.S)
+_INSTRUCTION_WORDS = re.compile(r"\b(summar\w*|tl;?dr|sum up|gist|key (points|phrases|takeaways)|sentiment|read (this|it|the following)|"
+                                r"say this|aloud|out loud|the following|this text|this paragraph|this passage|this email)\b")
 
 
 def split_payload(text: str) -> tuple[str, str | None]:
@@ -81,6 +84,10 @@ def split_payload(text: str) -> tuple[str, str | None]:
         instr = (stripped[:q.start()] + " " + stripped[q.end():]).strip(" ,.")
         if instr and len(instr.split()) <= 14:
             return instr, q.group(1).strip()
+    first = _FIRST_SENTENCE.match(stripped)
+    if first and len(first["instr"].split()) <= 12 and _INSTRUCTION_WORDS.search(first["instr"].lower()) \
+            and len(first["payload"]) >= 40:
+        return first["instr"].strip(), first["payload"].strip()
     if "\n" in stripped:
         first, rest = stripped.split("\n", 1)
         if len(first.split()) <= 12 and rest.strip():
@@ -110,7 +117,7 @@ _SUMMARIZE = re.compile(r"\b(summar|tl;?dr|sum up|gist|key phrases?|key points|t
 _PHOTO_WORDS = re.compile(r"\b(photo|picture|pic|image|selfie|snapshot|who is (this|in)|face)s?\b")
 _SPEAK = re.compile(r"\b(read|say|speak|aloud|out loud|pronounce|narrate|voice|audio|listen|hear|text to speech|mp3)\b")
 _OUT_OF_SCOPE = re.compile(r"\b(weather|rain|forecast|flight|pizza|stock price|joke|music|song|alarm|football|soccer|"
-                           r"restaurant|movie|tv tonight|lights|taxi|uber|remind me|email to|call my|buy me)\b")
+                           r"restaurant|movie|tv tonight|lights|taxi|uber|remind me to|reminder|email to|call my|buy me)\b")
 
 _QUESTION = re.compile(r"^(?:and |so |but |ok |okay )?(?:how|what|what's|whats|why|when|where|which|who|explain|define|describe how|describe what|tell me about|is there|are there|can i|should i|do i|does|is|are|qu[eé]|c[oó]mo|comment|pourquoi|warum|wie|was)\b")
 _DEICTIC = re.compile(r"\b(this|that|these|those|it|her|his|she|he|him|they|them|their|my|me|you|your|yourself|photo|picture|pic|image|bot|chatbot|coursebot)\b")
@@ -122,7 +129,9 @@ _COURSE_TERMS = re.compile(r"\b(amazon|aws|lex|polly|rekognition|comprehend|bedr
                            r"matrix|accuracy|inference|pipeline|deploy\w*|python|function|bucket|chatbot|intent|slot|prompt|"
                            r"token|chunk\w*|fine.?tun\w*|generative|ai|nlp|sentiment analysis|computer vision)\b")
 COURSE_QUESTION_BONUS = 0.16
-_CONCEPT_QUESTION = re.compile(r"^(?:and |so )?(?:what is|what are|what's|whats|what does|how does|how do|how is|how are|how can|why|explain|define)\b")
+_CONCEPT_QUESTION = re.compile(r"^(?:and |so )?(?:what is|what are|what's|whats|what does|how does|how do|how is|how are|how can|why|explain|define|which|what)\b")
+# lead-ins before a question: "remind me what RAG stands for", "I was wondering how Lex handles slots"
+_LEAD_IN = re.compile(r"^(?:(?:please|ok|okay|so|hey|quick question|one more thing)[\s,:]+)*(?:remind me|tell me|can you tell me|could you tell me|do you know|i was wondering|i wonder|i'd like to know|i want to know)[\s,]+")
 _PAYLOAD_VERBS = ("summarize", "summarise", "summary", "condense", "shorten", "recap", "tldr", "tl;dr")
 _LEAD_VERBS = {
     "say": "SpeakAnswer", "read": "SpeakAnswer", "speak": "SpeakAnswer", "pronounce": "SpeakAnswer",
@@ -393,8 +402,8 @@ class LocalNlu:
             return done(verb_intent, 0.85, "lead-verb", scores)
         if verb_intent and not low.endswith("?"):
             scores[verb_intent] += VERB_BONUS
-        elif payload is None and _QUESTION.match(low) and not _DEICTIC.search(low):
-            if _CONCEPT_QUESTION.match(low) and _COURSE_TERMS.search(low) and not _OUT_OF_SCOPE.search(low):
+        elif payload is None and _QUESTION.match(question := _LEAD_IN.sub("", low)) and not _DEICTIC.search(question):
+            if _CONCEPT_QUESTION.match(question) and _COURSE_TERMS.search(low) and not _OUT_OF_SCOPE.search(low):
                 # "what is text to speech?" asks about a concept, it does not ask to speak
                 scores["AskCoursePdfs"] = max(scores.values()) + 0.05
                 return done("AskCoursePdfs", max(0.75, _calibrate(scores["AskCoursePdfs"], 0.05)), "concept-question", scores)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+from bot.conversation import Conversation
 from bot.specs import IntentContext, IntentSpec, SlotSpec
 from bot.turn import Media, Reply, Turn
 from intents.describe_photo import conversation_hash
@@ -29,6 +31,17 @@ SPEC = IntentSpec(
                  description="A description of the image to generate."),
     ),
 )
+
+
+def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+    """Lex sends "draw a cat" with an empty prompt slot: take the prompt from the utterance itself."""
+    if slots.get("prompt") or not turn.text.strip():
+        return slots
+    from bot.nlu import extract_slots, split_payload
+
+    instruction, payload = split_payload(turn.text)
+    prompt = extract_slots(SPEC.name, turn.text, instruction, payload).get("prompt")
+    return {**slots, "prompt": prompt} if prompt else slots
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:

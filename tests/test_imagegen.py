@@ -231,3 +231,14 @@ def test_generate_image_filter_reply(gen_router):
                            slots={"prompt": "something awful"}))
     assert r.error == "content_filtered" and r.attachments == ()
     assert "content filter" in r.text and "ValidationException" not in r.text
+
+
+def test_prompt_comes_from_the_utterance_when_the_channel_gives_no_slot():
+    from bot.conversation import Conversation
+    from bot.turn import Turn
+    from intents.generate_image import fill_slots
+
+    turn = Turn(conversation="lex", text="draw a lighthouse in a storm", intent="GenerateImage")
+    assert fill_slots(turn, {"prompt": None}, Conversation())["prompt"] == "a lighthouse in a storm"
+    assert fill_slots(turn, {"prompt": "a cat"}, Conversation())["prompt"] == "a cat"
+    assert fill_slots(Turn(conversation="lex", text="create an image"), {}, Conversation()).get("prompt") is None

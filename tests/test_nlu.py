@@ -36,6 +36,9 @@ def nlu(tmp_path_factory):
     ("what's the weather in seattle", "Fallback"),
     ("xyzzy", "Fallback"),
     ("hola", "Greeting"),
+    ("Remind me what RAG stands for", "AskCoursePdfs"),
+    ("remind me to buy milk", "Fallback"),
+    ("which AWS service converts speech to text?", "AskCoursePdfs"),
     ("dibuja un gato", "GenerateImage"),
 ])
 def test_recognizes(nlu, text, intent):
@@ -63,6 +66,10 @@ def test_payload_is_not_classified(nlu):
     ("give me a summary\nline one\nline two", "give me a summary", "line one\nline two"),
     ("what is https://example.com about", "what is https://example.com about", None),
     ("what is Amazon Lex?", "what is Amazon Lex?", None),
+    ("Can you give me a TL;DR of this? The committee met and approved the budget for next year.",
+     "Can you give me a TL;DR of this?", "The committee met and approved the budget for next year."),
+    ("How does Lex work? I read the notes but the slots part was unclear to me.",
+     "How does Lex work? I read the notes but the slots part was unclear to me.", None),
 ])
 def test_split_payload(text, instruction, payload):
     assert split_payload(text) == (instruction, payload)

@@ -235,3 +235,73 @@ def _b64(path: Path) -> str:
     import base64
 
     return base64.b64encode(path.read_bytes()).decode()
+
+
+@pytest.fixture
+def real_server(home, tmp_path):
+    """The web app with the real intents on the local backend and the sample course ingested."""
+    from bot.channels.web import create_app
+    from bot.channels.web_cli import BackgroundServer
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load
+    from kb.sample import build as build_sample
+
+    pdfs = build_sample(tmp_path / "sample")
+
+    def factory(url):
+        services = Services(load(home=home, backend="local", public_url=url))
+        services.kb.ingest([str(p) for p in pdfs])
+        return create_app(services, Router(services))
+
+    with BackgroundServer(factory) as url:
+        yield url
+
+
+def test_real_intents_in_a_real_browser(real_server, browser, tmp_path):
+    """No fakes: a course question over the sample course, a real photo, real offline speech."""
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+    from skimage import data as skdata
+
+    d = browser
+    d.get(real_server + "/")
+    wait_for_bot(d, 1)
+
+    say(d, "What is Amazon Polly used for?")
+    answer = wait_for_bot(d, 2, timeout=60)
+    assert answer.get_attribute("data-intent") == "AskCoursePdfs" and not answer.get_attribute("data-error")
+    assert "speech" in answer.text.lower()
+    links = answer.find_elements(By.CSS_SELECTOR, ".citations a")
+    assert links and "polly" in links[0].text.lower(), [a.text for a in links]
+    href = links[0].get_attribute("href")
+    assert "#page=" in href
+    fetched = d.execute_async_script(
+        "const done = arguments[1]; fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done("
+        "[r.status, new TextDecoder().decode(b.slice(0, 5))])))", href)
+    assert fetched == [200, "%PDF-"]
+    shot(d, "real-01-course-answer")
+
+    photo = tmp_path / "astronaut.jpg"
+    Image.fromarray(skdata.astronaut()).save(photo, quality=90)
+    file_input = d.find_element("id", "file")
+    d.execute_script("arguments[0].hidden = false", file_input)
+    file_input.send_keys(str(photo))
+    d.execute_script("arguments[0].hidden = true", file_input)
+    say(d, "what's in this photo?")
+    described = wait_for_bot(d, 3, timeout=60)
+    assert described.get_attribute("data-intent") == "DescribePhoto" and not described.get_attribute("data-error")
+    assert "face" in described.text.lower()
+    shot(d, "real-02-photo-described")
+
+    say(d, "read that aloud")
+    spoken = wait_for_bot(d, 4, timeout=60)
+    audio = spoken.find_element(By.CSS_SELECTOR, "audio")
+    duration = d.execute_async_script("""
+        const audio = arguments[0], done = arguments[1];
+        if (audio.readyState >= 1) done(audio.duration); else {
+          audio.addEventListener('loadedmetadata', () => done(audio.duration), {once: true});
+          audio.addEventListener('error', () => done(-1), {once: true});
+        }""", audio)
+    assert duration > 1.0, duration
+    shot(d, "real-03-audio")
