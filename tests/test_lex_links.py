@@ -168,6 +168,7 @@ def aws(moto_server, home, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # botocore caches the credentials an earlier test resolved
     suffix = uuid.uuid4().hex[:8]
     table, media, pdfs = f"state-{suffix}", f"media-{suffix}", f"pdfs-{suffix}"
     props = build_template()["Resources"]["StateTable"]["Properties"]
