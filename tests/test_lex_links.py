@@ -7,7 +7,6 @@ import copy
 import json
 import re
 import time
-import urllib.error
 import urllib.request
 from typing import Any
 

@@ -171,9 +171,12 @@ def s3_location(url: str, buckets: Any) -> tuple[str, str] | None:
 def build(settings: Any, services: Any) -> DynamoLinkStore:
     from botocore.config import Config
 
-    areas = {settings.media_bucket or "": settings.media_prefix.strip("/") + "/" if settings.media_prefix.strip("/") else "",
-             settings.pdf_bucket or "": settings.pdf_prefix.strip("/") + "/" if settings.pdf_prefix.strip("/") else ""}
-    if settings.media_bucket and settings.media_bucket == settings.pdf_bucket:  # one bucket: both prefixes
+    def folder(prefix: str) -> str:
+        return prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    areas = {settings.pdf_bucket or "": folder(settings.pdf_prefix),
+             settings.media_bucket or "": folder(settings.media_prefix)}
+    if settings.media_bucket and settings.media_bucket == settings.pdf_bucket:  # one bucket for both
         areas = {settings.media_bucket: ""}
     return DynamoLinkStore(
         make_client("dynamodb", settings), settings.state_table,
