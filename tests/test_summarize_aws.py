@@ -57,7 +57,7 @@ def test_comprehend_analyze_calls_each_operation_and_maps_results():
         stub.assert_no_pending_responses()
     assert insights.language == "en" and insights.language_score == 0.99
     assert insights.key_phrases == ("Amazon Polly", "the new voices")
-    assert {"text": "Jeff Barr", "type": "PERSON", "score": 0.998} in insights.entities
+    assert {"text": "Jeff Barr", "type": "PERSON", "score": 0.998, "begin": 0, "end": 9} in insights.entities
     assert insights.sentiment == "MIXED" and insights.sentiment_scores["Mixed"] == 0.2
 
 

@@ -59,7 +59,8 @@ def test_summarize_a_pasted_text(router):
     assert d["truncated"] is False and d["chars_total"] == len(textutil.clean(SAMPLE))
     for label in ("Summary:", "Key phrases:", "Sentiment:", "Language: English (en"):
         assert label in reply.text
-    assert "NER model" in reply.text  # entities: said why there are none
+    # entities: listed when the `ner` extra is installed (`make test` installs it), else the reply says why not
+    assert "Entities: " in reply.text or "NER model" in reply.text
 
 
 def test_summarize_that_uses_the_previous_answer(router, services):

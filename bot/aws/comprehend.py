@@ -68,10 +68,16 @@ class ComprehendAnalyzer:
 
         found = call(self.client.detect_entities, Text=doc, LanguageCode=lang, what="Amazon Comprehend")
         entities: dict[tuple[str, str], dict[str, Any]] = {}
-        for e in found.get("Entities", []):
+        for e in found.get("Entities", []):  # in order of appearance; offsets count characters (code points)
             key = (e["Text"].strip(), e["Type"])
-            if key[0] and (key not in entities or e.get("Score", 0) > entities[key]["score"]):
-                entities[key] = {"text": key[0], "type": e["Type"], "score": round(float(e.get("Score", 0)), 4)}
+            score = round(float(e.get("Score", 0)), 4)
+            if not key[0]:
+                continue
+            if key not in entities:  # one entry per (text, type): its first span and its best score
+                entities[key] = {"text": key[0], "type": e["Type"], "score": score,
+                                 "begin": e.get("BeginOffset"), "end": e.get("EndOffset")}
+            elif score > entities[key]["score"]:
+                entities[key]["score"] = score
 
         label, scores, sentiment_note = self.sentiment(text, lang)
         if sentiment_note:
