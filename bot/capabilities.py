@@ -111,6 +111,16 @@ class BlobStore(Protocol):
     def url(self, key: str, expires_in: int | None = None) -> str: ...
 
 
+class LinkStore(Protocol):
+    """Short links ``<base>/l/<id>`` to stored files (bot/links.py)."""
+
+    def shorten(self, key_or_url: str, expires_in: int | None = None) -> str: ...
+
+    def resolve(self, link_id: str) -> Any: ...  # bot.links.ShortLink; LinkError when unknown or expired
+
+    def target_url(self, link: Any) -> str: ...  # a freshly signed URL of the link's file
+
+
 # --- vision --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PhotoDescription:

@@ -29,6 +29,8 @@ FACTORIES: dict[str, dict[str, str]] = {
     "vision": {"local": "bot.local.vision:build", "aws": "bot.aws.rekognition:build"},
     # local: only when COURSEBOT_IMAGE_ENDPOINT names a SageMaker endpoint (there is no offline model)
     "imagegen": {"local": "bot.aws.imagegen:build_local", "aws": "bot.aws.imagegen:build"},
+    # short links <base>/l/<id> to stored files (Lex cannot carry presigned S3 URLs)
+    "links": {"local": "bot.local.links:build", "aws": "bot.aws.links:build"},
 }
 
 
@@ -83,6 +85,7 @@ _LABELS = {
     "blobs": "File storage",
     "vision": "Photo description",
     "imagegen": "Image generation",
+    "links": "Short links",
 }
 
 

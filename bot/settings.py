@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     slack_host: str = "127.0.0.1"  # `coursebot slack --http` listens here; 0.0.0.0 in a container
     slack_port: int = Field(3000, ge=1, le=65535)
 
+    # --- short links for Lex (follow-up to issue 6) ------------------------------------------------
+    # Lex messages hold 1,024 characters and card URLs 250; a presigned S3 URL is ~1.3 KB on Lambda.
+    # Short links <base>/l/<id> redirect to a fresh signed URL. Local default: public_url (the web
+    # server); on AWS the stack sets it to its HTTP API.
+    short_link_base_url: str | None = None
+    short_link_expiry_seconds: int = Field(86_400, gt=0, le=30 * 86_400)
+
     @property
     def data_dir(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,12 @@ from typing import Any
 
 LEX_HANDLER = "bot.channels.lex.lambda_handler"
 SLACK_HANDLER = "bot.channels.slack.lambda_handler"
+LINKS_HANDLER = "bot.channels.links.lambda_handler"
+LINK_PATH = "/l/{id}"  # short links (bot/links.py) on the HTTP API
 PDF_PREFIX = "course-pdfs/"
 LEX_TIMEOUT_SECONDS = 30  # Lex waits 30 s for a code hook; the handler answers within its budget
 SLACK_TIMEOUT_SECONDS = 60  # Slack gets its 200 within 3 s (Bolt acks first); the lazy work has longer
+LINKS_TIMEOUT_SECONDS = 10  # one DynamoDB read, one S3 HEAD and a local signature
 
 
 def _sub(text: str) -> dict[str, str]:
@@ -50,7 +53,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
                         "Description": "Generated audio and images are deleted after this many days."},
     "LogRetentionDays": {"Type": "Number", "Default": 30,
                          "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365],
-                         "Description": "CloudWatch Logs retention of both functions."},
+                         "Description": "CloudWatch Logs retention of the functions."},
     "SlackBotToken": {"Type": "String", "Default": "", "NoEcho": True,
                       "Description": "Slack bot token (xoxb-...); empty until you connect Slack."},
     "SlackSigningSecret": {"Type": "String", "Default": "", "NoEcho": True,
@@ -61,7 +64,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 
 
 def _environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The settings both functions read (bot/settings.py); a test checks every name is a setting."""
+    """The settings the Lex and Slack functions read (bot/settings.py); a test checks every name is a setting."""
     env: dict[str, Any] = {
         "COURSEBOT_BACKEND": "aws",
         "COURSEBOT_HOME": "/tmp/coursebot",  # the only writable path on Lambda
@@ -114,10 +117,40 @@ def _bot_policy() -> dict[str, Any]:
     ]}
 
 
+def _api_url() -> dict[str, str]:
+    """The base URL of the HTTP API SAM creates for the functions' HttpApi events."""
+    return _sub("https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}")
+
+
+def _links_environment() -> dict[str, Any]:
+    """The few settings the short-link redirect reads (it builds only the link store)."""
+    return {"Variables": {
+        "COURSEBOT_BACKEND": "aws",
+        "COURSEBOT_HOME": "/tmp/coursebot",
+        "COURSEBOT_LOG_LEVEL": "INFO",
+        "COURSEBOT_AWS_REGION": _ref("AWS::Region"),
+        "COURSEBOT_STATE_TABLE": _ref("StateTable"),
+        "COURSEBOT_PDF_BUCKET": _ref("PdfBucket"),
+        "COURSEBOT_PDF_PREFIX": PDF_PREFIX,
+        "COURSEBOT_MEDIA_BUCKET": _ref("MediaBucket"),
+    }}
+
+
+def _links_policy() -> dict[str, Any]:
+    """The redirect reads link items (and nothing else of the table) and signs GETs of our objects."""
+    return {"Version": "2012-10-17", "Statement": [
+        _statement("ReadShortLinks", ["dynamodb:GetItem"], [_att("StateTable", "Arn")],
+                   Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["link#*"]}}),
+        _statement("GeneratedMedia", ["s3:GetObject"], [_sub("${MediaBucket.Arn}/*")]),
+        _statement("CoursePdfObjects", ["s3:GetObject"], [_sub("${PdfBucket.Arn}/%s*" % PDF_PREFIX)]),
+    ]}
+
+
 def _function(handler: str, name_suffix: str, description: str, timeout: int, log_group: str,
               extra_env: dict[str, Any] | None = None, extra_statements: list[dict[str, Any]] | None = None,
-              events: dict[str, Any] | None = None) -> dict[str, Any]:
-    policy = _bot_policy()
+              events: dict[str, Any] | None = None, policy: dict[str, Any] | None = None,
+              environment: dict[str, Any] | None = None, memory: int = 1024) -> dict[str, Any]:
+    policy = policy or _bot_policy()
     policy["Statement"].extend(extra_statements or [])
     props: dict[str, Any] = {
         "FunctionName": _sub("${AWS::StackName}-%s" % name_suffix),
@@ -125,9 +158,9 @@ def _function(handler: str, name_suffix: str, description: str, timeout: int, lo
         "PackageType": "Image",
         "ImageConfig": {"Command": [handler]},
         "Architectures": ["x86_64"],
-        "MemorySize": 1024,
+        "MemorySize": memory,
         "Timeout": timeout,
-        "Environment": _environment(extra_env),
+        "Environment": environment or _environment(extra_env),
         "LoggingConfig": {"LogGroup": _ref(log_group)},
         "Policies": [policy],
     }
@@ -136,7 +169,7 @@ def _function(handler: str, name_suffix: str, description: str, timeout: int, lo
     return {
         "Type": "AWS::Serverless::Function",
         "Properties": props,
-        # `sam build` builds one image from the repository root (infra/Dockerfile) for both functions.
+        # `sam build` builds one image from the repository root (infra/Dockerfile) for every function.
         "Metadata": {"Dockerfile": "infra/Dockerfile", "DockerContext": "..", "DockerTag": "coursebot"},
     }
 
@@ -251,7 +284,9 @@ def build_template() -> dict[str, Any]:
         # --- functions ----------------------------------------------------------------------------
         "LexLogGroup": _log_group("lex"),
         "LexFunction": _function(LEX_HANDLER, "lex", "coursebot Lex V2 code hook (dialog and fulfillment)",
-                                 LEX_TIMEOUT_SECONDS, "LexLogGroup"),
+                                 LEX_TIMEOUT_SECONDS, "LexLogGroup",
+                                 # Lex messages hold 1,024 characters: links go out as <api>/l/<id>
+                                 extra_env={"COURSEBOT_SHORT_LINK_BASE_URL": _api_url()}),
         "SlackLogGroup": _log_group("slack"),
         "SlackFunction": _function(
             SLACK_HANDLER, "slack", "coursebot Slack events (slack-bolt)", SLACK_TIMEOUT_SECONDS, "SlackLogGroup",
@@ -260,6 +295,12 @@ def build_template() -> dict[str, Any]:
             extra_statements=[_statement("LazyListeners", ["lambda:InvokeFunction", "lambda:GetFunction"], [
                 _sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-slack")])],
             events={"SlackEvents": {"Type": "HttpApi", "Properties": {"Path": "/slack/events", "Method": "POST"}}},
+        ),
+        "LinksLogGroup": _log_group("links"),
+        "LinksFunction": _function(
+            LINKS_HANDLER, "links", "coursebot short links: GET /l/{id} redirects to a fresh presigned S3 URL",
+            LINKS_TIMEOUT_SECONDS, "LinksLogGroup", policy=_links_policy(), environment=_links_environment(),
+            memory=512, events={"ShortLinks": {"Type": "HttpApi", "Properties": {"Path": LINK_PATH, "Method": "GET"}}},
         ),
         # --- the Lex bot --------------------------------------------------------------------------
         "LexBotRole": {"Type": "AWS::IAM::Role", "Properties": {
@@ -301,10 +342,13 @@ def build_template() -> dict[str, Any]:
     }
     resources.update(_alarms("LexFunction", "Lex", 15_000))
     resources.update(_alarms("SlackFunction", "Slack", 30_000))
+    resources.update(_alarms("LinksFunction", "Links", 3_000))
 
     outputs = {
         "SlackEventsUrl": {"Description": "Request URL for the Slack app (Event Subscriptions, Interactivity, slash command)",
                            "Value": _sub("https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/slack/events")},
+        "ShortLinkBaseUrl": {"Description": "Short links the Lex bot sends: <this>/l/<id> redirects to the file",
+                             "Value": _api_url()},
         "LexBotId": {"Description": "Lex V2 bot id", "Value": _ref("LexBot")},
         "LexBotAliasId": {"Description": "Lex V2 alias 'live' (with the code hook)", "Value": _att("LexBotAlias", "BotAliasId")},
         "LexFunctionName": {"Description": "Lex code hook function", "Value": _ref("LexFunction")},

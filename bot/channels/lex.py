@@ -88,7 +88,8 @@ def conversation_key(event: Any) -> str:
     event = _map(event)
     attrs = _map(_map(event.get("sessionState")).get("sessionAttributes"))
     key = attrs.get(SESSION_KEY)
-    if isinstance(key, str) and 0 < len(key) <= MAX_KEY_CHARS and key.isprintable():
+    # a client sets session attributes freely: a "link#..." key would address a short link's item
+    if isinstance(key, str) and 0 < len(key) <= MAX_KEY_CHARS and key.isprintable() and not key.startswith("link#"):
         return key
     session_id = _text(event.get("sessionId"))
     return f"lex-{session_id[:MAX_KEY_CHARS - 4]}" if session_id else "lex-anonymous"
@@ -290,7 +291,7 @@ def _media_messages(media: Media) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if url and len(label) + 2 + len(url) <= MAX_MESSAGE_CHARS:
         out.append(_plain(f"{label}: {url}"))
-    elif url:
+    elif url:  # only when no short link could be made (see with_short_links)
         out.append(_plain(f"{label} is ready, but its link is longer than this chat allows "
                           f"({MAX_MESSAGE_CHARS} characters). Ask me in Slack or the web chat to get it."))
     if media.kind == "image" and url and len(url) <= CARD_TEXT_CHARS:
@@ -480,7 +481,48 @@ def handle_event(event: Any, context: Any = None, router: Any = None, budget: fl
     elif (turn.input_mode == "text" and isinstance(result, Reply) and not text_fits(result)
           and not any(m.kind == "file" for m in result.attachments)):
         result = with_full_text_link(result, router.services)
+    if isinstance(result, Reply):
+        result = with_short_links(result, router.services)
     return to_lex(result, event, speech_chars=getattr(router.settings, "lex_speech_chars", 350))
+
+
+def needs_short_link(url: str | None) -> bool:
+    """Whether Lex should carry a short link instead of ``url``: longer than an image card's 250
+    characters, or an S3 presigned URL (it lives only as long as the Lambda's session credentials)."""
+    return bool(url) and (len(url) > CARD_TEXT_CHARS or "X-Amz-Signature=" in url)
+
+
+def with_short_links(reply: Reply, services: Any) -> Reply:
+    """The reply with short links (bot/links.py) for its media and citation URLs that need one, also
+    where the text repeats them. Only URLs the reply carries as media or citations are shortened
+    (never a URL the user typed); a URL that cannot be shortened is left as it is."""
+    import dataclasses
+
+    wanted = [m.url for m in reply.attachments if needs_short_link(m.url)]
+    wanted += [c.url for c in reply.citations if needs_short_link(c.url)]
+    if not wanted:
+        return reply
+    try:
+        store = services.links
+    except Exception:  # no link store on this backend: the long links are explained instead
+        log.warning("short links are not available", exc_info=True)
+        return reply
+    short: dict[str, str] = {}
+    for url in dict.fromkeys(wanted):
+        try:
+            short[url] = store.shorten(url)
+        except Exception:
+            log.warning("could not shorten a %d-character link", len(url), exc_info=True)
+    if not short:
+        return reply
+    text = reply.text
+    for url in sorted(short, key=len, reverse=True):  # a URL may contain a shorter one (a #page= fragment)
+        text = text.replace(url, short[url])
+    return reply.with_(
+        text=text,
+        attachments=tuple(dataclasses.replace(m, url=short[m.url]) if m.url in short else m for m in reply.attachments),
+        citations=tuple(dataclasses.replace(c, url=short[c.url]) if c.url in short else c for c in reply.citations),
+    )
 
 
 def with_full_text_link(reply: Reply, services: Any) -> Reply:

@@ -2,7 +2,8 @@
 
 Routes: ``GET /`` the one-page chat, ``POST /api/turn`` (multipart ``text`` + optional ``file``)
 -> the Reply JSON, ``POST /api/new`` starts a new conversation, ``GET /files/<key>?expires=&sig=``
-serves blobs through signed expiring links, ``GET /healthz``, ``GET /openapi.json``.
+serves blobs through signed expiring links, ``GET /l/<id>`` redirects a short link (bot/links.py)
+to a fresh one, ``GET /healthz``, ``GET /openapi.json``.
 
 The conversation is kept per browser in an HttpOnly, SameSite=Strict cookie. Uploads are checked
 from their bytes (size, then type) before the router sees them. POSTs from another origin are
@@ -348,6 +349,24 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         disposition = "inline" if mime in _SERVABLE else "attachment"
         return FileResponse(path, media_type=mime, headers=headers, filename=path.name,
                             content_disposition_type=disposition)
+
+    async def short_link(link_id: str) -> Response:
+        from bot.channels.links import HEADERS, redirect
+
+        try:
+            store = services.links
+        except CoursebotError:
+            return Response("Links are not served here.\n", status_code=404, media_type="text/plain",
+                            headers=HEADERS)
+        status, value = await run_in_threadpool(redirect, store, link_id)
+        if status == 302:  # relative, so it works under whichever host name the browser used
+            return Response(status_code=302, headers={**HEADERS, "Location": _relative(value, base_url)})
+        return Response(value + "\n", status_code=status, media_type="text/plain", headers=HEADERS)
+
+    app.get("/l/{link_id}", summary="A short link: redirects to a freshly signed /files/ link",
+            responses={302: {"description": "to the file"}, 404: {"description": "unknown link"},
+                       410: {"description": "expired link, or the file is gone"}})(short_link)
+    app.head("/l/{link_id}", include_in_schema=False)(short_link)
 
     app.get("/files/{key:path}", summary="A stored file, through a signed expiring link",
             responses={200: {"description": "the file (Range requests supported)"},
