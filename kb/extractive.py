@@ -40,7 +40,7 @@ _ANSWER_TYPES = (
     (re.compile(r"\bhow long\b|\bhow much time\b|\btimeouts?\b|\bduration\b", re.I),
      re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)),
     (re.compile(r"\b(how (big|large)|size|maximum|max|limits?|how much (data|text|memory|storage))\b", re.I),
-     re.compile(r"\b\d[\d,.]*\s*(KB|MB|GB|TB|kilobytes?|megabytes?|gigabytes?|characters|bytes|tokens|percent)\b|"
+     re.compile(r"\b\d[\d,.]*\s*(KB|MB|GB|TB|kilobytes?|megabytes?|gigabytes?|characters|bytes|tokens)\b|"
                 r"\bat most\b|\bup to\b|\blimited to\b", re.I)),
     (re.compile(r"\b(cost|costs|price|prices|pricing|priced|charged?|billed|pay)\b|\bhow much does\b", re.I),
      re.compile(r"\b(per|price|priced|charges?|charged|billed|cost|costs|free tier|\$\d)|\b(pay|pays|paid)\b", re.I)),
@@ -50,13 +50,33 @@ _ANSWER_TYPES = (
 )
 
 
+OVERLAP_WEIGHT = 0.25
+ANSWER_TYPE_BONUS = 0.2
+COVER_WEIGHT = 0.2
+PASSAGE_WEIGHT = 0.3
+DEFINITION_BONUS = 0.3
+_DEFINITION_Q = re.compile(r"^\s*(?:what is|what are|what's|define|explain)\s+(?:an?\s+|the\s+)?(?P<topic>[\w .-]+?)"
+                           r"(?:\s+(?:in|of|for|on|with|used|in the)\b.*)?\s*\??$", re.I)
+
+
+def definition_bonus(question: str, sentence: str) -> float:
+    """For "what is X?", a sentence that says what X is ("An intent is ...", "X is the AWS service ...")."""
+    m = _DEFINITION_Q.match(question)
+    if not m:
+        return 0.0
+    topic = re.escape(m["topic"].strip().lower())
+    topic = re.sub(r"(s)$", r"s?", topic)  # intents / intent
+    pattern = rf"\b{topic}s?\b[^.;:]{{0,40}}?\b(is|are|means|refers to|represents|lets|does|turns|converts|provides|offers|analy[sz]es|stores|runs|reads|connects|gives|helps|builds)\b"
+    return DEFINITION_BONUS if re.search(pattern, sentence.lower()) else 0.0
+
+
 _DANGLING = re.compile(r"^(it|its|this|that|these|those|they|their|he|she|such|also|however)\b", re.I)
 
 
 def answer_type_bonus(question: str, sentence: str) -> float:
     for q_pat, a_pat in _ANSWER_TYPES:
         if q_pat.search(question):
-            return 0.12 if a_pat.search(sentence) else 0.0
+            return ANSWER_TYPE_BONUS if a_pat.search(sentence) else 0.0
     return 0.0
 
 
@@ -145,11 +165,15 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
         qv = qv / (np.linalg.norm(qv) or 1.0)
     qwords = {_stem(w) for w in content_words(query)}
     top = max(h.score for h in hits) or 1.0
+    # how much of what the question is about each passage covers ("Rekognition" in "how much does
+    # Rekognition cost?"): a sentence from a passage about another service is a different answer
+    covers = [coverage(query, [f"{h.source} {h.text}"]) for h in hits[:4]]
     scores = []
     for (hi, _pos, s), v in zip(candidates, vecs):
         swords = {_stem(w) for w in re.findall(r"[a-z0-9]+", s.lower())}
         overlap = len(qwords & swords) / max(len(qwords), 1)
-        scores.append(float(v @ qv) + 0.25 * overlap + 0.15 * hits[hi].score / top + answer_type_bonus(question, s))
+        scores.append(float(v @ qv) + OVERLAP_WEIGHT * overlap + PASSAGE_WEIGHT * hits[hi].score / top
+                      + answer_type_bonus(question, s) + definition_bonus(question, s) + COVER_WEIGHT * covers[hi])
     order = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
     best = scores[order[0]]
     chosen = [order[0]]
