@@ -69,7 +69,7 @@ def run_export(args: argparse.Namespace) -> int:
     files, zip_path = write_export(args.out, locale)
     utterances = sum(len(i.utterances) for i in locale.intents)
     print(f"Wrote {len(files)} files for {len(locale.intents)} intents ({utterances} sample utterances) under "
-          f"{args.out}/ and {zip_path} (import it in the Lex console: Bots > Action > Import).")
+          f"{args.out}/ and {zip_path} (import it in the Lex console: Bots > Actions > Import).")
     return 0
 
 
