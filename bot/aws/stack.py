@@ -63,9 +63,9 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
-def _environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The settings the Lex and Slack functions read (bot/settings.py); a test checks every name is a setting."""
-    env: dict[str, Any] = {
+def _base_environment() -> dict[str, Any]:
+    """The settings every function reads: backend, state table and buckets."""
+    return {
         "COURSEBOT_BACKEND": "aws",
         "COURSEBOT_HOME": "/tmp/coursebot",  # the only writable path on Lambda
         "COURSEBOT_LOG_LEVEL": "INFO",
@@ -74,6 +74,13 @@ def _environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         "COURSEBOT_PDF_BUCKET": _ref("PdfBucket"),
         "COURSEBOT_PDF_PREFIX": PDF_PREFIX,
         "COURSEBOT_MEDIA_BUCKET": _ref("MediaBucket"),
+    }
+
+
+def _environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings the Lex and Slack functions read (bot/settings.py); a test checks every name is a setting."""
+    env: dict[str, Any] = {
+        **_base_environment(),
         "COURSEBOT_KB_ID": _att("KnowledgeBase", "KnowledgeBaseId"),
         "COURSEBOT_KB_DATA_SOURCE_ID": _att("KnowledgeBaseDataSource", "DataSourceId"),
         "COURSEBOT_KB_MODEL_ARN": _model_arn("KbModelId"),
@@ -124,16 +131,7 @@ def _api_url() -> dict[str, str]:
 
 def _links_environment() -> dict[str, Any]:
     """The few settings the short-link redirect reads (it builds only the link store)."""
-    return {"Variables": {
-        "COURSEBOT_BACKEND": "aws",
-        "COURSEBOT_HOME": "/tmp/coursebot",
-        "COURSEBOT_LOG_LEVEL": "INFO",
-        "COURSEBOT_AWS_REGION": _ref("AWS::Region"),
-        "COURSEBOT_STATE_TABLE": _ref("StateTable"),
-        "COURSEBOT_PDF_BUCKET": _ref("PdfBucket"),
-        "COURSEBOT_PDF_PREFIX": PDF_PREFIX,
-        "COURSEBOT_MEDIA_BUCKET": _ref("MediaBucket"),
-    }}
+    return {"Variables": _base_environment()}
 
 
 def _links_policy() -> dict[str, Any]:
