@@ -25,6 +25,7 @@ BENCHES: dict[str, str] = {
     "lex": "bot.benchmarks:bench_lex",  # issue 6
     "slack": "bot.channels.slack_bench:bench_slack",  # issue 7
     "web": "bot.channels.web_bench:bench_web",  # issue 8
+    "insight": "bot.insight.bench:bench_insight",
 }
 
 
