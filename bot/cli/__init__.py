@@ -20,6 +20,7 @@ COMMANDS = (
     "bot.channels.lex_cli",  # issue 6 (lex)
     "bot.channels.slack_cli",  # issue 7 (slack)
     "bot.channels.web_cli",  # issue 8 (serve)
+    "bot.cli.report",
 )
 
 

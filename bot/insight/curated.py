@@ -79,11 +79,13 @@ def best_match(services: Any, course: str, question: str) -> tuple[CuratedAnswer
 
 
 def curated_reply(turn: Turn, ctx: Any) -> Reply | None:
-    """AskCoursePdfs' first step: the instructor's answer for this question, or None to search the PDFs."""
+    """The first step of AskCoursePdfs (and Fallback: "when are office hours?" is no PDF question): the
+    instructor's answer for this question, or None to go on as usual."""
     from bot.insight import DEFAULT_COURSE
 
     question = ctx.slots.get("question")
-    if turn.attachments or not isinstance(question, str) or not question.strip():
+    question = question if isinstance(question, str) and question.strip() else turn.text
+    if turn.attachments or not question or not question.strip():
         return None  # an attached PDF must still be added to the course
     try:
         match = best_match(ctx.services, DEFAULT_COURSE, question.strip())
