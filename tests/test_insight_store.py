@@ -108,3 +108,16 @@ def test_dynamo_items_carry_the_ttl(tmp_path):
         assert int(answer["expires"]["N"]) == int(r.at + 30 * 86400)
         assert "expires" in items[f"insight#rating#{r.answer_id}#h1"]
         assert not any("user" in k for i in items.values() for k in i)  # no identity stored
+
+
+def test_instructor_token_from_settings_or_random():
+    from bot.insight.access import instructor_token, is_instructor
+    from bot.settings import load
+
+    token, generated = instructor_token(load(instructor_token="s3cret-token-value"))
+    assert (token, generated) == ("s3cret-token-value", False)
+    a, gen_a = instructor_token(load())
+    b, _ = instructor_token(load())
+    assert gen_a and a != b and len(a) >= 32
+    assert is_instructor(a, a) and not is_instructor(a[:-1] + "x", a)
+    assert not is_instructor("", "") and not is_instructor(None, a) and not is_instructor(["x"], a)
