@@ -515,7 +515,7 @@ def test_short_answers_store_nothing(settings):
 
 
 def test_bench_lex_reports_the_import_ratio():
-    from bot.benchmarks import bench_lex
+    from bot.bench.core import bench_lex
 
     rows = {r.metric: r for r in bench_lex(runs=1)}
     ratio = rows["handler cold import / import boto3 (goal <= 1.5)"]
