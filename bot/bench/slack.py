@@ -73,7 +73,7 @@ def _burst_elsewhere(url: str, bodies: list[str], retry: int = 0) -> list[tuple[
 
 def bench_slack() -> list[Row]:
     from bot.channels import slack
-    from bot.channels.slack_fake import FakeSlack
+    from bot.testing.slack_web_api import FakeSlack
     from bot.router import Router
     from bot.services import Services
     from bot.settings import load
