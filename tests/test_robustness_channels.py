@@ -23,7 +23,7 @@ def lex_router(router, monkeypatch):
 
     for k, v in SECRET_ENV.items():
         monkeypatch.setenv(k, v)
-    monkeypatch.setattr(lex, "_router", router)
+    monkeypatch.setattr(lex.handler, "_router", router)
     return router
 
 
