@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GENERIC_FAILURE = "Sorry, something went wrong on my side while answering that. Please try again."
+from bot.errors import INTERNAL_ERROR as GENERIC_FAILURE  # the one failure sentence
 
 
 class SlackChannel:
