@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.benchmarks import Row, load_jsonl, machine
+from bot.bench.core import Row, load_jsonl, machine
 
 DATA = Path(__file__).parent / "data"
 _WORD = re.compile(r"[a-z0-9]+")
