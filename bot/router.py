@@ -69,7 +69,11 @@ class Router:
             except Exception:
                 log.exception("could not save conversation state")
         log.debug("turn routed to %s in %.1f ms", reply.intent, (time.perf_counter() - started) * 1000)
-        return reply.with_(conversation=turn.conversation)
+        reply = reply.with_(conversation=turn.conversation)
+        from bot.insight import record_turn  # post-step: keep the answer for the instructor's report
+
+        record_turn(turn, reply, self.services)
+        return reply
 
     # -- steps --
     def _route(self, turn: Turn, conversation: Conversation) -> Reply:

@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     short_link_base_url: str | None = None
     short_link_expiry_seconds: int = Field(86_400, gt=0, le=30 * 86_400)
 
+    # --- instructor insight: answers, ratings, curated answers ------------------------------------
+    insight_days: int = Field(180, gt=0, le=3650)  # answers and ratings are kept this long (aws: item TTL)
+    instructor_token: str | None = None  # opens the web Insights page; `serve` prints a random one when unset
+
     @property
     def data_dir(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ BENCHES: dict[str, str] = {
     "lex": "bot.bench.core:bench_lex",
     "slack": "bot.bench.slack:bench_slack",
     "web": "bot.bench.web:bench_web",
+    "insight": "bot.insight.bench:bench_insight",
 }
 
 

@@ -20,6 +20,7 @@ COMMANDS = (
     "bot.cli.lex",
     "bot.cli.slack",
     "bot.cli.serve",
+    "bot.cli.report",
 )
 
 

@@ -53,6 +53,7 @@ class ReplyOut(BaseModel):
     error: str | None = Field(None, description="a short machine code when the turn could not be answered")
     details: dict[str, Any] = {}
     conversation: str | None = None
+    answer_id: str = Field(description="this answer's id, for POST /api/feedback")
 
 
 class Health(BaseModel):
