@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from typing import Any
 
 from bot import textinput, textutil
-from bot.conversation import Conversation
+from bot.conversation import Conversation, conversation_hash
 from bot.errors import InputError, NotAvailable
 from bot.specs import IntentContext, IntentSpec, SlotSpec
 from bot.turn import Media, Reply, Turn
@@ -71,7 +70,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     notes: list[str] = []
     language = _language_code(ctx.slots.get("language"))
     translated = False
-    if language and language.split("-")[0].lower() != (_detect(text) or "").split("-")[0]:
+    if language and language.split("-")[0].lower() != (_detect(ctx, text) or "").split("-")[0]:
         text = _translate(ctx, text, language)
         translated = True
         text, cut_again = textutil.cut(textutil.clean(text), settings.speech_max_chars)
@@ -83,7 +82,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     blobs = ctx.services.blobs  # fails early (e.g. no media bucket) before paying for synthesis
     audio = ctx.services.speech.synthesize(text, voice=ctx.slots.get("voice") or None, language=language)
     ext = "mp3" if audio.mime == "audio/mpeg" else "ogg" if audio.mime == "audio/ogg" else "wav"
-    key = f"audio/{_conversation_prefix(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
+    key = f"audio/{conversation_hash(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
     blob = blobs.put(key, audio.data, audio.mime)
     ctx.conversation.extra[_SPOKEN] = text
 
@@ -134,12 +133,10 @@ def _language_code(value: Any) -> str | None:
                      code="bad_language")
 
 
-def _detect(text: str) -> str | None:
+def _detect(ctx: IntentContext, text: str) -> str | None:
     """The text's language when the offline detector is installed (avoids translating English to English)."""
     try:
-        from bot.local.text import detect_language
-
-        lang, prob = detect_language(text)
+        lang, prob = ctx.services.language.detect(text)
         return lang if prob >= 0.8 else None
     except Exception:  # the `text` extra is not installed: translate whatever the target
         return None
@@ -154,11 +151,6 @@ def _translate(ctx: IntentContext, text: str, language: str) -> str:
                            "Set COURSEBOT_BACKEND=aws to use Amazon Translate, or ask me to read it as it is.",
                            code="translation_not_available") from e
     return translator.translate(text, language)
-
-
-def _conversation_prefix(conversation: str) -> str:
-    """A per-conversation key segment that reveals nothing of the conversation id (Slack ids, emails)."""
-    return hashlib.sha256(conversation.encode("utf-8")).hexdigest()[:20]
 
 
 def _voice_ssml(text: str) -> str:

@@ -219,11 +219,12 @@ def test_s3_store_with_kms_key():
 
 
 def test_s3_build_needs_a_bucket(settings):
-    from bot.aws.s3 import build
     from bot.errors import NotAvailable
+    from bot.services import Services
 
-    with pytest.raises(NotAvailable, match="COURSEBOT_MEDIA_BUCKET"):
-        build(settings, None)
+    with pytest.raises(NotAvailable, match="COURSEBOT_MEDIA_BUCKET") as e:
+        Services(settings.model_copy(update={"backend": "aws"})).blobs
+    assert e.value.code == "not_configured"
 
 
 def test_presigned_url_downloads_over_http():

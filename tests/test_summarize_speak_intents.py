@@ -250,7 +250,7 @@ def test_say_it_in_spanish_on_aws(home, monkeypatch):
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="media-bucket")
         translate = boto3.client("translate", region_name="us-east-1")
         polly = boto3.client("polly", region_name="us-east-1")
-        from bot.local.wiring import conversations
+        from bot.local.state import build_conversations as conversations
         from bot.nlu import build as nlu
 
         services = Services(settings, overrides={"translator": AwsTranslator(translate), "speech": PollySpeech(polly),
@@ -289,7 +289,7 @@ def test_bench_rows(services, monkeypatch):
     from bot import benchmarks
     from bot import services as services_mod
 
-    monkeypatch.setattr(services_mod, "_services", services)
+    monkeypatch.setattr(services_mod, "default", lambda: services)
     rows = benchmarks.bench_speech() + benchmarks.bench_summarize()
     by_metric = {r.metric: r for r in rows}
     assert by_metric["speech per 300 characters p50"].unit == "ms"
