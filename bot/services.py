@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot import providers
+from bot.capabilities import (BlobStore, ConversationStore, Embedder, ImageGenerator, KnowledgeBase, LanguageDetector,
+                              LinkStore, Nlu, RemoteFiles, Speech, Summarizer, TextAnalyzer, Translator, Vision)
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.capabilities import (BlobStore, ConversationStore, Embedder, ImageGenerator, KnowledgeBase,
-                                  LanguageDetector, LinkStore, Nlu, RemoteFiles, Speech, Summarizer, TextAnalyzer,
-                                  Translator, Vision)
 
 
 class Services:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import require_engine
 
 from bot import textutil
 from bot.turn import Turn
@@ -32,11 +32,9 @@ SAMPLE = (Path(__file__).parents[1] / "bot" / "data" / "summarize_sample.md").re
 
 @pytest.fixture(scope="module")
 def nlp():
-    if importlib.util.find_spec("spacy") is None or importlib.util.find_spec(MODEL) is None:
-        if os.environ.get("CI"):
-            raise RuntimeError("CI must test offline entities: `make test` installs the `ner` extra "
-                               "(pip install -e '.[ner]')")
-        pytest.skip("the `ner` extra is not installed (pip install -e '.[ner]', or run `make test`)")
+    require_engine("spaCy and its English model (the `ner` extra)",
+                   importlib.util.find_spec("spacy") is not None and importlib.util.find_spec(MODEL) is not None,
+                   "pip install -e '.[ner]', or run `make test`")
     from bot.local.text import load_ner
 
     model = load_ner(MODEL)

@@ -4,18 +4,17 @@ stubbed/moto clients, and the bad inputs from the issue (empty, 200 KB, markup, 
 from __future__ import annotations
 
 import io
-import shutil
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import pytest
+from conftest import has_program, needs_engine
 
 from bot import textutil
 from bot.turn import Attachment, Turn
 
 SAMPLE = (Path(__file__).parents[1] / "bot" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (make install)")
+needs_espeak = needs_engine("espeak-ng", lambda: has_program("espeak-ng"))
 
 
 def make_pdf(text_lines: list[str]) -> bytes:
