@@ -50,11 +50,7 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
     return slots
 
 
-def speakable(answer: str) -> str:
-    """An answer as it should sound: no citation markers ("[1]") or markdown emphasis read aloud."""
-    text = re.sub(r"\s*\[\d+(?:[,\s]*\d+)*\]", "", answer)
-    text = re.sub(r"(\*\*|__|`)", "", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
+speakable = textutil.speakable  # an answer as it should sound
 
 
 _SPOKEN = "spoken_text"
@@ -105,15 +101,12 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
 
 def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
     settings = ctx.settings
-    text = ctx.slots.get("text")
-    if isinstance(text, str) and text.strip():
-        label = "previous answer" if ctx.slots.get("_previous_answer") and not ctx.slots.get("_explicit_payload") \
-            else "text"
-        return textinput.limit(text, settings.speech_max_chars, label)
-    att = textinput.first_text_attachment(turn.attachments, ("text", "pdf"))
-    if att is not None:
-        return textinput.from_attachment(att, max_bytes=settings.max_attachment_bytes,
-                                         max_chars=settings.speech_max_chars)
+    previous = ctx.slots.get("_previous_answer") and not ctx.slots.get("_explicit_payload")
+    source = textinput.message_or_attachment(ctx.slots.get("text"), "previous answer" if previous else "text",
+                                             turn.attachments, max_chars=settings.speech_max_chars,
+                                             max_bytes=settings.max_attachment_bytes)
+    if source is not None:
+        return source
     raise InputError("What should I read aloud? Type the text, or ask me a question first and say "
                      "\"read that aloud\".", code="empty_text")
 
