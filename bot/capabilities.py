@@ -1,4 +1,4 @@
-"""The capabilities intents use, as small Protocols; an AWS and a local implementation of each.
+"""Every capability as a small Protocol, with its result types; providers implement them (bot/providers.py).
 
 Result types are plain frozen dataclasses so every implementation returns the same shape.
 """
@@ -6,9 +6,14 @@ Result types are plain frozen dataclasses so every implementation returns the sa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
 
 from bot.turn import Citation
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from bot.conversation import Conversation
 
 
 # --- knowledge base ------------------------------------------------------------------------------
@@ -54,6 +59,10 @@ class KnowledgeBase(Protocol):
 
     def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer: ...
 
+    def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
+        """The query ``ask`` searches for: a follow-up question joined with the previous one."""
+        ...
+
 
 # --- text ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -80,6 +89,24 @@ class Summarizer(Protocol):
 
 class Translator(Protocol):
     def translate(self, text: str, target_language: str) -> str: ...
+
+
+class LanguageDetector(Protocol):
+    def detect(self, text: str) -> tuple[str, float]:
+        """(ISO 639-1 code, probability) of the text's language."""
+        ...
+
+
+class Embedder(Protocol):
+    def embed(self, texts: Sequence[str], batch_size: int = 16) -> "np.ndarray": ...
+
+    def embed_one(self, text: str) -> "np.ndarray": ...
+
+
+class Nlu(Protocol):
+    """Intent and slots of a message (bot/nlu.py); ``parse`` returns an ``NluResult``."""
+
+    def parse(self, text: str, attachment_kinds: Sequence[str] = ()) -> Any: ...
 
 
 # --- speech and blobs ----------------------------------------------------------------------------
@@ -111,12 +138,20 @@ class BlobStore(Protocol):
     def url(self, key: str, expires_in: int | None = None) -> str: ...
 
 
+class RemoteFiles(Protocol):
+    """Files a channel names by link instead of sending them (Lex: ``s3://bucket/key``)."""
+
+    def read(self, url: str, limit: int, *, what: str = "the file") -> bytes:
+        """The file's bytes; InputError when the link is invalid or the file is over ``limit`` bytes."""
+        ...
+
+
 class LinkStore(Protocol):
-    """Short links ``<base>/l/<id>`` to stored files (bot/links.py)."""
+    """Short links ``<base>/l/<id>`` to stored files (bot/shortlinks.py)."""
 
     def shorten(self, key_or_url: str, expires_in: int | None = None) -> str: ...
 
-    def resolve(self, link_id: str) -> Any: ...  # bot.links.ShortLink; LinkError when unknown or expired
+    def resolve(self, link_id: str) -> Any: ...  # bot.shortlinks.ShortLink; LinkError when unknown or expired
 
     def target_url(self, link: Any) -> str: ...  # a freshly signed URL of the link's file
 
@@ -148,6 +183,29 @@ class GeneratedImage:
 class ImageGenerator(Protocol):
     def generate(self, prompt: str, *, negative_prompt: str | None = None, width: int = 1024, height: int = 1024,
                  seed: int | None = None) -> GeneratedImage: ...
+
+
+# --- state ---------------------------------------------------------------------------------------
+class ConversationStore(Protocol):
+    """What the bot remembers per conversation key (bot/conversation.py)."""
+
+    def load(self, key: str) -> "Conversation": ...
+
+    def save(self, key: str, conversation: "Conversation") -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class DedupeStore(Protocol):
+    """Seen Slack deliveries: a retried or replayed event is answered once."""
+
+    def claim(self, key: str) -> bool:
+        """True for the first delivery of ``key``; False for a retry or a replay."""
+        ...
+
+    def begin(self, key: str) -> bool:
+        """True once per claimed key: the worker that may do the work."""
+        ...
 
 
 # --- instructor insight --------------------------------------------------------------------------

@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     home: Path = Path(".coursebot")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
+    # --- providers: one per capability (bot/providers.py); unset = COURSEBOT_BACKEND's default --------
+    speech: str | None = None  # espeak | polly
+    vision: str | None = None  # local | rekognition
+    kb: str | None = None  # local | bedrock
+    text: str | None = None  # local | comprehend (text analysis)
+    summarizer: str | None = None  # extractive | bedrock
+    blobs: str | None = None  # local | s3 (file storage)
+    imagegen: str | None = None  # bedrock | jumpstart
+    conversations: str | None = None  # sqlite | dynamodb
+
     # --- conversation / NLU --------------------------------------------------------------------
     nlu_threshold: float = Field(0.52, ge=0.0, le=1.0)
     max_message_bytes: int = Field(100_000, gt=0)  # longer messages get a clear reply

@@ -14,7 +14,6 @@ from bot.errors import InputError
 from bot.insight.curated import curated_reply
 from bot.specs import IntentContext, IntentSpec, SlotSpec
 from bot.turn import Attachment, Reply, Turn
-from kb.extractive import condense
 
 SPEC = IntentSpec(
     name="AskCoursePdfs",
@@ -100,7 +99,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     answer = kb.ask(question, session_id=conversation.kb_session, history=history)
     if answer.session_id:
         conversation.kb_session = answer.session_id
-    conversation.extra["kb_query"] = condense(question, history)[:1000]
+    conversation.extra["kb_query"] = kb.retrieval_query(question, history)[:1000]
     details["found"] = answer.found
     text = answer.text if not lines else " ".join(lines) + "\n\n" + answer.text
     return Reply(text=text, intent=SPEC.name, citations=answer.citations, details=details,

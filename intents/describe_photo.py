@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.capabilities import PhotoDescription
-from bot.conversation import Conversation
+from bot.conversation import Conversation, conversation_hash
 from bot.errors import CoursebotError, InputError
 from bot.specs import IntentContext, IntentSpec, SlotSpec
 from bot.turn import Attachment, Reply, Turn
@@ -139,24 +139,8 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, 
 
 def _read(a: Attachment, limit: int, ctx: IntentContext) -> bytes:
     if a.data is None and a.path is None and a.url and a.url.startswith("s3://"):
-        return _read_s3(a.url, limit, ctx)
+        return ctx.services.remote_files.read(a.url, limit, what="photo")
     return a.read(limit)
-
-
-def _read_s3(url: str, limit: int, ctx: IntentContext) -> bytes:
-    """A photo from an ``s3://bucket/key`` link (Lex), its size checked before it is downloaded."""
-    from bot.aws.clients import call, make_client
-
-    bucket, _, key = url[5:].partition("/")
-    if not bucket or not key:
-        raise InputError("That photo link is not a valid S3 link.", code="bad_link")
-    s3 = make_client("s3", ctx.settings)
-    head = call(s3.head_object, Bucket=bucket, Key=key, what="the photo storage")
-    if head.get("ContentLength", 0) > limit:
-        raise InputError(f"That photo is {head['ContentLength'] / 1e6:.1f} MB; the most I accept is "
-                         f"{limit / 1e6:.0f} MB.", code="attachment_too_large")
-    body = call(s3.get_object, Bucket=bucket, Key=key, what="the photo storage")["Body"]
-    return body.read(limit + 1)[:limit]
 
 
 def _last_image(ctx: IntentContext) -> tuple[bytes, str, str]:
@@ -181,11 +165,6 @@ def _url(ctx: IntentContext, key: str) -> str | None:
         return ctx.services.blobs.url(key)
     except CoursebotError:
         return None
-
-
-def conversation_hash(conversation: str) -> str:
-    """Blob keys group a conversation's files under a hash, never the raw (possibly personal) key."""
-    return hashlib.sha256(conversation.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
 # -- describing, with a cache so follow-up questions don't pay twice ------------------------------

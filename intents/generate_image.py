@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, conversation_hash
 from bot.specs import IntentContext, IntentSpec, SlotSpec
 from bot.turn import Media, Reply, Turn
-from intents.describe_photo import conversation_hash
 
 SPEC = IntentSpec(
     name="GenerateImage",

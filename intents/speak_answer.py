@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from typing import Any
 
 from bot import textinput, textutil
-from bot.conversation import Conversation
+from bot.conversation import Conversation, conversation_hash
 from bot.errors import InputError, NotAvailable
 from bot.specs import IntentContext, IntentSpec, SlotSpec
 from bot.turn import Media, Reply, Turn
@@ -51,11 +50,7 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
     return slots
 
 
-def speakable(answer: str) -> str:
-    """An answer as it should sound: no citation markers ("[1]") or markdown emphasis read aloud."""
-    text = re.sub(r"\s*\[\d+(?:[,\s]*\d+)*\]", "", answer)
-    text = re.sub(r"(\*\*|__|`)", "", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
+speakable = textutil.speakable  # an answer as it should sound
 
 
 _SPOKEN = "spoken_text"
@@ -71,7 +66,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     notes: list[str] = []
     language = _language_code(ctx.slots.get("language"))
     translated = False
-    if language and language.split("-")[0].lower() != (_detect(text) or "").split("-")[0]:
+    if language and language.split("-")[0].lower() != (_detect(ctx, text) or "").split("-")[0]:
         text = _translate(ctx, text, language)
         translated = True
         text, cut_again = textutil.cut(textutil.clean(text), settings.speech_max_chars)
@@ -83,7 +78,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     blobs = ctx.services.blobs  # fails early (e.g. no media bucket) before paying for synthesis
     audio = ctx.services.speech.synthesize(text, voice=ctx.slots.get("voice") or None, language=language)
     ext = "mp3" if audio.mime == "audio/mpeg" else "ogg" if audio.mime == "audio/ogg" else "wav"
-    key = f"audio/{_conversation_prefix(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
+    key = f"audio/{conversation_hash(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
     blob = blobs.put(key, audio.data, audio.mime)
     ctx.conversation.extra[_SPOKEN] = text
 
@@ -106,15 +101,12 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
 
 def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
     settings = ctx.settings
-    text = ctx.slots.get("text")
-    if isinstance(text, str) and text.strip():
-        label = "previous answer" if ctx.slots.get("_previous_answer") and not ctx.slots.get("_explicit_payload") \
-            else "text"
-        return textinput.limit(text, settings.speech_max_chars, label)
-    att = textinput.first_text_attachment(turn.attachments, ("text", "pdf"))
-    if att is not None:
-        return textinput.from_attachment(att, max_bytes=settings.max_attachment_bytes,
-                                         max_chars=settings.speech_max_chars)
+    previous = ctx.slots.get("_previous_answer") and not ctx.slots.get("_explicit_payload")
+    source = textinput.message_or_attachment(ctx.slots.get("text"), "previous answer" if previous else "text",
+                                             turn.attachments, max_chars=settings.speech_max_chars,
+                                             max_bytes=settings.max_attachment_bytes)
+    if source is not None:
+        return source
     raise InputError("What should I read aloud? Type the text, or ask me a question first and say "
                      "\"read that aloud\".", code="empty_text")
 
@@ -134,12 +126,10 @@ def _language_code(value: Any) -> str | None:
                      code="bad_language")
 
 
-def _detect(text: str) -> str | None:
+def _detect(ctx: IntentContext, text: str) -> str | None:
     """The text's language when the offline detector is installed (avoids translating English to English)."""
     try:
-        from bot.local.text import detect_language
-
-        lang, prob = detect_language(text)
+        lang, prob = ctx.services.language.detect(text)
         return lang if prob >= 0.8 else None
     except Exception:  # the `text` extra is not installed: translate whatever the target
         return None
@@ -154,11 +144,6 @@ def _translate(ctx: IntentContext, text: str, language: str) -> str:
                            "Set COURSEBOT_BACKEND=aws to use Amazon Translate, or ask me to read it as it is.",
                            code="translation_not_available") from e
     return translator.translate(text, language)
-
-
-def _conversation_prefix(conversation: str) -> str:
-    """A per-conversation key segment that reveals nothing of the conversation id (Slack ids, emails)."""
-    return hashlib.sha256(conversation.encode("utf-8")).hexdigest()[:20]
 
 
 def _voice_ssml(text: str) -> str:

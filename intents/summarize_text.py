@@ -108,16 +108,12 @@ def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
     settings = ctx.settings
     slots = ctx.slots
     text = slots.get("text")
-    if isinstance(text, str) and text.strip():
-        if slots.get("_refers_to_previous") and text == _previous_answer(ctx.conversation):
-            label = "previous answer"
-        else:
-            label = "text"
-        return textinput.limit(text, settings.summary_max_chars, label)
-    att = textinput.first_text_attachment(turn.attachments, ("text", "pdf"))
-    if att is not None:
-        return textinput.from_attachment(att, max_bytes=settings.max_attachment_bytes,
-                                         max_chars=settings.summary_max_chars)
+    previous = slots.get("_refers_to_previous") and text == _previous_answer(ctx.conversation)
+    source = textinput.message_or_attachment(text, "previous answer" if previous else "text", turn.attachments,
+                                             max_chars=settings.summary_max_chars,
+                                             max_bytes=settings.max_attachment_bytes)
+    if source is not None:
+        return source
     raise InputError("What text should I summarize? Paste it, or attach a .txt, .md or .pdf file.",
                      code="empty_text")
 

@@ -148,6 +148,9 @@ class BedrockKnowledgeBase:
         return out
 
     # --- ask -------------------------------------------------------------------------------------
+    def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
+        return extractive.condense(question, history)[:MAX_QUERY_CHARS]
+
     def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer:
         question = self._check_query(question)
         if self.settings.kb_mode == "langchain":
@@ -222,7 +225,7 @@ class BedrockKnowledgeBase:
                                "pip install langchain-aws", code="missing_extra") from e
         from botocore.exceptions import BotoCoreError, ClientError
 
-        query = extractive.condense(question, history)[:MAX_QUERY_CHARS]
+        query = self.retrieval_query(question, history)
         retriever = AmazonKnowledgeBasesRetriever(
             knowledge_base_id=self._kb_id(), retrieval_config=self._retrieval_config(), client=self.runtime,
             guardrail_config=({"guardrailId": self.settings.guardrail_id,

@@ -172,11 +172,14 @@ class LocalKnowledgeBase:
         return [h.passage() for h in self.hits(query, k)]
 
     # --- ask -------------------------------------------------------------------------------------
+    def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
+        return extractive.condense(question, history)
+
     def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer:
         question = (question or "").strip()
         if not question:
             raise InputError("Please ask me a question about the course.", code="empty_question")
-        query = extractive.condense(question, history)
+        query = self.retrieval_query(question, history)
         hits = self.hits(query, k=6)
         return extractive.answer(question, query, hits, self.embedder, self.link)
 

@@ -204,7 +204,7 @@ def handler(aws, monkeypatch):
     from bot import services as services_module
     from bot.channels import links as channel
 
-    monkeypatch.setattr(services_module, "_services", aws)
+    monkeypatch.setattr(services_module, "default", lambda: aws)
     return channel.lambda_handler
 
 

@@ -7,9 +7,9 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
+from conftest import require_module
 
-ws_server = pytest.importorskip("websockets.sync.server")
+ws_server = require_module("websockets.sync.server", "websockets (the `dev` extra)")
 
 FIX = Path(__file__).parent / "fixtures" / "slack"
 TOKEN = "xoxb-socket-test"

@@ -115,7 +115,8 @@ def test_dynamo_dedupe_contract_on_moto(settings):
     from moto import mock_aws
 
     from bot.aws.clients import make_client
-    from bot.channels.slack.dedupe import DynamoDedupe, build
+    from bot.aws.state_table import DynamoDedupe
+    from bot.channels.slack_dedupe import build
 
     with mock_aws():
         cfg = settings.model_copy(update={"backend": "aws", "state_table": "cb-state"})

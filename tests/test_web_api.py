@@ -7,8 +7,9 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import require_module
 
-pytest.importorskip("fastapi")
+require_module("fastapi", "fastapi (the `web` extra)")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from web_fakes import FIXTURES, HOSTILE, PDF_KEY, fake_intents  # noqa: E402

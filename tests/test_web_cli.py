@@ -11,9 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
+from conftest import require_module
 
-pytest.importorskip("fastapi")
+require_module("fastapi", "fastapi (the `web` extra)")
 
 ROOT = Path(__file__).resolve().parent.parent
 

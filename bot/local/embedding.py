@@ -7,6 +7,7 @@ sentence-transformers' all-MiniLM-L6-v2 within ~0.002 cosine. The tokenizer.json
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any, Sequence
@@ -90,17 +91,18 @@ class OnnxEmbedder:
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-_shared: OnnxEmbedder | None = None
-_shared_lock = threading.Lock()
+_shared_lock = threading.Lock()  # threads asking at once wait for the one load
 
 
-def get_embedder() -> OnnxEmbedder:
-    """The process-wide embedder (the model loads once, ~0.25 s)."""
-    global _shared
+@functools.cache
+def _shared(model_path: str | None, tokenizer_path: str | None) -> OnnxEmbedder:
+    return OnnxEmbedder(model_path, tokenizer_path)
+
+
+def get_embedder(model_path: str | None = None, tokenizer_path: str | None = None) -> OnnxEmbedder:
+    """The process-wide embedder for these model files (the default model loads once, ~0.25 s)."""
     with _shared_lock:
-        if _shared is None:
-            _shared = OnnxEmbedder()
-        return _shared
+        return _shared(model_path, tokenizer_path)
 
 
 def shared_embedder(settings: Any = None, services: Any = None) -> OnnxEmbedder:
