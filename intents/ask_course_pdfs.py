@@ -11,9 +11,30 @@ from typing import Any
 from bot.capabilities import IngestResult
 from bot.conversation import Conversation
 from bot.errors import InputError
-from bot.specs import IntentContext, IntentSpec, SlotSpec
+from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Attachment, Reply, Turn
 from kb.extractive import condense
+
+def extract(text: str, instruction: str, payload: str | None) -> Slots:
+    """The whole message is the question ("explain: <text>" keeps both parts)."""
+    question = text.strip() if payload is None else f"{instruction} {payload}".strip()
+    return Slots({"question": question} if question else {})
+
+
+
+def help_status(services) -> str | None:
+    """What the course holds now, for Help's answer to "what documents do you have?"."""
+    try:
+        docs = services.kb.list()
+    except Exception:
+        return None
+    names = [str(d.get("name") or d.get("source") or "") for d in docs if isinstance(d, dict)]
+    names = [n for n in names if n]
+    if not names:
+        return "The course has no PDFs yet: attach one (or an instructor runs `coursebot kb ingest`)."
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return f"The course has {len(names)} PDF{'s' if len(names) != 1 else ''}: {shown}."
+
 
 SPEC = IntentSpec(
     name="AskCoursePdfs",
@@ -46,7 +67,19 @@ SPEC = IntentSpec(
         SlotSpec("question", "AMAZON.FreeFormInput", "What would you like to know about the course?", required=True,
                  description="The question to answer from the course PDFs."),
     ),
+    keywords=("course", "lecture", "lectures", "pdf", "pdfs", "notes", "manual", "syllabus", "chapter", "page",
+              "slides", "textbook", "reading", "documents", "document", "material", "materials", "define",
+              "definition", "explain", "difference", "according to", "exam", "homework", "assignment", "topic",
+              "meaning", "mean", "example", "examples", "curso", "cours", "kurs", "explica", "explique", "erkläre",
+              "diferencia", "différence", "unterschied"),
+    lead_verbs=("explain", "define", "compare", "clarify", "elaborate", "explica", "explique", "erkläre", "erklär"),
+    help=("Ask me any question about the course (\"What is a data frame?\", \"How does Lex fill slots?\") and I "
+          "answer from the course PDFs with page citations. Attach a PDF to add it to the course."),
+    extract=extract,
+    help_status=help_status,
+    remembers_question=True,
 )
+
 
 
 # "add this pdf to the course": the text only asks to add the attached PDF, it is not a question
@@ -55,18 +88,18 @@ _ADD_REQUEST = re.compile(
     r"|\b(add|upload|ingest|index)\b.*\b(pdf|file|notes|document|slides|course|knowledge base)\b", re.I)
 
 
-def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+def fill_slots(turn: Turn, slots: Slots, conversation: Conversation) -> Slots:
+    slots = Slots.of(slots)
     has_pdf = any(a.kind == "pdf" for a in turn.attachments)
     question = slots.get("question")
     if has_pdf and isinstance(question, str) and _ADD_REQUEST.search(question):
-        return {**slots, "question": None, "_ingest_only": True}
+        return slots.with_({"question": None}, ingest_only=True)
     if not question:
         text = turn.text.strip()
         if text and not (has_pdf and _ADD_REQUEST.search(text)):
             slots["question"] = text
-        elif has_pdf:
-            slots["question"] = None  # the PDF itself is the request: add it to the course
-            return {**slots, "_ingest_only": True}
+        elif has_pdf:  # the PDF itself is the request: add it to the course
+            return slots.with_({"question": None}, ingest_only=True)
     return slots
 
 
@@ -82,7 +115,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         details["ingested"] = [r.to_dict() for r in results]
         lines.extend(_describe(r) for r in results)
     question = ctx.slots.get("question")
-    if ctx.slots.get("_ingest_only") or not (isinstance(question, str) and question.strip()):
+    if getattr(ctx.slots, "ingest_only", False) or not (isinstance(question, str) and question.strip()):
         if not lines:
             raise InputError("What would you like to know about the course?", code="empty_question")
         failed = all(r["status"] == "failed" for r in details["ingested"])
