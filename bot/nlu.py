@@ -85,7 +85,7 @@ _QUOTED = re.compile(r"[\"“”«](.{2,}?)[\"“”»]", re.S)
 _COLON = re.compile(r"^(?P<instr>[^:\n]{1,100}?)\s*:\s*(?P<payload>\S.*)$", re.S)
 _SPLIT_STOPWORDS = ("http", "https", "ftp", "mailto", "s3")
 _FIRST_SENTENCE = re.compile(r"^(?P<instr>[^.!?\n]{3,120}[?!.])\s+(?P<payload>\S.*)$", re.S)
-_INSTRUCTION_WORDS = re.compile(r"\b(summar\w*|tl;?dr|sum up|gist|key (points|phrases|takeaways)|sentiment|read (this|it|the following)|"
+_INSTRUCTION_WORDS = re.compile(r"\b(summar\w*|tl;?dr|sum up|gist|shorter|shorten|condense|key (points|phrases|takeaways)|sentiment|read (this|it|the following)|"
                                 r"say this|aloud|out loud|the following|this text|this paragraph|this passage|this email)\b")
 
 

@@ -71,7 +71,8 @@ SPEC = IntentSpec(
               "slides", "textbook", "reading", "documents", "document", "material", "materials", "define",
               "definition", "explain", "difference", "according to", "exam", "homework", "assignment", "topic",
               "meaning", "mean", "example", "examples", "curso", "cours", "kurs", "explica", "explique", "erkläre",
-              "diferencia", "différence", "unterschied"),
+              "diferencia", "différence", "unterschied", "examen", "parcial", "partiel", "klausur", "prüfung", "prova",
+              "exame", "vs", "versus"),
     lead_verbs=("explain", "define", "compare", "clarify", "elaborate", "explica", "explique", "erkläre", "erklär"),
     help=("Ask me any question about the course (\"What is a data frame?\", \"How does Lex fill slots?\") and I "
           "answer from the course PDFs with page citations. Attach a PDF to add it to the course."),
