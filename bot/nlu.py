@@ -605,8 +605,10 @@ class _Bound:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._nlu, name)
 
-    def parse(self, text: str, attachment_kinds: Sequence[str] = (), *, use_evidence: bool = True) -> NluResult:
-        return self._nlu.parse(text, attachment_kinds, evidence=self._evidence if use_evidence else None)
+    def parse(self, text: str, attachment_kinds: Sequence[str] = (), *, use_evidence: bool = True,
+              evidence: Callable[[str], float | None] | None | str = "default") -> NluResult:
+        chosen = (self._evidence if use_evidence else None) if evidence == "default" else evidence
+        return self._nlu.parse(text, attachment_kinds, evidence=chosen)
 
 
 def _kb_evidence(services: Any) -> Callable[[str], float | None]:

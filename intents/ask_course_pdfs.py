@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import tempfile
@@ -125,9 +126,13 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
                      suggestions=() if failed else ("What topics does this PDF cover?",))
 
     question = question.strip()
+    question, asked_in = _to_course_language(question, ctx)
     previous = conversation.extra.get("kb_query") or conversation.last_question
     history = [previous] if previous else []
     answer = kb.ask(question, session_id=conversation.kb_session, history=history)
+    if asked_in:
+        answer, note = _from_course_language(answer, asked_in, ctx)
+        lines.append(note)
     if answer.session_id:
         conversation.kb_session = answer.session_id
     conversation.extra["kb_query"] = condense(question, history)[:1000]
@@ -177,3 +182,47 @@ def _describe(r: IngestResult) -> str:
     if reason.startswith(f"'{r.source}' "):  # "'a.pdf' looks damaged ..." -> "It looks damaged ..."
         reason = "It " + reason[len(r.source) + 3:]
     return f"I couldn't add '{r.source}' to the course. {reason}".strip()
+
+
+COURSE_LANGUAGE = "en"
+
+
+def _to_course_language(question: str, ctx: IntentContext) -> tuple[str, str | None]:
+    """(the question in the course's language, the language it was asked in when that differs).
+    On a backend with a translator (Amazon Translate) the question is translated; otherwise it is
+    searched as asked (the KB's multilingual words and names still match)."""
+    from bot.nlu import foreign
+
+    lang = foreign(question)
+    if not lang or lang == COURSE_LANGUAGE:
+        return question, None
+    translator = _translator(ctx)
+    if translator is not None:
+        try:
+            return translator.translate(question, COURSE_LANGUAGE), lang
+        except Exception:  # a failed translation still searches the question as asked
+            pass
+    return question, lang
+
+
+def _from_course_language(answer: Any, lang: str, ctx: IntentContext) -> tuple[Any, str]:
+    """The answer in the asker's language when a translator exists, and the English note to show."""
+    from bot import textutil
+
+    name = textutil.language_name(lang)
+    translator = _translator(ctx)
+    if translator is not None and answer.found:
+        try:
+            translated = translator.translate(answer.text, lang)
+            return dataclasses.replace(answer, text=translated), (
+                f"(You asked in {name}; the course is in English, so I searched it in English and translated the answer.)")
+        except Exception:
+            pass
+    return answer, f"(You asked in {name}; the course material is in English, so answers come in English.)"
+
+
+def _translator(ctx: IntentContext) -> Any:
+    try:
+        return ctx.services.translator
+    except Exception:  # no translator on this backend (local): answers stay in the course's language
+        return None
