@@ -157,12 +157,13 @@ class Router:
         name = pending.get("intent") or ""
         slot_name = pending.get("slot") or ""
         slots = Slots(pending.get("slots") or {})
-        if result.intent == name and (result.slots.refers_to_previous or result.slots.get(slot_name)):
-            return Understood(result.intent, result.confidence, Slots.of(result.slots))  # the command restated
         intent = self.intents.get(name)
         spec = intent.spec.slot(slot_name) if intent else None
         accepts = spec.accepts if spec else None
         plausible = accepts(turn) if accepts is not None else None
+        if plausible is not True and result.intent == name and (result.slots.refers_to_previous
+                                                                or result.slots.get(slot_name)):
+            return Understood(result.intent, result.confidence, Slots.of(result.slots))  # the command restated
         other = self.intents.get(result.intent)
         claimed = (other is not None and result.intent != name and not other.spec.small_talk
                    and not other.spec.is_fallback)

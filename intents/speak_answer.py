@@ -39,7 +39,7 @@ def extract(text: str, instruction: str, payload: str | None) -> Slots:
             else:
                 slots["text"] = rest
                 slots.explicit_payload = True
-        if "text" not in slots and mentions_previous(normalize(instruction)):
+        if "text" not in slots and len(instruction.split()) <= 8 and mentions_previous(normalize(instruction)):
             slots.refers_to_previous = True
     lang = _LANG.search(instruction)
     if lang:

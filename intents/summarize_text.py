@@ -31,7 +31,7 @@ def extract(text: str, instruction: str, payload: str | None) -> Slots:
             slots.explicit_payload = True
     elif len(text) > 300 and not text.rstrip().endswith("?"):  # a pasted text with no instruction
         return Slots({"text": text.strip()}, explicit_payload=True)
-    if "text" not in slots and mentions_previous(normalize(instruction)):
+    if "text" not in slots and len(instruction.split()) <= 8 and mentions_previous(normalize(instruction)):
         slots.refers_to_previous = True
     return slots
 
