@@ -9,8 +9,45 @@ from typing import Any
 from bot import textinput, textutil
 from bot.conversation import Conversation, conversation_hash
 from bot.errors import InputError, NotAvailable
-from bot.specs import IntentContext, IntentSpec, SlotSpec
+from bot.nlu import POLITE, is_reference, mentions_previous, normalize, strip_trailing
+from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Media, Reply, Turn
+
+_TRIGGER = re.compile(rf"^{POLITE}(?:say|read|speak|pronounce|narrate|voice|recite)\b\s*(?:(?:this|the following|out loud|aloud|to me|for me|back|again|it|that)\b\s*)*", re.I)
+LANGUAGES = {
+    "english": "en", "spanish": "es", "french": "fr", "german": "de", "italian": "it", "portuguese": "pt",
+    "japanese": "ja", "chinese": "zh", "korean": "ko", "arabic": "ar", "hindi": "hi", "dutch": "nl",
+    "russian": "ru", "polish": "pl", "swedish": "sv", "turkish": "tr", "danish": "da", "norwegian": "no",
+}
+_LANG = re.compile(r"\bin (" + "|".join(LANGUAGES) + r")\b", re.I)
+_VOICE = re.compile(r"\b(?:with|using|in) (?:a |an |the )?([\w-]+(?: [\w-]+)?) (?:voice|accent)\b", re.I)
+
+
+def extract(text: str, instruction: str, payload: str | None) -> Slots:
+    """"say hello world" -> its text; "read that aloud" -> the previous answer; language and voice."""
+    slots = Slots()
+    if payload:
+        slots["text"] = payload
+        slots.explicit_payload = True
+    else:
+        m = _TRIGGER.match(instruction.strip())
+        if m:
+            rest = strip_trailing(instruction.strip()[m.end():])
+            if is_reference(rest):
+                slots.refers_to_previous = True
+            else:
+                slots["text"] = rest
+                slots.explicit_payload = True
+        if "text" not in slots and len(instruction.split()) <= 8 and mentions_previous(normalize(instruction)):
+            slots.refers_to_previous = True
+    lang = _LANG.search(instruction)
+    if lang:
+        slots["language"] = LANGUAGES[lang.group(1).lower()]
+    voice = _VOICE.search(instruction)
+    if voice:
+        slots["voice"] = voice.group(1)
+    return slots
+
 
 SPEC = IntentSpec(
     name="SpeakAnswer",
@@ -33,20 +70,29 @@ SPEC = IntentSpec(
         SlotSpec("voice", "AMAZON.AlphaNumeric", "Which voice would you like?", description="A voice name, e.g. Joanna."),
         SlotSpec("language", "AMAZON.Language", "Which language should I speak?", description="Target language."),
     ),
+    keywords=("aloud", "out loud", "read aloud", "speak", "say", "pronounce", "narrate", "voice", "audio", "mp3",
+              "listen", "hear", "text to speech", "tts", "talk", "en voz alta", "à voix haute", "a voix haute",
+              "vorlesen", "laut", "em voz alta", "ad alta voce", "lee", "lis", "lies"),
+    lead_verbs=("say", "read", "speak", "pronounce", "narrate", "recite", "voice", "lee", "leer", "lis", "lire",
+                "lies", "sag", "leia", "di", "dis"),
+    help=("\"Read that aloud\" speaks my last answer; \"read this aloud: <text>\" speaks your text "
+          "(\"say it in Spanish\" translates first)."),
+    extract=extract,
 )
 
 
-def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+def fill_slots(turn: Turn, slots: Slots, conversation: Conversation) -> Slots:
+    slots = Slots.of(slots)
     if slots.get("text"):
         return slots
     if any(a.kind in ("text", "pdf") for a in turn.attachments):
-        return {**slots, "_from_attachment": True}
-    if conversation.last_answer and (slots.get("_refers_to_previous") or not slots.get("_explicit_payload")):
+        return slots.with_(from_attachment=True)
+    if conversation.last_answer and (slots.refers_to_previous or not slots.explicit_payload):
         previous = conversation.last_answer
         # "read it again" after a spoken answer repeats what was spoken, not the reply holding the link
         if conversation.last_intent == SPEC.name and conversation.extra.get(_SPOKEN):
             previous = conversation.extra[_SPOKEN]
-        return {**slots, "text": speakable(previous), "_previous_answer": True}
+        return slots.with_({"text": speakable(previous)}, previous_answer=True)
     return slots
 
 
@@ -101,7 +147,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
 
 def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
     settings = ctx.settings
-    previous = ctx.slots.get("_previous_answer") and not ctx.slots.get("_explicit_payload")
+    previous = getattr(ctx.slots, "previous_answer", False) and not getattr(ctx.slots, "explicit_payload", False)
     source = textinput.message_or_attachment(ctx.slots.get("text"), "previous answer" if previous else "text",
                                              turn.attachments, max_chars=settings.speech_max_chars,
                                              max_bytes=settings.max_attachment_bytes)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 DATA = Path(__file__).parent / "data"
+NLU_DATA = Path(__file__).parents[1] / "data"  # the NLU's own training and calibration data
 
 # Adding a bench: a function returning list[Row], and one line here.
 BENCHES: dict[str, str] = {
@@ -62,19 +63,63 @@ def load_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def evaluate_nlu(nlu, items: list[dict]) -> tuple[float, list[dict], list[float]]:
-    """(accuracy, misses, per-item latency in ms) of ``nlu`` on labelled items."""
-    misses, times = [], []
+def _kinds(item: dict) -> list[str]:
+    kinds = ["image"] if item.get("has_image") else []
+    if item.get("has_pdf"):
+        kinds.append("pdf")
+    if item.get("has_text"):
+        kinds.append("text")
+    return kinds
+
+
+def nlu_items(path: Path) -> list[dict]:
+    """Labelled messages of a split, without the ones their author marked ambiguous."""
+    return [i for i in load_jsonl(path) if i.get("note") != "ambiguous"] if path.exists() else []
+
+
+def evaluate_nlu(nlu, items: list[dict], evidence: bool = False) -> tuple[float, list[dict], list[float]]:
+    """(accuracy, misses, per-item latency in ms) of ``nlu`` on labelled items; each miss and each
+    result is kept in ``evaluate_nlu.last`` for the confusion matrix and the calibration table."""
+    misses, times, results = [], [], []
     for item in items:
-        kinds = ["image"] if item.get("has_image") else []
-        if item.get("has_pdf"):
-            kinds.append("pdf")
         t = time.perf_counter()
-        r = nlu.parse(item["text"], kinds)
-        times.append((time.perf_counter() - t) * 1000)
+        r = nlu.parse(item["text"], _kinds(item)) if evidence else _parse_plain(nlu, item["text"], _kinds(item))
+        times.append((time.perf_counter() - t) * 1000 - (r.evidence_ms or 0.0))
+        results.append((item["intent"], r.intent, r.confidence))
         if r.intent != item["intent"]:
             misses.append({"text": item["text"], "expected": item["intent"], "got": r.intent, "confidence": r.confidence})
+    evaluate_nlu.last = results
     return 1 - len(misses) / max(len(items), 1), misses, times
+
+
+def _parse_plain(nlu, text: str, kinds: list[str]):
+    try:
+        return nlu.parse(text, kinds, evidence=None)
+    except TypeError:  # an NLU without the evidence hook
+        return nlu.parse(text, kinds)
+
+
+def nlu_report(results: list[tuple[str, str, float]], intents: list[str]) -> dict:
+    """Per-intent recall, the confusion matrix (rows: expected, columns: predicted) and calibration."""
+    from bot.nlu import calibration_table, expected_calibration_error
+
+    confusion = {e: {p: 0 for p in intents} for e in intents}
+    for expected, got, _ in results:
+        if expected in confusion and got in confusion[expected]:
+            confusion[expected][got] += 1
+    recall = {e: (row[e] / sum(row.values()) if sum(row.values()) else float("nan")) for e, row in confusion.items()}
+    conf = [c for _, _, c in results]
+    ok = [e == g for e, g, _ in results]
+    return {"recall": recall, "confusion": confusion, "calibration": calibration_table(conf, ok),
+            "ece": expected_calibration_error(conf, ok)}
+
+
+# The test splits: written by someone who had not read the specs or the NLU. Split a was scored
+# once before any tuning (the headline); its misses then informed general fixes (those items moved
+# to dev); split b was scored once after that tuning and never tuned on.
+NLU_TEST_SPLITS = (("test b (blind, never tuned on)", "nlu_test_b.jsonl"),
+                   ("test a (blind, its misses studied)", "nlu_test_a.jsonl"))
+QA_ROUTING_FILE = "qa_routing.jsonl"
 
 
 def bench_nlu() -> list[Row]:
@@ -83,18 +128,100 @@ def bench_nlu() -> list[Row]:
     t = time.perf_counter()
     nlu = services.default().nlu
     load_ms = (time.perf_counter() - t) * 1000
-    items = load_jsonl(DATA / "nlu_dev.jsonl")
-    acc, misses, times = evaluate_nlu(nlu, items)
-    on = f"dev set bot/bench/data/nlu_dev.jsonl ({len(items)} utterances, 8 intents); {machine()}"
-    rows = [
-        Row("nlu", "accuracy", round(acc * 100, 1), "%", on),
-        Row("nlu", "errors", len(misses), "utterances", on),
-        Row("nlu", "parse p50", round(percentile(times, 50), 2), "ms", on),
-        Row("nlu", "parse p95", round(percentile(times, 95), 2), "ms", on),
-        Row("nlu", "model load + sample embedding", round(load_ms), "ms", "first use in this process; " + machine()),
-    ]
-    for m in misses:
-        print(f"  nlu miss: {m['text'][:70]!r} expected {m['expected']} got {m['got']} ({m['confidence']:.2f})", file=sys.stderr)
+    intents = list(getattr(nlu, "intents", []))
+    rows: list[Row] = []
+    all_times: list[float] = []
+    for label, name in (*NLU_TEST_SPLITS, ("dev (tuned on)", "nlu_dev.jsonl")):
+        items = nlu_items((NLU_DATA if name == "nlu_dev.jsonl" else DATA) / name)
+        if not items:
+            continue
+        acc, misses, times = evaluate_nlu(nlu, items)
+        all_times += times
+        on = f"{label}: bot/{'data' if name == 'nlu_dev.jsonl' else 'bench/data'}/{name} ({len(items)} messages, {len(intents)} intents); {machine()}"
+        first = not rows  # the never-tuned test split is the one "accuracy" row
+        rows.append(Row("nlu", "accuracy" if first else f"accuracy {label.split(' (')[0]}", round(acc * 100, 1), "%", on))
+        if name == "nlu_dev.jsonl":
+            continue
+        report = nlu_report(evaluate_nlu.last, intents)
+        for intent, r in report["recall"].items():
+            rows.append(Row("nlu", f"recall {intent} ({label.split(' (')[0]})", round(r * 100, 1), "%", on))
+        for c in report["calibration"]:
+            rows.append(Row("nlu", f"accuracy at confidence >= {c['threshold']:.2f} ({label.split(' (')[0]})",
+                            f"{c['accuracy'] * 100:.1f}% of {c['coverage'] * 100:.0f}%", "acc / coverage", on))
+        rows.append(Row("nlu", f"expected calibration error ({label.split(' (')[0]})", round(report["ece"], 3), "", on))
+        rows.append(Row("nlu", f"confusion ({label.split(' (')[0]})", _confusion_text(report["confusion"]),
+                        "expected>predicted:count", on))
+        for m in misses:
+            print(f"  nlu miss [{name}]: {m['text'][:70]!r} expected {m['expected']} got {m['got']} "
+                  f"({m['confidence']:.2f})", file=sys.stderr)
+    on = f"every split above, NLU only (a KB consultation, when unsure, excluded and measured below); {machine()}"
+    rows.append(Row("nlu", "parse p50", round(percentile(all_times, 50), 2), "ms", on))
+    rows.append(Row("nlu", "parse p95", round(percentile(all_times, 95), 2), "ms", on))
+    rows.append(Row("nlu", "model load", round(load_ms), "ms", "first use in this process; " + machine()))
+    if services.default().settings.bench_pdf_routing:
+        rows.extend(bench_pdf_routing())
+    return rows
+
+
+def _confusion_text(confusion: dict[str, dict[str, int]]) -> str:
+    cells = [f"{e}>{p}:{n}" for e, row in confusion.items() for p, n in row.items() if n and e != p]
+    return ", ".join(cells) or "no confusions"
+
+
+def bench_pdf_routing() -> list[Row]:
+    """Web-chat routing of questions about an uploaded third-party PDF: each PDF is attached in a web
+    chat of a fresh local home, then its questions are asked; the share answered by the course intent,
+    and the share cited from that PDF, are reported, beside the NLU without KB evidence (the baseline)."""
+    import tempfile
+    import uuid
+
+    from bot.files import attachment_from_path
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load
+    from bot.turn import Turn
+
+    items = [i for i in load_jsonl(DATA / QA_ROUTING_FILE)] if (DATA / QA_ROUTING_FILE).exists() else []
+    if not items:
+        return []
+    by_pdf: dict[str, list[dict]] = {}
+    for i in items:
+        by_pdf.setdefault(i["pdf"], []).append(i)
+    routed = cited = plain = total = 0
+    evidence_ms: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        services = Services(load(home=Path(tmp), backend="local"))
+        router = Router(services)
+        course = next((i.spec.name for i in router.intents.values() if i.spec.remembers_question), None)
+        for pdf, questions in by_pdf.items():
+            path = Path(pdf)
+            if not path.exists():
+                print(f"  pdf routing: {pdf} is not installed; skipped", file=sys.stderr)
+                continue
+            conv = f"web:{uuid.uuid4().hex}"
+            router.handle(Turn(conversation=conv, channel="web", text="", attachments=(attachment_from_path(str(path)),)))
+            for q in questions:
+                total += 1
+                plain += services.nlu.parse(q["question"], [], use_evidence=False).intent == course
+                r = services.nlu.parse(q["question"], [])
+                if r.evidence_ms is not None:
+                    evidence_ms.append(r.evidence_ms)
+                reply = router.handle(Turn(conversation=conv, channel="web", text=q["question"]))
+                if reply.intent == course:
+                    routed += 1
+                    cited += any(c.source == path.name for c in reply.citations)
+                else:
+                    print(f"  pdf routing miss: {q['question'][:70]!r} -> {reply.intent}", file=sys.stderr)
+    if not total:
+        return []
+    on = (f"bot/bench/data/{QA_ROUTING_FILE}: {total} questions about {len(by_pdf)} third-party PDFs, each attached in a "
+          f"fresh web chat (local backend); {machine()}")
+    rows = [Row("nlu", "PDF questions routed to the course", round(routed / total * 100, 1), "%", on),
+            Row("nlu", "PDF questions cited from the attached PDF", round(cited / total * 100, 1), "%", on),
+            Row("nlu", "PDF questions routed, classifier alone (baseline, no KB evidence)", round(plain / total * 100, 1), "%", on)]
+    if evidence_ms:
+        rows.append(Row("nlu", "KB evidence call p95", round(percentile(evidence_ms, 95), 1), "ms",
+                        f"{len(evidence_ms)} of {total} questions consulted the KB; {machine()}"))
     return rows
 
 
