@@ -161,8 +161,6 @@ def _language_code(value: Any) -> str | None:
     """An ISO code from the slot: 'es' as is, 'Spanish' (Lex's AMAZON.Language gives names) mapped."""
     if not isinstance(value, str) or not value.strip():
         return None
-    from bot.nlu import LANGUAGES
-
     v = value.strip()
     if v.lower() in LANGUAGES:
         return LANGUAGES[v.lower()]
