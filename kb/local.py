@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 from bot.capabilities import Answer, IngestResult, Passage
 from bot.errors import InputError
 from kb import extractive
-from kb.chunking import chunk_pages
+from kb.chunking import chunk_pages, section_heading, sentences
 from kb.index import Index
 from kb.pdf import PdfProblem, extract_document
 
@@ -39,6 +39,7 @@ class Hit:
     score: float  # fused
     dense: float  # cosine
     lexical: float  # BM25, 0 when the words did not match
+    context: str = ""  # document title and section heading
 
     def passage(self) -> Passage:
         return Passage(self.source, self.page, self.score, self.text)
@@ -58,6 +59,24 @@ def pdf_files(paths: Sequence[str]) -> list[Path]:
 def embedding_text(chunk: Any) -> str:
     """What is embedded for a chunk: its title/section context, then its text."""
     return f"{chunk.context}\n{chunk.text}" if chunk.context else chunk.text
+
+
+def outline_of(doc: Any, chunks: Sequence[Any]) -> tuple[str | None, list[tuple[int, str, int]]]:
+    """A document's title and headings: its PDF outline when it has one, else the headings found in its text."""
+    title = doc.title
+    first = chunks[0].context.split(" - ", 1)[0] if chunks and chunks[0].context else ""
+    if not title or title.lower().endswith((".pdf", ".dvi", ".tex")):
+        title = first or None
+    if doc.outline:
+        return title, list(doc.outline)
+    headings: list[tuple[int, str, int]] = []
+    seen = set()
+    for page in doc.pages:
+        for s in sentences(page.text):
+            if section_heading(s) and s != title and s.lower() not in seen:
+                seen.add(s.lower())
+                headings.append((0, s[:200], page.number))
+    return title, headings[:500]
 
 
 class LocalKnowledgeBase:
@@ -116,11 +135,13 @@ class LocalKnowledgeBase:
         vectors = self.embedder.embed([embedding_text(c) for c in chunks])
         blob_key = self._store_pdf(sha, data)
         total_pages = doc.total_pages
+        title, headings = outline_of(doc, chunks)
         with self.index.transaction() as db:
             replaced = self.index.delete_document(db, name)
             self.index.insert_document(db, name=name, sha256=sha, size=len(data), pages=total_pages,
                                        blob_key=blob_key, model=getattr(self.embedder, "model_id", "?"),
-                                       chunks=[(c.page, c.ordinal, c.context, c.text) for c in chunks], vectors=vectors)
+                                       chunks=[(c.page, c.ordinal, c.context, c.text) for c in chunks], vectors=vectors,
+                                       title=title, headings=headings)
         return IngestResult(name, "replaced" if replaced else "added", pages=total_pages, chunks=len(chunks),
                             reason=doc.note)
 
@@ -166,19 +187,50 @@ class LocalKnowledgeBase:
         best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
         rows = self.index.chunks(best)
         return [Hit(cid, rows[cid].source, rows[cid].page, rows[cid].text, rows[cid].blob_key, fused[cid],
-                    dense.get(cid, 0.0), lexical.get(cid, 0.0)) for cid in best if cid in rows]
+                    dense.get(cid, 0.0), lexical.get(cid, 0.0), rows[cid].context) for cid in best if cid in rows]
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         return [h.passage() for h in self.hits(query, k)]
 
     # --- ask -------------------------------------------------------------------------------------
-    def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer:
+    def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = (),
+            about: str | None = None, more: dict[str, Any] | None = None) -> Answer:
+        """Answer from the course PDFs. ``about``: the document the conversation is on ("this PDF");
+        ``more``: where the previous answer stopped, for "tell me more"."""
         question = (question or "").strip()
         if not question:
             raise InputError("Please ask me a question about the course.", code="empty_question")
+        if more and extractive.is_more(question):
+            continued = self.more(more)
+            if continued is not None:
+                return continued
+        if extractive.is_overview(question):
+            return self.overview(question, about=about)
         query = extractive.condense(question, history)
-        hits = self.hits(query, k=6)
-        return extractive.answer(question, query, hits, self.embedder, self.link)
+        hits = self.hits(query, k=8)
+        return extractive.answer(question, query, hits, self.embedder, self.link,
+                                 following=lambda cid: self.index.following(cid), heading=self.heading)
+
+    def overview(self, question: str = "What does the course cover?", about: str | None = None) -> Answer:
+        """The documents with their titles and section headings, with page links."""
+        answer = extractive.overview(question, self.index.documents(), self.index.headings, self.link, about)
+        return Answer(answer.found, answer.text, answer.citations, kind="overview")
+
+    def more(self, cursor: dict[str, Any]) -> Answer | None:
+        """The passage after the one last shown (``Answer.more`` of the previous answer)."""
+        try:
+            chunk_id, end = int(cursor["chunk"]), int(cursor["end"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        rows = self.index.chunks([chunk_id])
+        if chunk_id not in rows:
+            return None  # the document was removed or replaced since
+        return extractive.continue_from(rows[chunk_id], max(end, 0), self.index.following, self.link)
+
+    def heading(self, source: str, page: int) -> str | None:
+        """The section heading in force on ``page`` of ``source``."""
+        heads = [h for h in self.index.headings(source) if h.page <= page]
+        return heads[-1].title if heads else None
 
     def link(self, blob_key: str | None, page: int | None) -> str | None:
         """A link that opens the stored PDF at ``page`` (signed, expiring), when the blob store has it."""
