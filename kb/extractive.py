@@ -80,6 +80,7 @@ _UNITS = re.compile(r"\b\d[\d,.]*\s*(%|percent|ms|milliseconds?|seconds?|minutes
                     r"KB|MB|GB|TB|Kb|Mb|kilobytes?|megabytes?|gigabytes?|characters|bytes|bits|tokens|lines|"
                     r"elements|times|pages|nines)\b|\$\d|\b(at most|up to|limited to|no more than|at least|per)\b",
                     re.I)
+_ENUMERATION = re.compile(r"[\w)\"']+,\s+[\w\"'(]+.{0,80}?\b(or|and)\b|\n\s*[-\u2022*]", re.S)
 _DEFINITION = r"\b(is|are|means|refers to|represents|denotes|describes|specifies|contains|holds|provides|lets|allows)\b"
 
 
@@ -165,12 +166,24 @@ _DURATION_A = re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|seconds?|minutes?|hou
                          r"(seconds?|minutes?|hours?|days?|weeks?)\b", re.I)
 
 
+_SIZE_Q = re.compile(r"\b(size|how (big|large)|maximum length|max length|how long is|how much (data|text|memory|"
+                     r"storage|space))\b", re.I)
+_SIZE_A = re.compile(r"\b\d[\d,.]*\s*(KB|MB|GB|TB|Kb|Mb|kilobytes?|megabytes?|gigabytes?|characters|chars|bytes|"
+                     r"bits|tokens|lines|elements)\b", re.I)
+_DEFAULT_Q = re.compile(r"\bdefault\b|\bby default\b", re.I)
+_DEFAULT_A = re.compile(r"\bdefault|\bdefaults\b|\bunless\b|\botherwise\b", re.I)
+
+
 def _has_answer_kind(question: str, sentence: str) -> bool | None:
     """True/False when the question asks for a kind of answer (None when it asks for none)."""
     if _PRICE_Q.search(question):
         return bool(_PRICE_A.search(sentence))
     if _DURATION_Q.search(question):
         return bool(_DURATION_A.search(sentence))
+    if _SIZE_Q.search(question):
+        return bool(_SIZE_A.search(sentence) or re.search(r"\b(at most|up to|limited to|no more than)\b", sentence))
+    if _DEFAULT_Q.search(question):
+        return bool(_DEFAULT_A.search(sentence))
     kind = question_type(question)
     if kind == "how_many":
         return bool(_NUMBER.search(sentence))
@@ -178,6 +191,8 @@ def _has_answer_kind(question: str, sentence: str) -> bool | None:
         return bool(_UNITS.search(sentence) or re.search(r"\b\d", sentence))
     if kind == "which" and _ASKS_CODE.search(question):
         return bool(_CODE_TOKEN.search(sentence))
+    if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?\w+s\b", question, re.I):
+        return bool(_ENUMERATION.search(sentence))
     if kind == "when":
         return bool(_WHEN_ANSWER.search(sentence))
     if kind == "why":
@@ -198,7 +213,7 @@ def definition_bonus(question: str, sentence: str) -> float:
         return 0.0
     topic = re.escape(m["topic"].strip().lower())
     topic = re.sub(r"(s)$", r"s?", topic)
-    pattern = rf"\b{topic}s?\b[^.;:]{{0,40}}?{_DEFINITION}"
+    pattern = rf"\b{topic}s?\b[^.;:]{{0,40}}?{_DEFINITION}|^(the |an? )?{topic}s?\b( \([^)]*\))? [a-z]+s\b"
     return DEFINITION_BONUS if re.search(pattern, sentence.lower()) else 0.0
 
 
@@ -229,6 +244,7 @@ class _Passage:
     score: float = 0.0
     best: int = -1  # index of the best sentence
     vecs: Any = None
+    sections: list[str] = field(default_factory=list)
     extra: list[Any] = field(default_factory=list)  # the chunks that continue it (next page)
 
 
@@ -253,11 +269,29 @@ PASSAGE_WEIGHT = 0.35
 COVER_WEIGHT = 0.25
 
 
+KIND_PENALTY = 0.15  # the sentence lacks the kind of answer asked for (no number for "how many")
+
+
+def _section_of(hit: Any) -> str:
+    context = getattr(hit, "context", "") or ""
+    return context.split(" - ", 1)[1] if " - " in context else context
+
+
 def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any) -> list[_Passage]:
     import numpy as np
 
     passages = [_Passage(h, _split(h.text)) for h in hits[:RERANK]]
-    texts = [s.text for p in passages for s in p.sentences]
+    texts = []
+    for p in passages:  # each sentence is embedded with the section heading it falls under
+        section = _section_of(p.hit)
+        p.sections = []
+        for x in p.sentences:
+            if x.heading:
+                section = x.text
+                texts.append(x.text)
+            else:
+                texts.append(f"{section}: {x.text}" if section else x.text)
+            p.sections.append(section)
     if not texts:
         return []
     vecs = embedder.embed(texts)
@@ -274,16 +308,19 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any) -> li
         sims = p.vecs @ qv
         i += n
         cover = coverage(query, [f"{p.hit.source} {getattr(p.hit, 'context', '')} {p.hit.text}"])
+        # the document's title is what every sentence of it is about
+        title = {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{p.hit.source} {getattr(p.hit, 'context', '')}"
+                                                                 .split(" - ")[0].lower())}
         best, best_i = -9.0, -1
-        for j, s in enumerate(p.sentences):
-            words = {_stem(w) for w in re.findall(r"[a-z0-9_]+", s.text.lower())}
+        for j, x in enumerate(p.sentences):
+            words = title | {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{p.sections[j]} {x.text}".lower())}
             overlap = len(qwords & words) / max(len(qwords), 1)
-            kind = _has_answer_kind(question, s.text)
-            score = (SENTENCE_WEIGHT * float(sims[j]) + OVERLAP_WEIGHT * overlap
-                     + (ANSWER_TYPE_BONUS if kind else 0.0) + definition_bonus(question, s.text))
-            if s.heading or len(s.text.split()) < 3 or _echoes(question, s.text):
+            kind = _has_answer_kind(question, x.text)
+            score = (SENTENCE_WEIGHT * float(sims[j]) + OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
+                     + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
+            if x.heading or len(x.text.split()) < 3 or _echoes(question, x.text):
                 score -= 0.5  # a heading or the question itself is not the answer
-            s.score = score
+            x.score = score
             if score > best:
                 best, best_i = score, j
         p.best = best_i
@@ -343,8 +380,11 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
             break
     end = m1
     budget = max(size - (m1 - start), 0)
+    lead_in = s[marked[-1]].text.rstrip().endswith(":")  # "... the following:" then a list or code
     for j in range(marked[-1] + 1, len(s)):
-        if s[j].end - m1 > budget and not s[marked[-1]].text.rstrip().endswith(":"):
+        if s[j].heading and not lead_in and s[j - 1].text.rstrip().endswith((".", "!", "?")):
+            break  # the next section
+        if s[j].end - m1 > budget and not lead_in:
             break
         if s[j].end - m1 > 2 * size:
             break
