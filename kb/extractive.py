@@ -248,6 +248,19 @@ class _Passage:
     extra: list[Any] = field(default_factory=list)  # the chunks that continue it (next page)
 
 
+_NOT_A_HEADING = re.compile(r"^(it|this|that|these|they|there|we|you|he|she|if|when|for example)\b", re.I)
+
+
+def _heading(s: str) -> bool:
+    """A heading line, not a sentence cut by a page break ("It is signed with the ... and carries")."""
+    return is_heading(s) and not (len(s.split()) >= 5 and _NOT_A_HEADING.match(s))
+
+
+def is_title_like(s: str) -> bool:
+    """A detected heading that reads as a title, not a sentence cut by a page break."""
+    return _heading(s)
+
+
 def _split(text: str) -> list[_Sentence]:
     out = []
     pos = 0
@@ -257,7 +270,7 @@ def _split(text: str) -> list[_Sentence]:
             i = text.find(s[:20], pos)
             if i < 0:
                 continue
-        out.append(_Sentence(s, i, i + len(s), is_heading(s)))
+        out.append(_Sentence(s, i, i + len(s), _heading(s)))
         pos = i + len(s)
     return out
 
@@ -330,7 +343,30 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any) -> li
     return passages
 
 
-def has_evidence(question: str, hits: Sequence[Any]) -> bool:
+def weighted_coverage(question: str, texts: Sequence[str],
+                      doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None) -> float:
+    """The largest share of the question's key terms one passage holds, each term weighted by how rare
+    it is in the course (a word no PDF contains, like "numpy", weighs most)."""
+    import math
+
+    words = list(dict.fromkeys(w for w in content_words(question) if w not in _GENERIC))
+    if not words:
+        return 1.0
+    if doc_freq is None:
+        weights = {w: 1.0 for w in words}
+    else:
+        df, total = doc_freq(words)
+        weights = {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}
+    whole = sum(weights.values()) or 1.0
+    best = 0.0
+    for t in texts:
+        found = _terms_in(t)
+        best = max(best, sum(v for w, v in weights.items() if _prefix(w) in found) / whole)
+    return best
+
+
+def has_evidence(question: str, hits: Sequence[Any],
+                 doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None) -> bool:
     if not hits:
         return False
     best = max(h.dense for h in hits)
@@ -338,7 +374,8 @@ def has_evidence(question: str, hits: Sequence[Any]) -> bool:
         return False
     if best >= STRONG_DENSE:
         return True
-    return coverage(question, [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]) >= MIN_COVERAGE
+    texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
+    return weighted_coverage(question, texts, doc_freq) >= MIN_COVERAGE
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -365,7 +402,7 @@ def _bold(text: str) -> str:
 
 
 def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]] | None,
-            size: int = WINDOW_CHARS) -> tuple[str, str, Any, int]:
+            size: int = WINDOW_CHARS, previous: Callable[[int], Any] | None = None) -> tuple[str, str, Any, int]:
     """(markdown window with the marked span in bold, the marked text, the last chunk used, the end
     offset in that chunk): a contiguous window of the passage around the marked sentences."""
     text = p.hit.text
@@ -392,6 +429,14 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     last_chunk, last_end = p.hit, end
     body = text[start:m0] + _bold(text[m0:m1]) + text[m1:end]
     marked_text = text[m0:m1]
+    if start == 0 and text[:1].islower() and previous is not None:
+        # the page starts mid-sentence: the sentence began at the end of the previous page
+        before = previous(getattr(p.hit, "chunk_id", -1))
+        if before is not None:
+            tail = _split(before.text)
+            if tail:
+                lead = tail[-1].text
+                body = lead.rstrip() + " " + body
     # the answer runs on past the passage (a list, a page break): continue with the next chunk
     runs_on = end >= len(text.rstrip()) - 1 and (m1 >= len(text.rstrip()) - 200 or text.rstrip().endswith(":")
                                                  or not text.rstrip().endswith((".", "!", "?")))
@@ -421,17 +466,19 @@ def _new_terms(question: str, text: str, shown: str) -> set[str]:
 def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
            link: Callable[[str | None, int | None], str | None], *,
            following: Callable[[int], list[Any]] | None = None,
-           heading: Callable[[str, int], str | None] | None = None) -> Answer:
+           previous: Callable[[int], Any] | None = None,
+           heading: Callable[[str, int], str | None] | None = None,
+           doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None) -> Answer:
     """The best passage of ``hits`` with its answering sentence(s) in bold and its citation, or
     "not in the course PDFs" with the nearest pages."""
     if not hits:
         return Answer(False, NOT_FOUND)
     passages = _rerank(question, query, hits, embedder)
-    if not passages or not has_evidence(query, hits):
+    if not passages or not has_evidence(query, hits, doc_freq):
         return not_found(hits, link, heading)
     p0 = passages[0]
     marked = _marked(p0)
-    body, quote, last, end = _window(p0, marked, following)
+    body, quote, last, end = _window(p0, marked, following, previous=previous)
     citations = [_cite(p0.hit, link, quote, body)]
     parts = [f"{body} [1]"]
     shown = body

@@ -308,6 +308,20 @@ class Index:
             (chunk_id, n)).fetchall()
         return [ChunkRow(*r) for r in rows]
 
+    def doc_freq(self, words: Sequence[str]) -> tuple[dict[str, int], int]:
+        """How many chunks contain each word (FTS5, stemmed as the index is), and the number of chunks."""
+        total = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        out = {}
+        for w in dict.fromkeys(words):
+            if not re.fullmatch(r"[a-z0-9_]+", w):
+                continue
+            try:
+                out[w] = self.db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                         (f'"{w}"',)).fetchone()[0]
+            except sqlite3.OperationalError:
+                out[w] = 0
+        return out, total
+
     def stats(self) -> dict[str, int]:
         docs, pages = self.db.execute("SELECT COUNT(*), COALESCE(SUM(pages), 0) FROM documents").fetchone()
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]

@@ -73,7 +73,8 @@ def outline_of(doc: Any, chunks: Sequence[Any]) -> tuple[str | None, list[tuple[
     seen = set()
     for page in doc.pages:
         for s in sentences(page.text):
-            if section_heading(s) and s != title and s.lower() not in seen:
+            if (section_heading(s) and extractive.is_title_like(s) and s != title and s.lower() not in seen
+                    and not (title and title.startswith(s))):
                 seen.add(s.lower())
                 headings.append((0, s[:200], page.number))
     return title, headings[:500]
@@ -209,7 +210,8 @@ class LocalKnowledgeBase:
         query = extractive.condense(question, history)
         hits = self.hits(query, k=8)
         return extractive.answer(question, query, hits, self.embedder, self.link,
-                                 following=lambda cid: self.index.following(cid), heading=self.heading)
+                                 following=self.index.following, previous=self._previous, heading=self.heading,
+                                 doc_freq=self.index.doc_freq)
 
     def overview(self, question: str = "What does the course cover?", about: str | None = None) -> Answer:
         """The documents with their titles and section headings, with page links."""
@@ -226,6 +228,10 @@ class LocalKnowledgeBase:
         if chunk_id not in rows:
             return None  # the document was removed or replaced since
         return extractive.continue_from(rows[chunk_id], max(end, 0), self.index.following, self.link)
+
+    def _previous(self, chunk_id: int) -> Any:
+        rows = self.index.neighbours(chunk_id)
+        return rows[0] if rows and rows[0].id != chunk_id else None
 
     def heading(self, source: str, page: int) -> str | None:
         """The section heading in force on ``page`` of ``source``."""
