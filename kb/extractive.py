@@ -22,7 +22,8 @@ from kb.chunking import is_heading, sentences
 from kb.words import STOPWORDS
 
 NOT_FOUND = "That's not in the course PDFs."
-NOTHING_INDEXED = "The course has no PDFs yet, so I can't answer from them. Add PDFs first."
+NOTHING_INDEXED = (NOT_FOUND + " The course has no PDFs yet: attach one (or `coursebot kb ingest`), "
+                                "then ask me about it.")
 
 # Evidence thresholds, calibrated on the labelled dev sets (answerable vs. unanswerable questions);
 # `coursebot bench kb` prints both error kinds.
@@ -290,7 +291,7 @@ def _section_of(hit: Any) -> str:
     return context.split(" - ", 1)[1] if " - " in context else context
 
 
-def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any) -> list[_Passage]:
+def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query_vec: Any = None) -> list[_Passage]:
     import numpy as np
 
     passages = [_Passage(h, _split(h.text)) for h in hits[:RERANK]]
@@ -308,7 +309,7 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any) -> li
     if not texts:
         return []
     vecs = embedder.embed(texts)
-    qv = embedder.embed_one(query)
+    qv = embedder.embed_one(query) if query_vec is None else query_vec
     if query != question:  # a follow-up: what is new in the question matters most
         qv = qv + embedder.embed_one(question)
         qv = qv / (np.linalg.norm(qv) or 1.0)
@@ -468,12 +469,13 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
            following: Callable[[int], list[Any]] | None = None,
            previous: Callable[[int], Any] | None = None,
            heading: Callable[[str, int], str | None] | None = None,
-           doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None) -> Answer:
+           doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
+           query_vec: Any = None) -> Answer:
     """The best passage of ``hits`` with its answering sentence(s) in bold and its citation, or
     "not in the course PDFs" with the nearest pages."""
     if not hits:
         return Answer(False, NOT_FOUND)
-    passages = _rerank(question, query, hits, embedder)
+    passages = _rerank(question, query, hits, embedder, query_vec)
     if not passages or not has_evidence(query, hits, doc_freq):
         return not_found(hits, link, heading)
     p0 = passages[0]

@@ -167,12 +167,12 @@ class LocalKnowledgeBase:
             return self.index.delete_document(db, name)
 
     # --- search ----------------------------------------------------------------------------------
-    def hits(self, query: str, k: int = 5, *, dense_weight: float | None = None) -> list[Hit]:
+    def hits(self, query: str, k: int = 5, *, dense_weight: float | None = None, query_vec: Any = None) -> list[Hit]:
         query = (query or "").strip()
         if not query:
             raise InputError("Please give me something to search for.", code="empty_query")
         w = self.dense_weight if dense_weight is None else dense_weight
-        qv = self.embedder.embed_one(query[:2000])
+        qv = query_vec if query_vec is not None else self.embedder.embed_one(query[:2000])
         dense = dict(self.index.dense(qv, CANDIDATES))
         lexical = dict(self.index.lexical(query[:2000], CANDIDATES))
         if not dense and not lexical:
@@ -208,8 +208,11 @@ class LocalKnowledgeBase:
         if extractive.is_overview(question):
             return self.overview(question, about=about)
         query = extractive.condense(question, history)
-        hits = self.hits(query, k=8)
-        return extractive.answer(question, query, hits, self.embedder, self.link,
+        qv = self.embedder.embed_one(query[:2000])
+        hits = self.hits(query, k=8, query_vec=qv)
+        if not hits and not self.index.stats()["documents"]:
+            return Answer(False, extractive.NOTHING_INDEXED)
+        return extractive.answer(question, query, hits, self.embedder, self.link, query_vec=qv,
                                  following=self.index.following, previous=self._previous, heading=self.heading,
                                  doc_freq=self.index.doc_freq)
 
