@@ -67,6 +67,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _bold(text: str) -> str:
+    """Markdown ``**bold**`` (the sentence of a passage that answers) as Slack mrkdwn ``*bold*``."""
+    return re.sub(r"\*\*([^*\n]+?)\*\*", r"*\1*", text)
+
+
 _ENTITY = re.compile(r"<([^<>]*)>")
 
 
@@ -199,7 +204,7 @@ def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> tuple
     """
     text = reply.text.strip() or "(no answer)"
     blocks: list[dict[str, Any]] = []
-    for part in _chunks(escape(text), SECTION_CHARS):
+    for part in _chunks(_bold(escape(text)), SECTION_CHARS):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": part}})
     if reply.citations:
         elements = [{"type": "mrkdwn", "text": "*Sources:*"}]
