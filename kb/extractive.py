@@ -569,7 +569,15 @@ _OVERVIEW = re.compile(
     r"|\b(give|show|list) (me )?(an? )?(overview|outline|the (topics|contents|documents|pdfs|chapters|sections))\b"
     r"|^\W*(course )?(overview|outline|table of contents|contents|topics)\W*$"
     r"|\bwhat (pdfs|documents|files|lectures) (are|do you have|does the course have)\b"
-    r"|\btopics (are |does )?(in|of|does) (the |this |lecture|[\w.-]+\.pdf)", re.I)
+    r"|\btopics (are |does )?(in|of|does) (the |this |lecture|[\w.-]+\.pdf)"
+    r"|\bwhat (does|do|did) (the |this |that |our |my |an? )?[\w .:-]{0,60}?(course|class|pdf|document|lecture|manual|"
+    r"book|chapter|spec|specification|guide|handbook|notes|material|syllabus|reference|introduction)s? "
+    r"(cover|contain|include|teach|discuss|describe|explain|talk about)\s*\??$"
+    r"|\bsummari[sz]e what\b.{0,60}\b(teach|teaches|covers?|contains?|says?|discuss(es)?|describes?)\b"
+    r"|\b(main |major )?(chapters|sections|parts|topics) (of|in) (the |this )?[\w .-]{0,60}"
+    r"(course|pdf|document|lecture|manual|book|spec|specification|guide|definition|introduction|\.pdf)\b"
+    r"|^\W*what('s| is| are)( in)? (chapter|section|part|lecture|unit|week) \d+\b.{0,60}\babout\b"
+    r"|^\W*what('s| is)( in)? (chapter|section|part) \d+ (of|in)\b", re.I)
 
 
 def is_overview(question: str) -> bool:
@@ -577,15 +585,33 @@ def is_overview(question: str) -> bool:
     return bool(_OVERVIEW.search(question or ""))
 
 
-def overview_target(question: str, names: Sequence[str], about: str | None = None) -> str | None:
-    """The document an overview question is about (by name, by number: "lecture 3"), or None for the
-    whole course. ``about`` is the document the conversation is on, for "this PDF"."""
+_TITLE_NOISE = frozenset("r a an the of and to for in on manual guide specification spec pdf book introduction".split())
+
+
+def overview_target(question: str, names: Sequence[str], about: str | None = None,
+                    titles: Sequence[str | None] = ()) -> str | None:
+    """The document an overview question is about (by file name, by title, by number: "lecture 3"),
+    or None for the whole course. ``about`` is the document the conversation is on, for "this PDF"."""
     q = question.lower()
+    qwords = set(re.findall(r"[a-z0-9]+", q))
     for name in names:
         stem = name.lower().rsplit(".", 1)[0]
-        if name.lower() in q or (len(stem) >= 4 and re.search(rf"\b{re.escape(stem)}\b", q)):
+        if name.lower() in q or (len(stem) >= 4 and re.search(rf"(?<![\w-]){re.escape(stem)}(?![\w-])", q)):
             return name
-    m = re.search(r"\b(lecture|chapter|week|unit|module|session|part|pdf|document|lesson|topic)\s*#?(\d{1,3})\b", q)
+    best, best_score = None, 0.0
+    for i, name in enumerate(names):  # the words of its name or its title ("the R internals manual")
+        title = titles[i] if i < len(titles) else None
+        for label in (name.rsplit(".", 1)[0], title or ""):
+            words = {w for w in re.findall(r"[a-z0-9]+", label.lower()) if w not in _TITLE_NOISE and len(w) > 1}
+            words = {w for w in words if not w.isdigit()}
+            if not words:
+                continue
+            score = len(words & qwords) / len(words)
+            if score > best_score and score >= 0.6 and len(words & qwords) >= 1:
+                best, best_score = name, score
+    if best is not None:
+        return best
+    m = re.search(r"\b(lecture|week|unit|module|session|pdf|document|lesson|topic|part)\s*#?(\d{1,3})\b", q)
     if m:
         n = int(m[2])
         for name in names:
@@ -600,6 +626,22 @@ def overview_target(question: str, names: Sequence[str], about: str | None = Non
     return None
 
 
+def _chapter(question: str, heads: list[Any], top: int) -> list[Any] | None:
+    """For "what is chapter 3 about?": that chapter's heading and the headings under it."""
+    m = re.search(r"\b(chapter|section|part)\s+(\d{1,3})\b", question, re.I)
+    if not m:
+        return None
+    n = m[2]
+    tops = [i for i, h in enumerate(heads) if h.level == top]
+    start = next((i for i in tops if re.match(rf"^(chapter\s+)?{n}(\.|\s|:)", heads[i].title, re.I)), None)
+    if start is None and 0 < int(n) <= len(tops):
+        start = tops[int(n) - 1]
+    if start is None:
+        return None
+    end = next((i for i in tops if i > start), len(heads))
+    return heads[start:end]
+
+
 def overview(question: str, documents: Sequence[Any], headings: Callable[[str], Sequence[Any]],
              link: Callable[[str | None, int | None], str | None], about: str | None = None) -> Answer:
     """The documents with their titles and section headings, with page links."""
@@ -607,16 +649,23 @@ def overview(question: str, documents: Sequence[Any], headings: Callable[[str], 
         return Answer(False, "The course has no PDFs yet. Add some (attach a PDF, or `coursebot kb ingest`), "
                              "then ask me what it covers.")
     names = [d.name for d in documents]
-    target = overview_target(question, names, about)
+    target = overview_target(question, names, about, [getattr(d, "title", None) for d in documents])
     if target is not None:
         doc = next(d for d in documents if d.name == target)
         heads = list(headings(doc.name))
         top = min((h.level for h in heads), default=0)
-        shown = [h for h in heads if h.level <= top + 1][:30]
-        if len(shown) < 4:
-            shown = heads[:30]
+        chapter = _chapter(question, heads, top)
         title = f" \u2014 {doc.title}" if getattr(doc, "title", None) else ""
-        lines = [f"**{doc.name}**{title} ({_pages(doc.pages)}) covers:"]
+        if chapter:
+            shown = [h for h in chapter if h.level <= top + 2][:30]
+            lines = [f"**{doc.name}**{title}, {chapter[0].title} (p. {chapter[0].page}):"]
+            shown = shown[1:] or shown
+            top += 1
+        else:
+            shown = [h for h in heads if h.level <= top + 1][:30]
+            if len(shown) < 4:
+                shown = heads[:30]
+            lines = [f"**{doc.name}**{title} ({_pages(doc.pages)}) covers:"]
         citations = []
         for h in shown:
             indent = "  " * max(h.level - top, 0)
@@ -625,7 +674,7 @@ def overview(question: str, documents: Sequence[Any], headings: Callable[[str], 
         if not shown:
             lines = [f"**{doc.name}**{title} ({_pages(doc.pages)}). I found no section headings in it."]
             citations = [Citation(doc.name, 1, link(doc.blob_key, 1), None)]
-        rest = len([h for h in heads if h.level <= top + 1]) - len(shown)
+        rest = 0 if chapter else len([h for h in heads if h.level <= top + 1]) - len(shown)
         if rest > 0:
             lines.append(f"\u2026 and {rest} more sections.")
         return Answer(True, "\n".join(lines), tuple(citations[:30]))
