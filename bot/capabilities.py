@@ -34,9 +34,18 @@ class Answer:
     text: str
     citations: tuple[Citation, ...] = ()
     session_id: str | None = None  # Bedrock RetrieveAndGenerate session; None locally
+    nearest: tuple[Citation, ...] = ()  # when not found: the closest pages (quote = their section heading)
+    more: dict[str, Any] | None = None  # where "tell me more" continues (opaque to callers)
+    kind: str = "answer"  # "answer" | "overview" | "more" (continues the previous passage)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"found": self.found, "answer": self.text, "citations": [c.to_dict() for c in self.citations]}
+        d: dict[str, Any] = {"found": self.found, "answer": self.text,
+                             "citations": [c.to_dict() for c in self.citations]}
+        if self.nearest:
+            d["nearest"] = [c.to_dict() for c in self.nearest]
+        if self.kind != "answer":
+            d["kind"] = self.kind
+        return d
 
 
 @dataclass(frozen=True)

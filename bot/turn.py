@@ -99,7 +99,8 @@ class Citation:
     source: str
     page: int | None = None
     url: str | None = None
-    quote: str | None = None
+    quote: str | None = None  # the sentence(s) that answer (highlighted), or a section heading
+    passage: str | None = None  # the passage shown around the quote, plain text
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"source": self.source, "page": self.page}
@@ -107,6 +108,8 @@ class Citation:
             d["url"] = self.url
         if self.quote:
             d["quote"] = self.quote
+        if self.passage:
+            d["passage"] = self.passage
         return d
 
 

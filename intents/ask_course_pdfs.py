@@ -132,17 +132,44 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     question, asked_in = _to_course_language(question, ctx)
     previous = conversation.extra.get("kb_query") or conversation.last_question
     history = [previous] if previous else []
-    answer = kb.ask(question, session_id=conversation.kb_session, history=history)
+    added = [r["source"] for r in details.get("ingested", ()) if r["status"] != "failed"]
+    about = added[-1] if added else conversation.extra.get("kb_source")
+    answer = kb.ask(question, session_id=conversation.kb_session, history=history,
+                    **_answer_context(kb, about, conversation.extra.get("kb_more")))
     if asked_in:
         answer, note = _from_course_language(answer, asked_in, ctx)
         lines.append(note)
     if answer.session_id:
         conversation.kb_session = answer.session_id
-    conversation.extra["kb_query"] = kb.retrieval_query(question, history)[:1000]
+    if answer.kind != "more":
+        conversation.extra["kb_query"] = kb.retrieval_query(question, history)[:1000]
+    conversation.extra["kb_more"] = getattr(answer, "more", None)
+    if answer.citations:
+        conversation.extra["kb_source"] = answer.citations[0].source
+    elif added:
+        conversation.extra["kb_source"] = added[-1]
     details["found"] = answer.found
+    if getattr(answer, "nearest", ()):
+        details["nearest"] = [c.to_dict() for c in answer.nearest]
     text = answer.text if not lines else " ".join(lines) + "\n\n" + answer.text
     return Reply(text=text, intent=SPEC.name, citations=answer.citations, details=details,
-                 suggestions=("Read that aloud",) if answer.found else ("What does the course cover?",))
+                 suggestions=(("Read that aloud",) + (("Tell me more",) if getattr(answer, "more", None) else ()))
+                 if answer.found else ("What does the course cover?",))
+
+
+def _answer_context(kb: Any, about: str | None, more: Any) -> dict[str, Any]:
+    """What the knowledge base can use of the conversation: the document it is on ("this PDF") and
+    where the last answer stopped ("tell me more"), for backends that accept them."""
+    try:
+        params = inspect.signature(kb.ask).parameters
+    except (TypeError, ValueError):
+        return {}
+    out: dict[str, Any] = {}
+    if "about" in params and about:
+        out["about"] = about
+    if "more" in params and more:
+        out["more"] = more
+    return out
 
 
 def _safe_name(name: str) -> str:

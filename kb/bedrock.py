@@ -51,7 +51,9 @@ DEFAULT_LANGCHAIN_PROMPT = (
 )
 # How a grounded "no answer" reads: our prompt's sentence, Bedrock's default reply when nothing was
 # retrieved, and the langchain prompt's marker.
-_REFUSALS = ("couldn't find that in the course", "sorry, i am unable to assist", NOT_FOUND_MARK.lower())
+_REFUSALS = ("not in the course pdfs", "couldn't find that in the course", "sorry, i am unable to assist",
+             NOT_FOUND_MARK.lower())
+MAX_META_BYTES = 1800  # S3 user metadata: 2 KB in all
 
 
 def _source_of(location: dict[str, Any] | None) -> tuple[str, str | None, str | None]:
@@ -129,11 +131,14 @@ class BedrockKnowledgeBase:
             return None
         return f"{url}#page={page}" if page else url
 
-    def _citation(self, ref: dict[str, Any]) -> Citation:
+    def _citation(self, ref: dict[str, Any], said: str = "") -> Citation:
+        """A reference as a citation: the quote is the sentence of the passage closest to what the
+        answer ``said`` from it, the passage the retrieved text."""
         source, bucket, key = _source_of(ref.get("location"))
         page = _page_of(ref.get("metadata"))
-        quote = ((ref.get("content") or {}).get("text") or "").strip()
-        return Citation(source, page, self.link(bucket, key, page), quote[:300] or None)
+        passage = " ".join(((ref.get("content") or {}).get("text") or "").split())
+        return Citation(source, page, self.link(bucket, key, page), _closest_sentence(passage, said)[:300] or None,
+                        passage=passage[:1500] or None)
 
     # --- search ----------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5) -> list[Passage]:
@@ -151,8 +156,11 @@ class BedrockKnowledgeBase:
     def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
         return extractive.condense(question, history)[:MAX_QUERY_CHARS]
 
-    def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer:
+    def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = (),
+            about: str | None = None) -> Answer:
         question = self._check_query(question)
+        if extractive.is_overview(question) and self.s3 is not None and self.settings.pdf_bucket:
+            return self.overview(question, about=about)
         if self.settings.kb_mode == "langchain":
             return self._ask_langchain(question, history)
         return self._ask_rag(question, session_id)
@@ -199,16 +207,21 @@ class BedrockKnowledgeBase:
         if resp.get("guardrailAction") == "INTERVENED":
             return Answer(False, text or "I can't answer that question.", (), new_session)
         citations: list[Citation] = []
-        seen = set()
+        index: dict[tuple[str, int | None], int] = {}
+        marks: list[tuple[int, int]] = []  # (end of the generated part, citation number)
         for c in resp.get("citations") or []:
+            part = ((c.get("generatedResponsePart") or {}).get("textResponsePart") or {})
             for ref in c.get("retrievedReferences") or []:
-                cit = self._citation(ref)
-                if (cit.source, cit.page) not in seen:
-                    seen.add((cit.source, cit.page))
+                cit = self._citation(ref, part.get("text") or text)
+                if (cit.source, cit.page) not in index:
                     citations.append(cit)
+                    index[(cit.source, cit.page)] = len(citations)
+                end = (part.get("span") or {}).get("end")
+                if isinstance(end, int):
+                    marks.append((end, index[(cit.source, cit.page)]))
         if not citations or not text or any(r in text.lower() for r in _REFUSALS):
-            return Answer(False, extractive.NOT_FOUND, (), new_session)
-        return Answer(True, text, tuple(citations), new_session)
+            return Answer(False, _not_in_course(text), (), new_session)
+        return Answer(True, _with_marks(text, marks), tuple(citations), new_session)
 
     @staticmethod
     def _wrap(error: Exception) -> Any:
@@ -262,7 +275,7 @@ class BedrockKnowledgeBase:
         citations: list[Citation] = []
         seen = set()
         for n in chosen:
-            cit = self._citation(refs[n - 1])
+            cit = self._citation(refs[n - 1], text)
             if (cit.source, cit.page) not in seen:
                 seen.add((cit.source, cit.page))
                 citations.append(cit)
@@ -315,9 +328,10 @@ class BedrockKnowledgeBase:
             return IngestResult(name, "failed", reason=f"'{name}' is {len(data) / 1e6:.0f} MB; a Bedrock Knowledge "
                                 f"Base accepts files up to {MAX_DOCUMENT_BYTES / 1e6:.0f} MB."), 0
         try:
-            pages = extract_document(data, name).total_pages  # refuse corrupt/encrypted/empty PDFs before uploading
+            doc = extract_document(data, name)  # refuse corrupt/encrypted/empty PDFs before uploading
         except PdfProblem as e:
             return IngestResult(name, "failed", reason=e.user_message), 0
+        pages = doc.total_pages
         bucket, key = self._bucket(), self._key(name)
         sha = hashlib.sha256(data).hexdigest()
         from botocore.exceptions import ClientError
@@ -330,7 +344,7 @@ class BedrockKnowledgeBase:
             if e.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                 self._wrap(e)
         call(self.s3.put_object, what=WHAT, Bucket=bucket, Key=key, Body=data, ContentType="application/pdf",
-             Metadata={"sha256": sha})
+             Metadata={"sha256": sha, **outline_metadata(doc)})
         return None, pages
 
     def sync(self, wait: float | None = None) -> dict[str, Any]:
@@ -395,6 +409,29 @@ class BedrockKnowledgeBase:
             self._wrap(e)
         return out
 
+    def overview(self, question: str = "What does the course cover?", about: str | None = None) -> Answer:
+        """The course's PDFs from the data source bucket, with the title, page count and headings
+        stored in each object's metadata when it was uploaded."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket = self._bucket()
+        docs, heads = [], {}
+        try:
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=self._key("")):
+                for obj in page.get("Contents", []):
+                    if not obj["Key"].lower().endswith(".pdf"):
+                        continue
+                    meta = self.s3.head_object(Bucket=bucket, Key=obj["Key"]).get("Metadata") or {}
+                    name = PurePosixPath(obj["Key"]).name
+                    docs.append(_S3Document(name, meta.get("title") or None, _int(meta.get("pages")), obj["Key"]))
+                    heads[name] = _headings_of(meta.get("headings"))
+        except (ClientError, BotoCoreError) as e:
+            self._wrap(e)
+        docs.sort(key=lambda d: d.name)
+        answer = extractive.overview(question, docs, lambda n: heads.get(n, []),
+                                     lambda key, p: self.link(bucket, key, p), about)
+        return Answer(answer.found, answer.text, answer.citations, kind="overview")
+
     def remove(self, name: str) -> bool:
         bucket, key = self._bucket(), self._key(Path(name).name)
         from botocore.exceptions import ClientError
@@ -408,6 +445,90 @@ class BedrockKnowledgeBase:
         call(self.s3.delete_object, what=WHAT, Bucket=bucket, Key=key)
         self.sync()
         return True
+
+
+class _S3Document:
+    """A PDF of the data source, as the overview lists it."""
+
+    def __init__(self, name: str, title: str | None, pages: int, key: str):
+        self.name, self.title, self.pages, self.blob_key = name, title, pages, key
+
+
+class _Heading:
+    def __init__(self, level: int, title: str, page: int):
+        self.level, self.title, self.page = level, title, page
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def outline_metadata(doc: Any) -> dict[str, str]:
+    """S3 user metadata for the overview: title, pages and the top headings (ASCII JSON, within 2 KB)."""
+    import json
+
+    from kb.chunking import chunk_pages
+    from kb.local import outline_of
+
+    title, headings = outline_of(doc, chunk_pages(doc.pages[:1]))
+    meta = {"pages": str(doc.total_pages)}
+    if title:
+        meta["title"] = title.encode("ascii", "replace").decode()[:200]
+    top = min((h[0] for h in headings), default=0)
+    chosen: list[list[Any]] = []
+    for level, text, page in headings:
+        if level > top + 1:
+            continue
+        chosen.append([level - top, text[:80], page])
+        if len(json.dumps(chosen)) > MAX_META_BYTES - 300:
+            chosen.pop()
+            break
+    if chosen:
+        meta["headings"] = json.dumps(chosen, separators=(",", ":"))
+    return meta
+
+
+def _headings_of(raw: str | None) -> list[_Heading]:
+    import json
+
+    try:
+        items = json.loads(raw) if raw else []
+        return [_Heading(int(a), str(b), int(c)) for a, b, c in items]
+    except (ValueError, TypeError):
+        return []
+
+
+def _closest_sentence(passage: str, said: str) -> str:
+    """The sentence of ``passage`` that shares the most words with ``said`` (what the answer took from it)."""
+    from kb.chunking import sentences
+
+    words = set(extractive.content_words(said))
+    best, best_n = "", -1
+    for s in sentences(passage):
+        n = len(words & set(extractive.content_words(s)))
+        if n > best_n:
+            best, best_n = s, n
+    return best
+
+
+def _with_marks(text: str, marks: list[tuple[int, int]]) -> str:
+    """The generated answer with [n] after each part that a reference supports."""
+    out = text
+    for end, n in sorted(set(marks), reverse=True):
+        cut = min(max(end + 1, 0), len(out))
+        while cut < len(out) and out[cut - 1:cut].isalnum():
+            cut += 1
+        if f"[{n}]" not in out[cut:cut + 5]:
+            out = out[:cut] + f" [{n}]" + out[cut:]
+    return out
+
+
+def _not_in_course(text: str) -> str:
+    """The explicit "not in the course" reply: an answer without a passage to cite is not from the course."""
+    return extractive.NOT_FOUND
 
 
 def _sigv4(s3: Any, settings: Any) -> Any:

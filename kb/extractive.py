@@ -1,12 +1,19 @@
-"""Extractive answers: the sentences of the retrieved passages that answer the question, each cited.
+"""Extractive answers: the passage of the course PDFs that answers the question, with the answering
+sentence(s) marked, and its citation.
 
-No generation, so nothing is invented: when the evidence is weak the answer is "not found".
-Follow-up questions ("and how much does it cost?") are condensed with the previous question.
+No generation, so nothing is invented. The retrieved passages are reranked with the question
+(sentence-level embedding similarity, coverage of the question's key terms, the kind of answer the
+question asks for); the answer is a contiguous window of the best passage around its best sentence,
+continued across a page break when the answer runs on, with that sentence in **bold**. A second
+passage is added only when it brings a fact the first lacks. When the evidence does not answer, the
+reply says so and names the nearest pages. Follow-up questions ("and how much does it cost?") are
+condensed with the previous question; "tell me more" continues the passage.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from bot.capabilities import Answer
@@ -14,74 +21,81 @@ from bot.turn import Citation
 from kb.chunking import is_heading, sentences
 from kb.words import STOPWORDS
 
-NOT_FOUND = ("I couldn't find that in the course PDFs. Try asking with the words the course uses, "
-             "or ask me what the course covers.")
+NOT_FOUND = "That's not in the course PDFs."
+NOTHING_INDEXED = (NOT_FOUND + " The course has no PDFs yet: attach one (or `coursebot kb ingest`), "
+                                "then ask me about it.")
 
-# Evidence thresholds, tuned on kb/data/dev_qa.jsonl (answerable vs. unanswerable questions).
-MIN_DENSE = 0.27  # best passage cosine below this: off-topic (dev set: off-topic <= 0.24, answerable >= 0.30)
+# Evidence thresholds, calibrated on the labelled dev sets (answerable vs. unanswerable questions);
+# `coursebot bench kb` prints both error kinds.
+MIN_DENSE = 0.27  # best passage cosine below this: off-topic
 STRONG_DENSE = 0.55  # at or above this the passage is on topic even without shared words
-MIN_COVERAGE = 0.5  # share of the question's topical words found in one of the top passages
-MAX_SENTENCES = 3
-EXTRA_MARGIN = 0.07  # further sentences are added when they score within this of the best one
-MAX_ANSWER_CHARS = 700
+MIN_COVERAGE = 0.5  # share of the question's key terms found in the best passages
+RERANK = 6  # passages reranked with sentence embeddings
+WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
+BEFORE_CHARS = 200  # of which before the marked sentence
+SECOND_MARGIN = 0.06  # a second passage scores within this of the first
+MAX_MARKED = 2
 
 _FOLLOW_START = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|why|why not|and what|"
                            r"tell me more|more on|same for)\b", re.I)
 _REFERRING = re.compile(r"\b(it|its|it's|that|this|they|them|their|those|these|there|one|ones|he|she)\b", re.I)
+_MORE = re.compile(r"^\W*(please\W+)?(tell me more|more|go on|continue|keep going|and then|what else|"
+                   r"(can you |could you )?(tell|say|show) (me )?more( about (it|that|this))?|"
+                   r"more (details|detail|on (that|this|it))|what comes next|next( passage| part)?)\W*$", re.I)
 # Words that ask *about* something without naming a topic ("how much does it cost")
 _GENERIC = frozenset("""cost costs price pricing priced charge charged billed much many work works use used using
 limit limits size big long time maximum minimum max min difference different better example examples mean means
-need needs do does done make makes get gets kind type types way ways thing things again simpler terms more""".split())
+need needs do does done make makes get gets kind type types way ways thing things again simpler terms more
+happen happens possible set specify specified called call""".split())
 
 
-# What kind of sentence answers a question: (question pattern, answer pattern). A sentence that has
-# the expected kind of answer (a duration for "how long", a size for "maximum size") gets a bonus.
-_ANSWER_TYPES = (
-    (re.compile(r"\bhow long\b|\bhow much time\b|\btimeouts?\b|\bduration\b", re.I),
-     re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)),
-    (re.compile(r"\b(how (big|large)|size|maximum|max|limits?|how much (data|text|memory|storage))\b", re.I),
-     re.compile(r"\b\d[\d,.]*\s*(KB|MB|GB|TB|kilobytes?|megabytes?|gigabytes?|characters|bytes|tokens)\b|"
-                r"\bat most\b|\bup to\b|\blimited to\b", re.I)),
-    (re.compile(r"\b(cost|costs|price|prices|pricing|priced|charged?|billed|pay)\b|\bhow much does\b", re.I),
-     re.compile(r"\b(per|price|priced|charges?|charged|billed|cost|costs|free tier|\$\d)|\b(pay|pays|paid)\b", re.I)),
-    (re.compile(r"\bhow many\b", re.I), re.compile(r"\b\d[\d,.]*\b")),
-    (re.compile(r"^\s*(what is|what are|what's|define|definition of)\b", re.I),
-     re.compile(r"\b(is|are) (a|an|the)\b|\brefers to\b|\bmeans\b", re.I)),
+# --- the question's focus ------------------------------------------------------------------------
+_TYPES = (
+    ("how_many", re.compile(r"\bhow many\b|\bnumber of\b", re.I)),
+    ("how_much", re.compile(r"\bhow (much|big|large|long|often|durable|far)\b|\b(maximum|minimum|max|limit|size|"
+                            r"cost|price|default value|timeout)\b", re.I)),
+    ("when", re.compile(r"^\W*(when|since when|in which (year|version))\b", re.I)),
+    ("why", re.compile(r"^\W*why\b", re.I)),
+    ("which", re.compile(r"^\W*(which|what)\s+(\w+\s+){0,2}?(function|functions|command|commands|option|options|"
+                         r"variable|variables|file|files|directory|tool|program|package|packages|macro|macros|"
+                         r"argument|arguments|flag|format|formats|type|types|class|classes|element|field|key|"
+                         r"attribute|environment variable|operator|value|values|name|names|extension|library)\b|"
+                         r"^\W*which\b", re.I)),
+    ("how_to", re.compile(r"^\W*(how (do|can|should|would|to|does one)|how is|how are|what('s| is) the way)\b", re.I)),
+    ("what_is", re.compile(r"^\W*(what is|what are|what's|what does|define|definition of|explain|describe)\b", re.I)),
+    ("yes_no", re.compile(r"^\W*(is|are|can|does|do|should|will|was|were|has|have|must)\b", re.I)),
 )
 
-
-OVERLAP_WEIGHT = 0.25
-ANSWER_TYPE_BONUS = 0.2
-COVER_WEIGHT = 0.2
-PASSAGE_WEIGHT = 0.3
-DEFINITION_BONUS = 0.3
-_DEFINITION_Q = re.compile(r"^\s*(?:what is|what are|what's|define|explain)\s+(?:an?\s+|the\s+)?(?P<topic>[\w .-]+?)"
-                           r"(?:\s+(?:in|of|for|on|with|used|in the)\b.*)?\s*\??$", re.I)
-
-
-def definition_bonus(question: str, sentence: str) -> float:
-    """For "what is X?", a sentence that says what X is ("An intent is ...", "X is the AWS service ...")."""
-    m = _DEFINITION_Q.match(question)
-    if not m:
-        return 0.0
-    topic = re.escape(m["topic"].strip().lower())
-    topic = re.sub(r"(s)$", r"s?", topic)  # intents / intent
-    pattern = rf"\b{topic}s?\b[^.;:]{{0,40}}?\b(is|are|means|refers to|represents|lets|does|turns|converts|provides|offers|analy[sz]es|stores|runs|reads|connects|gives|helps|builds)\b"
-    return DEFINITION_BONUS if re.search(pattern, sentence.lower()) else 0.0
+_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|hundred|"
+                     r"thousand|million|once|twice|single|several)\b", re.I)
+_CODE_TOKEN = re.compile(r"[A-Za-z_][\w.]*\(\)?|--?[a-z][\w-]+|\b[A-Z][A-Z0-9_]{2,}\b|\b\w+[_.]\w+\b|`[^`]+`|"
+                         r"\b[a-z]+[A-Z]\w*\b|/\w[\w/.-]*")
+_ASKS_CODE = re.compile(r"\b(function|command|option|variable|macro|flag|argument|call|routine|operator|"
+                        r"environment variable|file|directory|program|tool|package)s?\b", re.I)
+_WHEN_ANSWER = re.compile(r"\b(1[89]\d\d|20\d\d|version|release|before|after|when|until|once|during|whenever|"
+                          r"at (the )?(start|end|time))\b", re.I)
+_WHY_ANSWER = re.compile(r"\b(because|since|so that|in order to|to avoid|to allow|to make|reason|otherwise|"
+                         r"allows?|prevents?|ensures?|needed|necessary)\b", re.I)
+_HOW_ANSWER = re.compile(r"\b(use|using|run|call|type|set|with|by|via|command|function|option)\b|[<(]|\$ |^\s*>", re.I)
+_UNITS = re.compile(r"\b\d[\d,.]*\s*(%|percent|ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
+                    r"KB|MB|GB|TB|Kb|Mb|kilobytes?|megabytes?|gigabytes?|characters|bytes|bits|tokens|lines|"
+                    r"elements|times|pages|nines)\b|\$\d|\b(at most|up to|limited to|no more than|at least|per)\b",
+                    re.I)
+_ENUMERATION = re.compile(r"[\w)\"']+,\s+[\w\"'(]+.{0,80}?\b(or|and)\b|\n\s*[-\u2022*]", re.S)
+_DEFINITION = r"\b(is|are|means|refers to|represents|denotes|describes|specifies|contains|holds|provides|lets|allows)\b"
 
 
-_DANGLING = re.compile(r"^(it|its|this|that|these|those|they|their|he|she|such|also|however)\b", re.I)
-
-
-def answer_type_bonus(question: str, sentence: str) -> float:
-    for q_pat, a_pat in _ANSWER_TYPES:
-        if q_pat.search(question):
-            return ANSWER_TYPE_BONUS if a_pat.search(sentence) else 0.0
-    return 0.0
+def question_type(question: str) -> str:
+    """how_many | how_much | when | why | which | how_to | what_is | yes_no | other."""
+    q = question.strip()
+    for name, pattern in _TYPES:
+        if pattern.search(q):
+            return name
+    return "other"
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 1 and w not in STOPWORDS]
+    return [w for w in re.findall(r"[a-z0-9_]+", text.lower()) if len(w) > 1 and w not in STOPWORDS]
 
 
 def _stem(w: str) -> str:
@@ -89,6 +103,19 @@ def _stem(w: str) -> str:
         if len(w) > len(suffix) + 3 and w.endswith(suffix):
             return w[: -len(suffix)]
     return w
+
+
+def _prefix(w: str) -> str:
+    return w[:5]  # truncation "stemming": recognise/recognised, celebrity/celebrities
+
+
+def key_terms(question: str) -> set[str]:
+    """The question's topical words (prefix-stemmed), without the words every question has."""
+    return {_prefix(w) for w in content_words(question) if w not in _GENERIC}
+
+
+def _terms_in(text: str) -> set[str]:
+    return {_prefix(w) for w in re.findall(r"[a-z0-9_]+", text.lower())}
 
 
 def is_follow_up(question: str) -> bool:
@@ -99,6 +126,11 @@ def is_follow_up(question: str) -> bool:
     return len(question.split()) <= 9 and bool(_REFERRING.search(question)) and len(topical) <= 1
 
 
+def is_more(question: str) -> bool:
+    """"tell me more", "go on", "more details": continue the last answer's passage."""
+    return bool(_MORE.match(question or ""))
+
+
 def condense(question: str, history: Sequence[str]) -> str:
     """The retrieval query for ``question``: joined with the previous question when it is a follow-up."""
     previous = next((h for h in reversed(history) if h and h.strip()), None)
@@ -107,23 +139,235 @@ def condense(question: str, history: Sequence[str]) -> str:
     return question
 
 
-def _prefix(w: str) -> str:
-    return w[:5]  # truncation "stemming": recognise/recognised, celebrity/celebrities
-
-
 def coverage(question: str, texts: Sequence[str]) -> float:
     """The largest share of the question's topical words that one passage contains."""
-    words = {_prefix(w) for w in content_words(question) if w not in _GENERIC}
+    words = key_terms(question)
     if not words:
         return 1.0
     best = 0.0
     for t in texts:
-        found = {_prefix(w) for w in re.findall(r"[a-z0-9]+", t.lower())}
-        best = max(best, len(words & found) / len(words))
+        best = max(best, len(words & _terms_in(t)) / len(words))
     return best
 
 
-def has_evidence(question: str, hits: Sequence[Any]) -> bool:
+def answer_type_bonus(question: str, sentence: str) -> float:
+    """How well a sentence has the kind of answer the question asks for (a price for "how much does
+    it cost", a number for "how many", a command for "which function")."""
+    return ANSWER_TYPE_BONUS if _has_answer_kind(question, sentence) else 0.0
+
+
+ANSWER_TYPE_BONUS = 0.2
+DEFINITION_BONUS = 0.25
+_PRICE_Q = re.compile(r"\b(cost|costs|price|prices|pricing|priced|charged?|billed|pay)\b|\bhow much does\b", re.I)
+_PRICE_A = re.compile(r"\b(per|price|priced|charges?|charged|billed|cost|costs|free tier|\$\d)|\b(pay|pays|paid)\b",
+                      re.I)
+_DURATION_Q = re.compile(r"\bhow long\b|\bhow much time\b|\btimeouts?\b|\bduration\b", re.I)
+_DURATION_A = re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|"
+                         r"\b(one|two|three|four|five|six|seven|eight|nine|ten|fifteen|thirty) "
+                         r"(seconds?|minutes?|hours?|days?|weeks?)\b", re.I)
+
+
+_SIZE_Q = re.compile(r"\b(size|how (big|large)|maximum length|max length|how long is|how much (data|text|memory|"
+                     r"storage|space))\b", re.I)
+_SIZE_A = re.compile(r"\b\d[\d,.]*\s*(KB|MB|GB|TB|Kb|Mb|kilobytes?|megabytes?|gigabytes?|characters|chars|bytes|"
+                     r"bits|tokens|lines|elements)\b", re.I)
+_DEFAULT_Q = re.compile(r"\bdefault\b|\bby default\b", re.I)
+_DEFAULT_A = re.compile(r"\bdefault|\bdefaults\b|\bunless\b|\botherwise\b", re.I)
+
+
+def _has_answer_kind(question: str, sentence: str) -> bool | None:
+    """True/False when the question asks for a kind of answer (None when it asks for none)."""
+    if _PRICE_Q.search(question):
+        return bool(_PRICE_A.search(sentence))
+    if _DURATION_Q.search(question):
+        return bool(_DURATION_A.search(sentence))
+    if _SIZE_Q.search(question):
+        return bool(_SIZE_A.search(sentence) or re.search(r"\b(at most|up to|limited to|no more than)\b", sentence))
+    if _DEFAULT_Q.search(question):
+        return bool(_DEFAULT_A.search(sentence))
+    kind = question_type(question)
+    if kind == "how_many":
+        return bool(_NUMBER.search(sentence))
+    if kind == "how_much":
+        return bool(_UNITS.search(sentence) or re.search(r"\b\d", sentence))
+    if kind == "which" and _ASKS_CODE.search(question):
+        return bool(_CODE_TOKEN.search(sentence))
+    if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?\w+s\b", question, re.I):
+        return bool(_ENUMERATION.search(sentence))
+    if kind == "when":
+        return bool(_WHEN_ANSWER.search(sentence))
+    if kind == "why":
+        return bool(_WHY_ANSWER.search(sentence))
+    if kind == "how_to":
+        return bool(_HOW_ANSWER.search(sentence))
+    return None
+
+
+_DEFINITION_Q = re.compile(r"^\s*(?:what is|what are|what's|what does|define|explain)\s+(?:an?\s+|the\s+)?"
+                           r"(?P<topic>[\w .()-]+?)(?:\s+(?:in|of|for|on|with|used|do|mean|stand)\b.*)?\s*\??$", re.I)
+
+
+def definition_bonus(question: str, sentence: str) -> float:
+    """For "what is X?", a sentence that says what X is ("An intent is ...", "X is the AWS service ...")."""
+    m = _DEFINITION_Q.match(question)
+    if not m:
+        return 0.0
+    topic = re.escape(m["topic"].strip().lower())
+    topic = re.sub(r"(s)$", r"s?", topic)
+    pattern = rf"\b{topic}s?\b[^.;:]{{0,40}}?{_DEFINITION}|^(the |an? )?{topic}s?\b( \([^)]*\))? [a-z]+s\b"
+    return DEFINITION_BONUS if re.search(pattern, sentence.lower()) else 0.0
+
+
+def _echoes(question: str, sentence: str) -> bool:
+    """The sentence restates the question (an FAQ heading, a question in the text)."""
+    s = sentence.strip()
+    if s.endswith("?"):
+        return True
+    q = set(content_words(question))
+    w = set(content_words(s))
+    return bool(w) and len(w - q) <= 1 and len(w) <= len(q) + 1
+
+
+# --- passages ------------------------------------------------------------------------------------
+@dataclass
+class _Sentence:
+    text: str
+    start: int  # offsets in the passage text
+    end: int
+    heading: bool
+    score: float = 0.0
+
+
+@dataclass
+class _Passage:
+    hit: Any
+    sentences: list[_Sentence]
+    score: float = 0.0
+    best: int = -1  # index of the best sentence
+    vecs: Any = None
+    sections: list[str] = field(default_factory=list)
+    extra: list[Any] = field(default_factory=list)  # the chunks that continue it (next page)
+
+
+_NOT_A_HEADING = re.compile(r"^(it|this|that|these|they|there|we|you|he|she|if|when|for example)\b", re.I)
+
+
+def _heading(s: str) -> bool:
+    """A heading line, not a sentence cut by a page break ("It is signed with the ... and carries")."""
+    return is_heading(s) and not (len(s.split()) >= 5 and _NOT_A_HEADING.match(s))
+
+
+def is_title_like(s: str) -> bool:
+    """A detected heading that reads as a title, not a sentence cut by a page break."""
+    return _heading(s)
+
+
+def _split(text: str) -> list[_Sentence]:
+    out = []
+    pos = 0
+    for s in sentences(text):
+        i = text.find(s, pos)
+        if i < 0:
+            i = text.find(s[:20], pos)
+            if i < 0:
+                continue
+        out.append(_Sentence(s, i, i + len(s), _heading(s)))
+        pos = i + len(s)
+    return out
+
+
+# Ranking weights, tuned on the dev set.
+SENTENCE_WEIGHT = 1.0
+OVERLAP_WEIGHT = 0.3
+PASSAGE_WEIGHT = 0.35
+COVER_WEIGHT = 0.25
+
+
+KIND_PENALTY = 0.15  # the sentence lacks the kind of answer asked for (no number for "how many")
+
+
+def _section_of(hit: Any) -> str:
+    context = getattr(hit, "context", "") or ""
+    return context.split(" - ", 1)[1] if " - " in context else context
+
+
+def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query_vec: Any = None) -> list[_Passage]:
+    import numpy as np
+
+    passages = [_Passage(h, _split(h.text)) for h in hits[:RERANK]]
+    texts = []
+    for p in passages:  # each sentence is embedded with the section heading it falls under
+        section = _section_of(p.hit)
+        p.sections = []
+        for x in p.sentences:
+            if x.heading:
+                section = x.text
+                texts.append(x.text)
+            else:
+                texts.append(f"{section}: {x.text}" if section else x.text)
+            p.sections.append(section)
+    if not texts:
+        return []
+    vecs = embedder.embed(texts)
+    qv = embedder.embed_one(query) if query_vec is None else query_vec
+    if query != question:  # a follow-up: what is new in the question matters most
+        qv = qv + embedder.embed_one(question)
+        qv = qv / (np.linalg.norm(qv) or 1.0)
+    qwords = {_stem(w) for w in content_words(query) if w not in _GENERIC} or {_stem(w) for w in content_words(query)}
+    top = max(h.score for h in hits) or 1.0
+    i = 0
+    for p in passages:
+        n = len(p.sentences)
+        p.vecs = vecs[i:i + n]
+        sims = p.vecs @ qv
+        i += n
+        cover = coverage(query, [f"{p.hit.source} {getattr(p.hit, 'context', '')} {p.hit.text}"])
+        # the document's title is what every sentence of it is about
+        title = {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{p.hit.source} {getattr(p.hit, 'context', '')}"
+                                                                 .split(" - ")[0].lower())}
+        best, best_i = -9.0, -1
+        for j, x in enumerate(p.sentences):
+            words = title | {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{p.sections[j]} {x.text}".lower())}
+            overlap = len(qwords & words) / max(len(qwords), 1)
+            kind = _has_answer_kind(question, x.text)
+            score = (SENTENCE_WEIGHT * float(sims[j]) + OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
+                     + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
+            if x.heading or len(x.text.split()) < 3 or _echoes(question, x.text):
+                score -= 0.5  # a heading or the question itself is not the answer
+            x.score = score
+            if score > best:
+                best, best_i = score, j
+        p.best = best_i
+        p.score = best + PASSAGE_WEIGHT * p.hit.score / top + COVER_WEIGHT * cover
+    passages = [p for p in passages if p.best >= 0]
+    passages.sort(key=lambda p: p.score, reverse=True)
+    return passages
+
+
+def weighted_coverage(question: str, texts: Sequence[str],
+                      doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None) -> float:
+    """The largest share of the question's key terms one passage holds, each term weighted by how rare
+    it is in the course (a word no PDF contains, like "numpy", weighs most)."""
+    import math
+
+    words = list(dict.fromkeys(w for w in content_words(question) if w not in _GENERIC))
+    if not words:
+        return 1.0
+    if doc_freq is None:
+        weights = {w: 1.0 for w in words}
+    else:
+        df, total = doc_freq(words)
+        weights = {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}
+    whole = sum(weights.values()) or 1.0
+    best = 0.0
+    for t in texts:
+        found = _terms_in(t)
+        best = max(best, sum(v for w, v in weights.items() if _prefix(w) in found) / whole)
+    return best
+
+
+def has_evidence(question: str, hits: Sequence[Any],
+                 doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None) -> bool:
     if not hits:
         return False
     best = max(h.dense for h in hits)
@@ -131,87 +375,323 @@ def has_evidence(question: str, hits: Sequence[Any]) -> bool:
         return False
     if best >= STRONG_DENSE:
         return True
-    return coverage(question, [h.text for h in hits[:3]]) >= MIN_COVERAGE
+    texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
+    return weighted_coverage(question, texts, doc_freq) >= MIN_COVERAGE
+
+
+# --- rendering -----------------------------------------------------------------------------------
+def _marked(p: _Passage) -> list[int]:
+    """The best sentence, with the next one when it continues the answer (a list after a colon,
+    a sentence that refers back)."""
+    b = p.best
+    chosen = [b]
+    s = p.sentences
+    if b + 1 < len(s) and len(chosen) < MAX_MARKED:
+        nxt = s[b + 1]
+        if s[b].text.rstrip().endswith(":") or (not nxt.heading and nxt.score >= s[b].score - 0.05
+                                               and re.match(r"(it|this|that|these|they|such|the (latter|former))\b",
+                                                            nxt.text, re.I)):
+            chosen.append(b + 1)
+    if b > 0 and re.match(r"(it|this|these|they|such)\b", s[b].text, re.I) and not s[b - 1].heading:
+        chosen.insert(0, b - 1)
+    return chosen
+
+
+def _bold(text: str) -> str:
+    """``**text**`` line by line (markdown bold does not cross line breaks)."""
+    return "\n".join(f"**{ln.strip()}**" if ln.strip() else ln for ln in text.split("\n"))
+
+
+def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]] | None,
+            size: int = WINDOW_CHARS, previous: Callable[[int], Any] | None = None) -> tuple[str, str, Any, int]:
+    """(markdown window with the marked span in bold, the marked text, the last chunk used, the end
+    offset in that chunk): a contiguous window of the passage around the marked sentences."""
+    text = p.hit.text
+    s = p.sentences
+    m0, m1 = s[marked[0]].start, s[marked[-1]].end
+    start = m0
+    for j in range(marked[0] - 1, -1, -1):  # context before: the sentences (or heading) that lead in
+        if m0 - s[j].start > BEFORE_CHARS:
+            break
+        start = s[j].start
+        if s[j].heading:
+            break
+    end = m1
+    budget = max(size - (m1 - start), 0)
+    lead_in = s[marked[-1]].text.rstrip().endswith(":")  # "... the following:" then a list or code
+    for j in range(marked[-1] + 1, len(s)):
+        if s[j].heading and not lead_in and s[j - 1].text.rstrip().endswith((".", "!", "?")):
+            break  # the next section
+        if s[j].end - m1 > budget and not lead_in:
+            break
+        if s[j].end - m1 > 2 * size:
+            break
+        end = s[j].end
+    last_chunk, last_end = p.hit, end
+    body = text[start:m0] + _bold(text[m0:m1]) + text[m1:end]
+    marked_text = text[m0:m1]
+    if start == 0 and text[:1].islower() and previous is not None:
+        # the page starts mid-sentence: the sentence began at the end of the previous page
+        before = previous(getattr(p.hit, "chunk_id", -1))
+        if before is not None:
+            tail = _split(before.text)
+            if tail:
+                lead = tail[-1].text
+                body = lead.rstrip() + " " + body
+    # the answer runs on past the passage (a list, a page break): continue with the next chunk
+    runs_on = end >= len(text.rstrip()) - 1 and (m1 >= len(text.rstrip()) - 200 or text.rstrip().endswith(":")
+                                                 or not text.rstrip().endswith((".", "!", "?")))
+    if runs_on and following is not None:
+        nxt = following(getattr(p.hit, "chunk_id", -1))
+        cont_s = _split(nxt[0].text) if nxt else []
+        seen = {x.text for x in s}
+        new = [x for x in cont_s if x.text not in seen]  # chunks of a page share a boundary sentence
+        if new:
+            cont = nxt[0]
+            first = stop = new[0].start
+            for x in new:
+                if stop > first and x.end - first > max(size // 2, 250):
+                    break
+                stop = x.end
+            extra = cont.text[first:stop].strip()
+            joiner = "\n" if body.rstrip().endswith(":") or extra[:1] in "-\u2022*" or new[0].heading else " "
+            body = body.rstrip() + joiner + extra
+            last_chunk, last_end = cont, stop
+    return body.strip(), " ".join(marked_text.split()), last_chunk, last_end
+
+
+def _new_terms(question: str, text: str, shown: str) -> set[str]:
+    return (key_terms(question) & _terms_in(text)) - _terms_in(shown)
 
 
 def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
-           link: Callable[[str | None, int | None], str | None]) -> Answer:
-    """Stitch the best sentences of ``hits`` into a cited answer, or say it was not found."""
-    if not has_evidence(query, hits):
+           link: Callable[[str | None, int | None], str | None], *,
+           following: Callable[[int], list[Any]] | None = None,
+           previous: Callable[[int], Any] | None = None,
+           heading: Callable[[str, int], str | None] | None = None,
+           doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
+           query_vec: Any = None) -> Answer:
+    """The best passage of ``hits`` with its answering sentence(s) in bold and its citation, or
+    "not in the course PDFs" with the nearest pages."""
+    if not hits:
         return Answer(False, NOT_FOUND)
-    candidates: list[tuple[int, int, str]] = []  # (hit index, position, sentence)
-    contexts: list[str] = []  # the sentence with its section heading, for embedding
-    seen = set()
-    for hi, hit in enumerate(hits[:4]):
-        heading = ""
-        for pos, s in enumerate(sentences(hit.text)):
-            if is_heading(s) or s.rstrip().endswith("?"):  # a question (an FAQ heading) never answers
-                heading = s
-                continue
-            key = s.lower()
-            if len(s.split()) < 4 or key in seen:
-                continue
-            seen.add(key)
-            candidates.append((hi, pos, s))
-            contexts.append(f"{heading}: {s}" if heading else s)
-    if not candidates:
-        return Answer(False, NOT_FOUND)
-    vecs = embedder.embed(contexts)
-    qv = embedder.embed_one(query)
-    import numpy as np
-
-    if query != question:  # a follow-up: what is new in the question matters most
-        qv = qv + embedder.embed_one(question)
-        qv = qv / (np.linalg.norm(qv) or 1.0)
-    qwords = {_stem(w) for w in content_words(query)}
-    top = max(h.score for h in hits) or 1.0
-    # how much of what the question is about each passage covers ("Rekognition" in "how much does
-    # Rekognition cost?"): a sentence from a passage about another service is a different answer
-    covers = [coverage(query, [f"{h.source} {h.text}"]) for h in hits[:4]]
-    scores = []
-    for (hi, _pos, s), v in zip(candidates, vecs):
-        swords = {_stem(w) for w in re.findall(r"[a-z0-9]+", s.lower())}
-        overlap = len(qwords & swords) / max(len(qwords), 1)
-        scores.append(float(v @ qv) + OVERLAP_WEIGHT * overlap + PASSAGE_WEIGHT * hits[hi].score / top
-                      + answer_type_bonus(question, s) + definition_bonus(question, s) + COVER_WEIGHT * covers[hi])
-    order = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
-    best = scores[order[0]]
-    chosen = [order[0]]
-    length = len(candidates[order[0]][2])
-    for i in order[1:]:
-        if len(chosen) >= MAX_SENTENCES or scores[i] < best - EXTRA_MARGIN:
+    passages = _rerank(question, query, hits, embedder, query_vec)
+    if not passages or not has_evidence(query, hits, doc_freq):
+        return not_found(hits, link, heading)
+    p0 = passages[0]
+    marked = _marked(p0)
+    body, quote, last, end = _window(p0, marked, following, previous=previous)
+    citations = [_cite(p0.hit, link, quote, body)]
+    parts = [f"{body} [1]"]
+    shown = body
+    for p in passages[1:]:  # a second passage only when it adds a distinct fact
+        if p.score < p0.score - SECOND_MARGIN:
             break
-        if hits[candidates[i][0]].source != hits[candidates[order[0]][0]].source:
-            continue  # stitch sentences of one document; another PDF is a different answer
-        if length + len(candidates[i][2]) > MAX_ANSWER_CHARS:
+        best = p.sentences[p.best].text
+        if best in shown or getattr(p.hit, "chunk_id", None) == getattr(p0.hit, "chunk_id", -1):
             continue
-        if any(float(vecs[i] @ vecs[j]) > 0.85 for j in chosen):
+        if float(p.vecs[p.best] @ p0.vecs[p0.best]) > 0.8:
             continue
-        chosen.append(i)
-        length += len(candidates[i][2])
-    # a sentence that starts with "It"/"This"/"They" needs the one before it to make sense
-    for i in list(chosen):
-        hi, pos, s = candidates[i]
-        if _DANGLING.match(s):
-            prev = next((j for j, c in enumerate(candidates) if c[0] == hi and c[1] == pos - 1), None)
-            if prev is not None and prev not in chosen and len(chosen) < MAX_SENTENCES + 1:
-                chosen.append(prev)
-    chosen.sort(key=lambda i: (candidates[i][0], candidates[i][1]))
-
-    citations: list[Citation] = []
-    index: dict[tuple[str, int], int] = {}
-    parts = []
-    for i in chosen:
-        hi, _pos, s = candidates[i]
-        hit = hits[hi]
-        key = (hit.source, hit.page)
-        if key not in index:
-            citations.append(Citation(hit.source, hit.page, link(hit.blob_key, hit.page), s[:300]))
-            index[key] = len(citations)
-        parts.append(f"{_sentence(s)} [{index[key]}]")
-    return Answer(True, " ".join(parts), tuple(citations))
+        kind0 = _has_answer_kind(question, quote)
+        adds = _new_terms(query, best, shown) or (kind0 is False and _has_answer_kind(question, best))
+        if not adds:
+            continue
+        body2, quote2, _, _ = _window(p, _marked(p), None, size=WINDOW_CHARS // 2)
+        same = p.hit.source == p0.hit.source and p.hit.page == p0.hit.page
+        if not same:
+            citations.append(_cite(p.hit, link, quote2, body2))
+        parts.append(f"{body2} [{1 if same else 2}]")
+        break
+    last_id = getattr(last, "chunk_id", getattr(last, "id", None))
+    more = {"chunk": last_id, "end": end} if last_id is not None else None
+    return Answer(True, "\n\n".join(parts), tuple(citations), more=more)
 
 
-def _sentence(s: str) -> str:
-    s = re.sub(r"\s+", " ", s).strip()
-    return s if s[-1:] in ".!?:" else s + "."
+def _cite(hit: Any, link: Callable[[str | None, int | None], str | None], quote: str, passage: str) -> Citation:
+    return Citation(hit.source, hit.page, link(hit.blob_key, hit.page), quote[:300] or None,
+                    passage=passage.replace("**", "")[:1500])
+
+
+def not_found(hits: Sequence[Any], link: Callable[[str | None, int | None], str | None],
+              heading: Callable[[str, int], str | None] | None = None, n: int = 3) -> Answer:
+    """"That's not in the course PDFs", with the nearest pages (file, page, section heading)."""
+    nearest: list[Citation] = []
+    seen = set()
+    for h in hits:
+        if (h.source, h.page) in seen or h.dense < MIN_DENSE * 0.6:
+            continue
+        seen.add((h.source, h.page))
+        title = heading(h.source, h.page) if heading else None
+        nearest.append(Citation(h.source, h.page, link(h.blob_key, h.page), title))
+        if len(nearest) >= n:
+            break
+    if not nearest:
+        return Answer(False, NOT_FOUND)
+    places = "; ".join(f"{c.source} p. {c.page}" + (f" \u2014 {c.quote}" if c.quote else "") for c in nearest)
+    return Answer(False, f"{NOT_FOUND} Closest: {places}.", nearest=tuple(nearest))
+
+
+def continue_from(row: Any, offset: int, following: Callable[[int], list[Any]],
+                  link: Callable[[str | None, int | None], str | None], size: int = WINDOW_CHARS) -> Answer:
+    """"Tell me more": the passage that follows ``offset`` in chunk ``row`` (continuing into the next
+    chunks of the document)."""
+    text = row.text[offset:]
+    chunk = row
+    if len(text.strip()) < 80:
+        nxt = following(row.id)
+        if not nxt:
+            return Answer(True, f"That's the end of {row.source}; ask me another question about the course.")
+        chunk = nxt[0]
+        prev = {s.text for s in _split(row.text)}
+        sents = _split(chunk.text)
+        offset = next((s.start for s in sents if s.text not in prev), 0)
+        text = chunk.text[offset:]
+    sents = _split(text)
+    stop = 0
+    for s in sents:
+        if stop and s.end > size:
+            break
+        stop = s.end
+    body = text[:stop].strip() or text[:size].strip()
+    cite = Citation(chunk.source, chunk.page, link(chunk.blob_key, chunk.page), None, passage=body[:1500])
+    return Answer(True, f"{body} [1]", (cite,), more={"chunk": chunk.id, "end": offset + stop})
+
+
+# --- overview ------------------------------------------------------------------------------------
+_OVERVIEW = re.compile(
+    r"\b(what|which) (topics|subjects|chapters|sections|things|pdfs|documents|files|lectures|material)\b"
+    r"|\bwhat (does|do|will|did) (the|this|our|my) (course|class|module|pdf|document|lecture|manual|book|"
+    r"chapter|syllabus|notes?|material)s? (cover|contain|include|teach|discuss|say|talk about)\s*\??$"
+    r"|\bwhat('s| is| are) (covered|in) (in )?(the|this|our|my|lecture|chapter|pdf|course|document)"
+    r"|\bwhat('s| is| are) (the |this |that |my |our )?(course|class|pdf|document|lecture|manual|notes?|"
+    r"slides|syllabus|chapter|[\w.-]+\.pdf|lecture \d+)( \d+)? (all )?about\b"
+    r"|\b(overview|outline|table of contents|contents|syllabus|summary) of (the|this|my|our|lecture|[\w.-]+\.pdf)"
+    r"|\b(give|show|list) (me )?(an? )?(overview|outline|the (topics|contents|documents|pdfs|chapters|sections))\b"
+    r"|^\W*(course )?(overview|outline|table of contents|contents|topics)\W*$"
+    r"|\bwhat (pdfs|documents|files|lectures) (are|do you have|does the course have)\b"
+    r"|\btopics (are |does )?(in|of|does) (the |this |lecture|[\w.-]+\.pdf)"
+    r"|\bwhat (does|do|did) (the |this |that |our |my |an? )?[\w .:-]{0,60}?(course|class|pdf|document|lecture|manual|"
+    r"book|chapter|spec|specification|guide|handbook|notes|material|syllabus|reference|introduction)s? "
+    r"(cover|contain|include|teach|discuss|describe|explain|talk about)\s*\??$"
+    r"|\bsummari[sz]e what\b.{0,60}\b(teach|teaches|covers?|contains?|says?|discuss(es)?|describes?)\b"
+    r"|\b(main |major )?(chapters|sections|parts|topics) (of|in) (the |this )?[\w .-]{0,60}"
+    r"(course|pdf|document|lecture|manual|book|spec|specification|guide|definition|introduction|\.pdf)\b"
+    r"|^\W*what('s| is| are)( in)? (chapter|section|part|lecture|unit|week) \d+\b.{0,60}\babout\b"
+    r"|^\W*what('s| is)( in)? (chapter|section|part) \d+ (of|in)\b", re.I)
+
+
+def is_overview(question: str) -> bool:
+    """"What does the course cover?", "what is this PDF about?", "what topics are in lecture 3?"."""
+    return bool(_OVERVIEW.search(question or ""))
+
+
+_TITLE_NOISE = frozenset("r a an the of and to for in on manual guide specification spec pdf book introduction".split())
+
+
+def overview_target(question: str, names: Sequence[str], about: str | None = None,
+                    titles: Sequence[str | None] = ()) -> str | None:
+    """The document an overview question is about (by file name, by title, by number: "lecture 3"),
+    or None for the whole course. ``about`` is the document the conversation is on, for "this PDF"."""
+    q = question.lower()
+    qwords = set(re.findall(r"[a-z0-9]+", q))
+    for name in names:
+        stem = name.lower().rsplit(".", 1)[0]
+        if name.lower() in q or (len(stem) >= 4 and re.search(rf"(?<![\w-]){re.escape(stem)}(?![\w-])", q)):
+            return name
+    best, best_score = None, 0.0
+    for i, name in enumerate(names):  # the words of its name or its title ("the R internals manual")
+        title = titles[i] if i < len(titles) else None
+        for label in (name.rsplit(".", 1)[0], title or ""):
+            words = {w for w in re.findall(r"[a-z0-9]+", label.lower()) if w not in _TITLE_NOISE and len(w) > 1}
+            words = {w for w in words if not w.isdigit()}
+            if not words:
+                continue
+            score = len(words & qwords) / len(words)
+            if score > best_score and score >= 0.6 and len(words & qwords) >= 1:
+                best, best_score = name, score
+    if best is not None:
+        return best
+    m = re.search(r"\b(lecture|week|unit|module|session|pdf|document|lesson|topic|part)\s*#?(\d{1,3})\b", q)
+    if m:
+        n = int(m[2])
+        for name in names:
+            lead = re.match(r"^\D{0,12}?0*(\d{1,3})\D", name)
+            if lead and int(lead[1]) == n:
+                return name
+    if re.search(r"\b(this|that|the attached|my) (pdf|document|file|manual|handout|paper|lecture|chapter)\b", q):
+        if about in names:
+            return about
+        if len(names) == 1:
+            return names[0]
+    return None
+
+
+def _chapter(question: str, heads: list[Any], top: int) -> list[Any] | None:
+    """For "what is chapter 3 about?": that chapter's heading and the headings under it."""
+    m = re.search(r"\b(chapter|section|part)\s+(\d{1,3})\b", question, re.I)
+    if not m:
+        return None
+    n = m[2]
+    tops = [i for i, h in enumerate(heads) if h.level == top]
+    start = next((i for i in tops if re.match(rf"^(chapter\s+)?{n}(\.|\s|:)", heads[i].title, re.I)), None)
+    if start is None and 0 < int(n) <= len(tops):
+        start = tops[int(n) - 1]
+    if start is None:
+        return None
+    end = next((i for i in tops if i > start), len(heads))
+    return heads[start:end]
+
+
+def overview(question: str, documents: Sequence[Any], headings: Callable[[str], Sequence[Any]],
+             link: Callable[[str | None, int | None], str | None], about: str | None = None) -> Answer:
+    """The documents with their titles and section headings, with page links."""
+    if not documents:
+        return Answer(False, "The course has no PDFs yet. Add some (attach a PDF, or `coursebot kb ingest`), "
+                             "then ask me what it covers.")
+    names = [d.name for d in documents]
+    target = overview_target(question, names, about, [getattr(d, "title", None) for d in documents])
+    if target is not None:
+        doc = next(d for d in documents if d.name == target)
+        heads = list(headings(doc.name))
+        top = min((h.level for h in heads), default=0)
+        chapter = _chapter(question, heads, top)
+        title = f" \u2014 {doc.title}" if getattr(doc, "title", None) else ""
+        if chapter:
+            shown = [h for h in chapter if h.level <= top + 2][:30]
+            lines = [f"**{doc.name}**{title}, {chapter[0].title} (p. {chapter[0].page}):"]
+            shown = shown[1:] or shown
+            top += 1
+        else:
+            shown = [h for h in heads if h.level <= top + 1][:30]
+            if len(shown) < 4:
+                shown = heads[:30]
+            lines = [f"**{doc.name}**{title} ({_pages(doc.pages)}) covers:"]
+        citations = []
+        for h in shown:
+            indent = "  " * max(h.level - top, 0)
+            lines.append(f"{indent}- {h.title} (p. {h.page})")
+            citations.append(Citation(doc.name, h.page, link(doc.blob_key, h.page), h.title))
+        if not shown:
+            lines = [f"**{doc.name}**{title} ({_pages(doc.pages)}). I found no section headings in it."]
+            citations = [Citation(doc.name, 1, link(doc.blob_key, 1), None)]
+        rest = 0 if chapter else len([h for h in heads if h.level <= top + 1]) - len(shown)
+        if rest > 0:
+            lines.append(f"\u2026 and {rest} more sections.")
+        return Answer(True, "\n".join(lines), tuple(citations[:30]))
+    lines = [f"The course has {len(documents)} PDF{'s' if len(documents) != 1 else ''}:"]
+    citations = []
+    for d in documents:
+        heads = list(headings(d.name))
+        top = min((h.level for h in heads), default=0)
+        chapters = [h for h in heads if h.level == top]
+        listed = "; ".join(f"{h.title} (p. {h.page})" for h in chapters[:6])
+        more = f"; \u2026 {len(chapters) - 6} more" if len(chapters) > 6 else ""
+        title = f" \u2014 {d.title}" if getattr(d, "title", None) else ""
+        lines.append(f"- **{d.name}**{title} ({_pages(d.pages)})" + (f": {listed}{more}" if listed else ""))
+        citations.append(Citation(d.name, 1, link(d.blob_key, 1), getattr(d, "title", None)))
+    lines.append("Ask me about any of them, e.g. \"what topics are in " + names[0] + "?\"")
+    return Answer(True, "\n".join(lines), tuple(citations))
+
+
+def _pages(n: int) -> str:
+    return f"{n} page" if n == 1 else f"{n} pages"

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS documents (
     chunks INTEGER NOT NULL,
     blob_key TEXT,
     model TEXT NOT NULL,
-    added_at REAL NOT NULL
+    added_at REAL NOT NULL,
+    title TEXT
 );
 CREATE INDEX IF NOT EXISTS documents_sha ON documents(sha256);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -46,6 +47,14 @@ CREATE TABLE IF NOT EXISTS chunks (
     vec BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS headings (
+    doc_id INTEGER NOT NULL REFERENCES documents(id),
+    position INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    page INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS headings_doc ON headings(doc_id, page);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     context, text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
@@ -59,6 +68,17 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', '0');
 """
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an index written by an older version up to this schema, in place.
+
+    Older indexes have no ``documents.title`` column and no ``headings`` rows: the column is added
+    (NULL), and documents without headings fall back to the section contexts stored with their chunks.
+    """
+    cols = {r[1] for r in db.execute("PRAGMA table_info(documents)")}
+    if "title" not in cols:
+        db.execute("ALTER TABLE documents ADD COLUMN title TEXT")
+
+
 
 
 @dataclass(frozen=True)
@@ -70,10 +90,21 @@ class Document:
     chunks: int
     blob_key: str | None
     added_at: float
+    title: str | None = None
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "sha256": self.sha256, "bytes": self.bytes, "pages": self.pages,
-                "chunks": self.chunks, "added_at": round(self.added_at, 3)}
+        d = {"name": self.name, "sha256": self.sha256, "bytes": self.bytes, "pages": self.pages,
+             "chunks": self.chunks, "added_at": round(self.added_at, 3)}
+        if self.title:
+            d["title"] = self.title
+        return d
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int  # 0 = chapter
+    title: str
+    page: int
 
 
 @dataclass(frozen=True)
@@ -83,6 +114,7 @@ class ChunkRow:
     page: int
     text: str
     blob_key: str | None
+    context: str = ""
 
 
 def fts_query(text: str) -> str | None:
@@ -105,6 +137,7 @@ class Index:
         self._ids: np.ndarray = np.zeros(0, dtype=np.int64)
         self._generation: str | None = None
         self.db.executescript(SCHEMA)
+        _migrate(self.db)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -125,17 +158,17 @@ class Index:
 
     # --- documents -------------------------------------------------------------------------------
     def documents(self) -> list[Document]:
-        rows = self.db.execute("SELECT name, sha256, bytes, pages, chunks, blob_key, added_at FROM documents "
+        rows = self.db.execute("SELECT name, sha256, bytes, pages, chunks, blob_key, added_at, title FROM documents "
                                "ORDER BY name").fetchall()
         return [Document(*r) for r in rows]
 
     def document(self, name: str) -> Document | None:
-        r = self.db.execute("SELECT name, sha256, bytes, pages, chunks, blob_key, added_at FROM documents "
+        r = self.db.execute("SELECT name, sha256, bytes, pages, chunks, blob_key, added_at, title FROM documents "
                             "WHERE name = ?", (name,)).fetchone()
         return Document(*r) if r else None
 
     def by_sha(self, sha: str) -> Document | None:
-        r = self.db.execute("SELECT name, sha256, bytes, pages, chunks, blob_key, added_at FROM documents "
+        r = self.db.execute("SELECT name, sha256, bytes, pages, chunks, blob_key, added_at, title FROM documents "
                             "WHERE sha256 = ? LIMIT 1", (sha,)).fetchone()
         return Document(*r) if r else None
 
@@ -145,17 +178,22 @@ class Index:
         if row is None:
             return False
         db.execute("DELETE FROM chunks WHERE doc_id = ?", (row[0],))
+        db.execute("DELETE FROM headings WHERE doc_id = ?", (row[0],))
         db.execute("DELETE FROM documents WHERE id = ?", (row[0],))
         return True
 
     @staticmethod
     def insert_document(db: sqlite3.Connection, *, name: str, sha256: str, size: int, pages: int,
                         blob_key: str | None, model: str, chunks: Sequence[tuple[int, int, str, str]],
-                        vectors: np.ndarray) -> None:
+                        vectors: np.ndarray, title: str | None = None,
+                        headings: Sequence[tuple[int, str, int]] = ()) -> None:
         cur = db.execute(
-            "INSERT INTO documents (name, sha256, bytes, pages, chunks, blob_key, model, added_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (name, sha256, size, pages, len(chunks), blob_key, model, time.time()))
+            "INSERT INTO documents (name, sha256, bytes, pages, chunks, blob_key, model, added_at, title) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, sha256, size, pages, len(chunks), blob_key, model, time.time(), title))
         doc_id = cur.lastrowid
+        db.executemany("INSERT INTO headings (doc_id, position, level, title, page) VALUES (?, ?, ?, ?, ?)",
+                       [(doc_id, i, level, text, page) for i, (level, text, page) in enumerate(headings)])
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
         db.executemany("INSERT INTO chunks (doc_id, page, ordinal, context, text, vec) VALUES (?, ?, ?, ?, ?, ?)",
                        [(doc_id, page, ordinal, context, text, vecs[i].tobytes())
@@ -218,7 +256,7 @@ class Index:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"SELECT c.id, d.name, c.page, c.text, d.blob_key FROM chunks c JOIN documents d ON d.id = c.doc_id "
+            f"SELECT c.id, d.name, c.page, c.text, d.blob_key, c.context FROM chunks c JOIN documents d ON d.id = c.doc_id "
             f"WHERE c.id IN ({marks})", list(ids)).fetchall()
         return {r[0]: ChunkRow(*r) for r in rows}
 
@@ -229,6 +267,55 @@ class Index:
             "JOIN chunks c2 ON c2.doc_id = c1.doc_id AND c2.ordinal BETWEEN c1.ordinal - 1 AND c1.ordinal + 1 "
             "JOIN documents d ON d.id = c2.doc_id WHERE c1.id = ? ORDER BY c2.ordinal", (chunk_id,)).fetchall()
         return [ChunkRow(*r) for r in rows]
+
+    def headings(self, name: str) -> list[Heading]:
+        """The document's outline (or detected headings), in reading order; for an index written before
+        headings were stored, the distinct section contexts of its chunks."""
+        rows = self.db.execute("SELECT h.level, h.title, h.page FROM headings h JOIN documents d ON d.id = h.doc_id "
+                               "WHERE d.name = ? ORDER BY h.position", (name,)).fetchall()
+        if rows:
+            return [Heading(*r) for r in rows]
+        out: list[Heading] = []
+        seen = set()
+        for context, page in self.db.execute(
+                "SELECT c.context, MIN(c.page) FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE d.name = ? "
+                "GROUP BY c.context ORDER BY MIN(c.ordinal)", (name,)):
+            section = context.split(" - ", 1)[-1] if " - " in context else ""
+            if section and section not in seen:
+                seen.add(section)
+                out.append(Heading(0, section, page))
+        return out
+
+    def chunk_places(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """Chunk id -> (document id, ordinal)."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {r[0]: (r[1], r[2]) for r in self.db.execute(
+            f"SELECT id, doc_id, ordinal FROM chunks WHERE id IN ({marks})", list(ids))}
+
+    def following(self, chunk_id: int, n: int = 1) -> list[ChunkRow]:
+        """The ``n`` chunks after ``chunk_id`` in its document (the text that continues it)."""
+        rows = self.db.execute(
+            "SELECT c2.id, d.name, c2.page, c2.text, d.blob_key, c2.context FROM chunks c1 "
+            "JOIN chunks c2 ON c2.doc_id = c1.doc_id AND c2.ordinal > c1.ordinal "
+            "JOIN documents d ON d.id = c2.doc_id WHERE c1.id = ? ORDER BY c2.ordinal LIMIT ?",
+            (chunk_id, n)).fetchall()
+        return [ChunkRow(*r) for r in rows]
+
+    def doc_freq(self, words: Sequence[str]) -> tuple[dict[str, int], int]:
+        """How many chunks contain each word (FTS5, stemmed as the index is), and the number of chunks."""
+        total = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        out = {}
+        for w in dict.fromkeys(words):
+            if not re.fullmatch(r"[a-z0-9_]+", w):
+                continue
+            try:
+                out[w] = self.db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                         (f'"{w}"',)).fetchone()[0]
+            except sqlite3.OperationalError:
+                out[w] = 0
+        return out, total
 
     def stats(self) -> dict[str, int]:
         docs, pages = self.db.execute("SELECT COUNT(*), COALESCE(SUM(pages), 0) FROM documents").fetchone()

@@ -1,21 +1,21 @@
 """The embedded knowledge base (local default): ingest PDFs, hybrid search, extractive answers with citations.
 
 Retrieval fuses BM25 (SQLite FTS5) with dense cosine (offline all-MiniLM-L6-v2) by a weighted sum
-of normalised scores; the weights were tuned on kb/data/dev_qa.jsonl (see ``coursebot bench kb``).
+of normalised scores; the weights were tuned on bot/bench/data/dev_qa.jsonl (see ``coursebot bench kb``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from bot.capabilities import Answer, IngestResult, Passage
 from bot.errors import InputError
 from kb import extractive
-from kb.chunking import chunk_pages
+from kb.chunking import chunk_pages, section_heading, sentences
 from kb.index import Index
 from kb.pdf import PdfProblem, extract_document
 
@@ -39,6 +39,7 @@ class Hit:
     score: float  # fused
     dense: float  # cosine
     lexical: float  # BM25, 0 when the words did not match
+    context: str = ""  # document title and section heading
 
     def passage(self) -> Passage:
         return Passage(self.source, self.page, self.score, self.text)
@@ -58,6 +59,25 @@ def pdf_files(paths: Sequence[str]) -> list[Path]:
 def embedding_text(chunk: Any) -> str:
     """What is embedded for a chunk: its title/section context, then its text."""
     return f"{chunk.context}\n{chunk.text}" if chunk.context else chunk.text
+
+
+def outline_of(doc: Any, chunks: Sequence[Any]) -> tuple[str | None, list[tuple[int, str, int]]]:
+    """A document's title and headings: its PDF outline when it has one, else the headings found in its text."""
+    title = doc.title
+    first = chunks[0].context.split(" - ", 1)[0] if chunks and chunks[0].context else ""
+    if not title or title.lower().endswith((".pdf", ".dvi", ".tex")):
+        title = first or None
+    if doc.outline:
+        return title, list(doc.outline)
+    headings: list[tuple[int, str, int]] = []
+    seen = set()
+    for page in doc.pages:
+        for s in sentences(page.text):
+            if (section_heading(s) and extractive.is_title_like(s) and s != title and s.lower() not in seen
+                    and not (title and title.startswith(s))):
+                seen.add(s.lower())
+                headings.append((0, s[:200], page.number))
+    return title, headings[:500]
 
 
 class LocalKnowledgeBase:
@@ -116,11 +136,13 @@ class LocalKnowledgeBase:
         vectors = self.embedder.embed([embedding_text(c) for c in chunks])
         blob_key = self._store_pdf(sha, data)
         total_pages = doc.total_pages
+        title, headings = outline_of(doc, chunks)
         with self.index.transaction() as db:
             replaced = self.index.delete_document(db, name)
             self.index.insert_document(db, name=name, sha256=sha, size=len(data), pages=total_pages,
                                        blob_key=blob_key, model=getattr(self.embedder, "model_id", "?"),
-                                       chunks=[(c.page, c.ordinal, c.context, c.text) for c in chunks], vectors=vectors)
+                                       chunks=[(c.page, c.ordinal, c.context, c.text) for c in chunks], vectors=vectors,
+                                       title=title, headings=headings)
         return IngestResult(name, "replaced" if replaced else "added", pages=total_pages, chunks=len(chunks),
                             reason=doc.note)
 
@@ -145,12 +167,12 @@ class LocalKnowledgeBase:
             return self.index.delete_document(db, name)
 
     # --- search ----------------------------------------------------------------------------------
-    def hits(self, query: str, k: int = 5, *, dense_weight: float | None = None) -> list[Hit]:
+    def hits(self, query: str, k: int = 5, *, dense_weight: float | None = None, query_vec: Any = None) -> list[Hit]:
         query = (query or "").strip()
         if not query:
             raise InputError("Please give me something to search for.", code="empty_query")
         w = self.dense_weight if dense_weight is None else dense_weight
-        qv = self.embedder.embed_one(query[:2000])
+        qv = query_vec if query_vec is not None else self.embedder.embed_one(query[:2000])
         dense = dict(self.index.dense(qv, CANDIDATES))
         lexical = dict(self.index.lexical(query[:2000], CANDIDATES))
         if not dense and not lexical:
@@ -166,7 +188,7 @@ class LocalKnowledgeBase:
         best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
         rows = self.index.chunks(best)
         return [Hit(cid, rows[cid].source, rows[cid].page, rows[cid].text, rows[cid].blob_key, fused[cid],
-                    dense.get(cid, 0.0), lexical.get(cid, 0.0)) for cid in best if cid in rows]
+                    dense.get(cid, 0.0), lexical.get(cid, 0.0), rows[cid].context) for cid in best if cid in rows]
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         return [h.passage() for h in self.hits(query, k)]
@@ -175,13 +197,52 @@ class LocalKnowledgeBase:
     def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
         return extractive.condense(question, history)
 
-    def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer:
+    def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = (),
+            about: str | None = None, more: dict[str, Any] | None = None) -> Answer:
+        """Answer from the course PDFs. ``about``: the document the conversation is on ("this PDF");
+        ``more``: where the previous answer stopped, for "tell me more"."""
         question = (question or "").strip()
         if not question:
             raise InputError("Please ask me a question about the course.", code="empty_question")
+        if more and extractive.is_more(question):
+            continued = self.more(more)
+            if continued is not None:
+                return replace(continued, kind="more")
+        if extractive.is_overview(question):
+            return self.overview(question, about=about)
         query = self.retrieval_query(question, history)
-        hits = self.hits(query, k=6)
-        return extractive.answer(question, query, hits, self.embedder, self.link)
+        qv = self.embedder.embed_one(query[:2000])
+        hits = self.hits(query, k=8, query_vec=qv)
+        if not hits and not self.index.stats()["documents"]:
+            return Answer(False, extractive.NOTHING_INDEXED)
+        return extractive.answer(question, query, hits, self.embedder, self.link, query_vec=qv,
+                                 following=self.index.following, previous=self._previous, heading=self.heading,
+                                 doc_freq=self.index.doc_freq)
+
+    def overview(self, question: str = "What does the course cover?", about: str | None = None) -> Answer:
+        """The documents with their titles and section headings, with page links."""
+        answer = extractive.overview(question, self.index.documents(), self.index.headings, self.link, about)
+        return Answer(answer.found, answer.text, answer.citations, kind="overview")
+
+    def more(self, cursor: dict[str, Any]) -> Answer | None:
+        """The passage after the one last shown (``Answer.more`` of the previous answer)."""
+        try:
+            chunk_id, end = int(cursor["chunk"]), int(cursor["end"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        rows = self.index.chunks([chunk_id])
+        if chunk_id not in rows:
+            return None  # the document was removed or replaced since
+        return extractive.continue_from(rows[chunk_id], max(end, 0), self.index.following, self.link)
+
+    def _previous(self, chunk_id: int) -> Any:
+        rows = self.index.neighbours(chunk_id)
+        return rows[0] if rows and rows[0].id != chunk_id else None
+
+    def heading(self, source: str, page: int) -> str | None:
+        """The section heading in force on ``page`` of ``source``."""
+        heads = [h for h in self.index.headings(source) if h.page <= page]
+        return heads[-1].title if heads else None
 
     def link(self, blob_key: str | None, page: int | None) -> str | None:
         """A link that opens the stored PDF at ``page`` (signed, expiring), when the blob store has it."""

@@ -41,6 +41,8 @@ class Extracted:
     pages: list[Page]  # the pages with text
     total_pages: int
     unread_scanned: tuple[int, ...] = ()  # scanned pages skipped because no OCR engine is installed
+    outline: tuple[tuple[int, str, int], ...] = ()  # the PDF's bookmarks: (depth, title, 1-based page)
+    title: str | None = None  # the document information title, when it has one
 
     @property
     def note(self) -> str | None:
@@ -123,7 +125,40 @@ def extract_document(data: bytes, name: str = "the PDF") -> Extracted:
             raise PdfProblem(f"'{name}' contains only images and OCR found no readable text in them.",
                              code="image_only_pdf")
         raise PdfProblem(f"'{name}' has no text to index (its pages are empty).", code="empty_pdf")
-    return Extracted(out, len(raw_pages), tuple(unread))
+    return Extracted(out, len(raw_pages), tuple(unread), _outline(reader), _title(reader))
+
+
+def _outline(reader) -> tuple[tuple[int, str, int], ...]:
+    """The PDF's bookmarks (depth, title, page); empty when it has none or they cannot be read."""
+    out: list[tuple[int, str, int]] = []
+
+    def walk(items, depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+                continue
+            try:
+                title = " ".join(str(item.title).split())
+                page = reader.get_destination_page_number(item) + 1
+            except Exception:
+                continue
+            if title and page > 0:
+                out.append((depth, title[:200], page))
+
+    try:
+        walk(reader.outline, 0)
+    except Exception as e:  # a damaged outline must not lose the text
+        log.info("outline unreadable: %r", e)
+    return tuple(out[:2000])
+
+
+def _title(reader) -> str | None:
+    try:
+        title = (reader.metadata or {}).get("/Title")
+    except Exception:
+        return None
+    title = " ".join(str(title).split()) if title else ""
+    return title[:200] or None
 
 
 def _page_text(page) -> str:

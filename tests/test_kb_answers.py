@@ -1,8 +1,10 @@
-"""Which sentences the offline KB answers with, over the sample course: the sentence that answers the
-question asked (a definition for "what is", a price for "how much", a size for "maximum size"), from
-the document about what was asked."""
+"""What the offline KB answers with, over the sample course: the passage that answers, with the
+answering sentence in bold and quoted in its citation; "not in the course PDFs" with the nearest
+pages; the course overview from the documents' headings; "tell me more" continues the passage."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -19,20 +21,110 @@ def kb(tmp_path_factory):
     return services.kb
 
 
+def marked(text: str) -> list[str]:
+    return re.findall(r"\*\*(.+?)\*\*", text)
+
+
 @pytest.mark.parametrize("question,expected,source", [
-    ("What is Amazon Polly?", "converts written text into lifelike speech", "02-amazon-polly.pdf"),
+    ("What is Amazon Polly?", "Amazon Polly converts written text into lifelike speech", "02-amazon-polly.pdf"),
+    ("Which audio formats can Polly return?", "MP3, Ogg Vorbis or raw PCM", "02-amazon-polly.pdf"),
     ("What is Amazon Comprehend?", "natural language processing service", "04-amazon-comprehend.pdf"),
-    ("What is a knowledge base in Bedrock?", "A knowledge base reads documents", "06-knowledge-bases.pdf"),
     ("How much does Rekognition cost?", "billed per image", "03-amazon-rekognition.pdf"),
     ("What is the maximum size of an S3 object?", "up to 5 TB", "10-amazon-s3.pdf"),
     ("How long can a Lambda function run?", "at most 15 minutes", "08-aws-lambda.pdf"),
 ])
-def test_answer_sentence(kb, question, expected, source):
+def test_the_answering_sentence_is_marked_and_quoted_in_the_citation(kb, question, expected, source):
     answer = kb.ask(question)
     assert answer.found
-    assert expected in answer.text, answer.text
-    assert answer.citations[0].source == source
+    bold = marked(answer.text)
+    assert bold and expected in bold[0], answer.text
+    c = answer.citations[0]
+    assert c.source == source and c.quote == bold[0]
+    assert expected in c.passage and "**" not in c.passage
+    assert answer.text.rstrip().endswith("[1]") or "[1]\n" in answer.text
+    assert question.rstrip("?") not in answer.text  # the question is never restated as the answer
 
 
-def test_off_topic_abstains(kb):
+def test_the_passage_is_a_contiguous_window_of_the_page(kb):
+    answer = kb.ask("How long can a Lambda function run?")
+    passage = answer.citations[0].passage
+    # the sentences around the answer, in the page's order, not a collage of sentences from elsewhere
+    assert passage.index("A function can run for at most 15 minutes.") < passage.index("Memory can be set")
+    assert "Lambda runs your code without servers" not in passage  # another section of the page
+
+
+def test_off_topic_abstains_with_the_nearest_pages(kb):
+    a = kb.ask("How do I configure Amazon Kinesis streams?")
+    assert not a.found and a.citations == ()
+    assert a.text.startswith("That's not in the course PDFs.")
+    assert a.nearest and "Closest: " in a.text
+    first = a.nearest[0]
+    assert f"{first.source} p. {first.page}" in a.text and first.url.endswith(f"#page={first.page}")
+    assert a.to_dict()["found"] is False and a.to_dict()["nearest"][0]["source"] == first.source
     assert not kb.ask("Who won the football world cup in 1998?").found
+
+
+@pytest.mark.parametrize("question", ["What does the course cover?", "which documents are available for this course?",
+                                      "give me an overview of the course"])
+def test_course_overview_lists_every_document_with_its_headings(kb, question):
+    a = kb.ask(question)
+    assert a.found and a.kind == "overview"
+    assert a.text.startswith("The course has 10 PDFs:")
+    assert "- **08-aws-lambda.pdf** \u2014 AWS Lambda: serverless functions (2 pages): " in a.text
+    assert "Limits (p. 1)" in a.text and "Cold starts (p. 2)" in a.text
+    assert len(a.citations) == 10 and all(c.url and c.url.endswith("#page=1") for c in a.citations)
+
+
+def test_overview_of_one_lecture_by_number_by_name_and_this_pdf(kb):
+    lecture = kb.ask("what topics are in lecture 3?")
+    assert lecture.text.splitlines()[0].startswith("**03-amazon-rekognition.pdf** \u2014 Amazon Rekognition")
+    assert "- Celebrity recognition and collections (p. 1)" in lecture.text
+    assert "- Pricing (p. 2)" in lecture.text
+    assert {c.source for c in lecture.citations} == {"03-amazon-rekognition.pdf"}
+    pricing = next(c for c in lecture.citations if c.quote == "Pricing")
+    assert pricing.page == 2 and pricing.url.endswith("#page=2")
+    by_name = kb.ask("what is 10-amazon-s3.pdf about?")
+    assert by_name.citations[0].source == "10-amazon-s3.pdf"
+    this = kb.ask("what is this PDF about?", about="05-amazon-bedrock.pdf")
+    assert this.citations[0].source == "05-amazon-bedrock.pdf" and "Guardrails" in this.text
+
+
+def test_tell_me_more_gives_the_next_passage(kb):
+    first = kb.ask("What is Amazon Polly?")
+    assert first.more
+    more = kb.ask("tell me more", more=first.more)
+    assert more.found and more.citations[0].source == "02-amazon-polly.pdf"
+    shown = first.citations[0].passage
+    nxt = more.citations[0].passage
+    assert nxt and nxt not in shown and "Polly offers dozens of voices" in nxt
+    again = kb.ask("tell me more", more=more.more)
+    assert again.citations[0].passage != nxt
+
+
+def test_answer_kind_decides_which_sentence_answers():
+    from kb.extractive import _has_answer_kind, question_type
+
+    assert question_type("How many elements does it have?") == "how_many"
+    assert question_type("Which function fits linear models?") == "which"
+    assert question_type("Why does R copy on modify?") == "why"
+    assert question_type("Is R free software?") == "yes_no"
+    assert _has_answer_kind("how much does it cost?", "You pay for the compute time.")
+    assert not _has_answer_kind("how much does it cost?", "The payload is limited to 6 MB.")
+    assert _has_answer_kind("Which function fits linear models?", "The basic function is lm().")
+    assert not _has_answer_kind("Which function fits linear models?", "Linear models are fitted easily.")
+    assert _has_answer_kind("How many arguments does it take?", "It takes three arguments.")
+    assert _has_answer_kind("What is the maximum line length?", "Lines are limited to 4095 bytes.")
+
+
+def test_overview_questions_are_recognised():
+    from kb.extractive import is_more, is_overview, overview_target
+
+    for q in ("What does the course cover?", "what is this PDF about?", "what topics are in lecture 3?",
+              "give me an overview of the libtasn1 manual", "which documents are available for this course?"):
+        assert is_overview(q), q
+    for q in ("What is Amazon Polly?", "How do I create a bucket?", "what is a data frame?"):
+        assert not is_overview(q), q
+    names = ["01-intro.pdf", "02-lex.pdf", "03-polly.pdf"]
+    assert overview_target("what topics are in lecture 3?", names) == "03-polly.pdf"
+    assert overview_target("what does the course cover?", names) is None
+    assert is_more("tell me more") and is_more("Go on.") and not is_more("tell me more about S3 pricing")

@@ -101,11 +101,11 @@ def test_retrieve_and_generate_maps_citations_to_file_page_and_presigned_link(aw
     with runtime:
         a = kb.ask("How long can a Lambda function run?")
     runtime.assert_no_pending_responses()
-    assert a.found and a.text == "A Lambda function can run for up to 15 minutes."
+    assert a.found and a.text == "A Lambda function can run for up to 15 minutes. [1]"  # the part, then its source
     assert a.session_id == "session-abc-123"
     [c] = a.citations
     assert (c.source, c.page) == ("08-aws-lambda.pdf", 2)
-    assert c.quote.startswith("A function can run")
+    assert c.quote == "A function can run for at most 15 minutes." and c.passage == c.quote
     url = urlparse(c.url)
     assert url.fragment == "page=2" and url.path.endswith("/course-pdfs/08-aws-lambda.pdf")
     assert "X-Amz-Signature" in parse_qs(url.query) and parse_qs(url.query)["X-Amz-Expires"] == ["3600"]
@@ -162,8 +162,58 @@ def test_no_citations_or_guardrail_means_not_found(aws):
     with runtime:
         a = kb.ask("Who won the world cup?")
         b = kb.ask("something harmful")
-    assert not a.found and "couldn't find" in a.text and a.citations == ()
+    assert not a.found and a.text == "That's not in the course PDFs." and a.citations == ()
     assert not b.found and b.text == "I can't talk about that."
+
+
+def test_an_answer_without_citations_is_explicitly_not_in_the_course(aws):
+    kb, runtime, _, _ = make_kb(aws)
+    runtime.add_response("retrieve_and_generate", rag_response("Canberra is the capital of Australia.", refs=[]),
+                         rag_expected("What is the capital of Australia?"))
+    with runtime:
+        a = kb.ask("What is the capital of Australia?")
+    assert not a.found and a.text == "That's not in the course PDFs." and "Canberra" not in a.text
+
+
+def test_quote_is_the_sentence_of_the_passage_the_answer_used(aws):
+    kb, runtime, _, _ = make_kb(aws)
+    passage = ("Lambda runs code without servers. Memory can be set from 128 MB to 10,240 MB. "
+               "A function can run for at most 15 minutes.")
+    text = "Memory goes up to 10,240 MB. It can run for at most 15 minutes."
+    resp = {"output": {"text": text}, "sessionId": "s-1", "citations": [
+        {"generatedResponsePart": {"textResponsePart": {"text": text[:28], "span": {"start": 0, "end": 27}}},
+         "retrievedReferences": [reference(text=passage)]},
+        {"generatedResponsePart": {"textResponsePart": {"text": text[29:], "span": {"start": 29, "end": len(text) - 1}}},
+         "retrievedReferences": [reference(key="course-pdfs/other.pdf", page=1.0, text="It can run for at most 15 minutes.")]}]}
+    runtime.add_response("retrieve_and_generate", resp, rag_expected("What are the Lambda limits?"))
+    with runtime:
+        a = kb.ask("What are the Lambda limits?")
+    assert a.text == "Memory goes up to 10,240 MB. [1] It can run for at most 15 minutes. [2]"
+    first, second = a.citations
+    assert first.quote == "Memory can be set from 128 MB to 10,240 MB." and first.passage == passage
+    assert (second.source, second.page) == ("other.pdf", 1)
+
+
+def test_course_overview_lists_the_data_source_objects_with_their_metadata(aws, tmp_path):
+    """The overview needs no Bedrock call: the PDFs in the bucket, with the title, pages and headings
+    stored in their metadata at upload."""
+    kb, runtime, agent, _ = make_kb(aws)
+    notes = render("# Lambda notes\n\n## Limits\nA function can run for at most 15 minutes.\n\n"
+                   "## Pricing\nYou pay per request and per GB-second of compute.\n")
+    kb._upload("lambda.pdf", notes)
+    kb._upload("polly.pdf", render("# Polly notes\n\n## Voices\nPolly has many voices for many languages.\n"))
+    meta = aws.head_object(Bucket=BUCKET, Key="course-pdfs/lambda.pdf")["Metadata"]
+    assert meta["title"] == "Lambda notes" and meta["pages"] == "1" and "Limits" in meta["headings"]
+    with runtime, agent:  # Stubber fails on any Bedrock call
+        course = kb.ask("What does the course cover?")
+        one = kb.ask("what topics are in lambda.pdf?")
+    assert course.found and course.kind == "overview"
+    assert "**lambda.pdf** \u2014 Lambda notes (1 page): Limits (p. 1); Pricing (p. 1)" in course.text
+    assert "**polly.pdf** \u2014 Polly notes" in course.text
+    assert [c.source for c in course.citations] == ["lambda.pdf", "polly.pdf"]
+    assert one.text.splitlines()[1:] == ["- Limits (p. 1)", "- Pricing (p. 1)"]
+    url = urlparse(one.citations[0].url)
+    assert url.path.endswith("/course-pdfs/lambda.pdf") and url.fragment == "page=1"
 
 
 def test_question_too_long_is_refused_before_any_call(aws):
@@ -332,5 +382,5 @@ def test_intent_stores_the_session_and_sends_it_back_on_the_follow_up(aws, tmp_p
         second = router.handle(Turn(conversation="conv-1", text="and how long can it run?", intent="AskCoursePdfs"))
     runtime.assert_no_pending_responses()
     assert first.intent == "AskCoursePdfs" and first.citations[0].page == 2
-    assert second.text == "At most 15 minutes." and second.error is None
+    assert second.text == "At most 15 minutes. [1]" and second.error is None
     assert services.conversations.load("conv-1").kb_session == "sess-1"

@@ -325,7 +325,7 @@ def test_ask_answers_with_citation_and_page_link(kb):
 def test_ask_abstains_when_the_pdfs_do_not_say(kb):
     a = kb.ask("Who won the football world cup in 2018?")
     assert not a.found and a.citations == ()
-    assert "couldn't find" in a.text
+    assert a.text.startswith("That's not in the course PDFs.")
 
 
 def test_follow_up_is_condensed_with_the_previous_question(kb):
@@ -404,3 +404,65 @@ def test_sample_course_builds_reproducibly_and_ingests_idempotently(tmp_path):
     assert {json.loads(x)["status"] for x in first.stdout.splitlines()} == {"added"}
     again = _cli(home, "kb", "ingest", "--sample", "--json")
     assert {json.loads(x)["status"] for x in again.stdout.splitlines()} == {"unchanged"}
+
+
+# --- titles, headings and the overview -----------------------------------------------------------
+def _with_outline(data: bytes, items: list[tuple[str, int]]) -> bytes:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    parent = None
+    for i, (title, page) in enumerate(items):
+        item = writer.add_outline_item(title, page - 1, parent=parent if i else None)
+        parent = parent or item
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def test_the_pdf_outline_gives_the_headings_of_the_overview(kb):
+    data = _with_outline(render(many_pages_md()), [("Handbook", 1), ("Exams and rooms", 2), ("Reading lists", 1)])
+    assert kb.ingest_bytes("outlined.pdf", data).status == "added"
+    try:
+        heads = kb.index.headings("outlined.pdf")
+        assert [(h.level, h.title, h.page) for h in heads] == [(0, "Handbook", 1), (1, "Exams and rooms", 2),
+                                                               (1, "Reading lists", 1)]
+        a = kb.ask("what is outlined.pdf about?")
+        assert a.found and a.kind == "overview"
+        assert a.text.splitlines()[1:] == ["- Handbook (p. 1)", "  - Exams and rooms (p. 2)", "  - Reading lists (p. 1)"]
+        assert [(c.source, c.page) for c in a.citations] == [("outlined.pdf", 1), ("outlined.pdf", 2), ("outlined.pdf", 1)]
+        assert a.citations[1].url.endswith("#page=2")
+    finally:
+        kb.remove("outlined.pdf")
+    # without an outline, the headings found in the text; the title is the document's first heading
+    detected = [h.title for h in kb.index.headings("handbook.pdf")]
+    assert detected[:2] == ["Week 1", "Week 2"] and "Final exam" in detected
+    assert kb.index.document("handbook.pdf").title == "Course handbook"
+    assert kb.heading("handbook.pdf", kb.index.document("handbook.pdf").pages) == "Final exam"
+
+
+def test_an_index_written_before_headings_were_stored_is_migrated_in_place(tmp_path):
+    import sqlite3
+
+    import numpy as np
+
+    from kb.index import SCHEMA, Index
+
+    path = tmp_path / "old.sqlite3"
+    old = SCHEMA.replace("    added_at REAL NOT NULL,\n    title TEXT\n", "    added_at REAL NOT NULL\n")
+    old = old.split("CREATE TABLE IF NOT EXISTS headings")[0] + "CREATE VIRTUAL TABLE" + old.split("CREATE VIRTUAL TABLE", 1)[1]
+    db = sqlite3.connect(path)
+    db.executescript(old)
+    db.execute("INSERT INTO documents (name, sha256, bytes, pages, chunks, blob_key, model, added_at) "
+               "VALUES ('old.pdf', 'x', 1, 2, 2, NULL, 'm', 0)")
+    vec = np.ones(4, dtype=np.float32).tobytes()
+    db.executemany("INSERT INTO chunks (doc_id, page, ordinal, context, text, vec) VALUES (1, ?, ?, ?, ?, ?)",
+                   [(1, 0, "Old notes - Setup", "Install it first.", vec), (2, 1, "Old notes - Usage", "Run it.", vec)])
+    db.commit()
+    db.close()
+    index = Index(path, 4)
+    assert index.document("old.pdf").title is None  # the column exists now
+    assert [(h.title, h.page) for h in index.headings("old.pdf")] == [("Setup", 1), ("Usage", 2)]
+    assert index.check() and [r.text for r in index.chunks([1]).values()] == ["Install it first."]

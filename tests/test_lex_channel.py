@@ -151,9 +151,9 @@ EXPECTED = {
     "fallback_dtmf_fulfillment": ("Close", "FallbackIntent", "Fulfilled", None, "catch that"),
     "ask_course_pdfs_text_dialog": ("Delegate", "AskCoursePdfs", None, None, None),
     # an empty course KB (isolated COURSEBOT_HOME): a grounded "not found", never an invented answer (issue 3)
-    "ask_course_pdfs_text_fulfillment": ("Close", "AskCoursePdfs", "Fulfilled", None, "couldn't find that in the course PDFs"),
+    "ask_course_pdfs_text_fulfillment": ("Close", "AskCoursePdfs", "Fulfilled", None, "not in the course PDFs"),
     "ask_course_pdfs_speech_fulfillment_old_confidence": ("Close", "AskCoursePdfs", "Fulfilled", None,
-                                                         "couldn't find that in the course PDFs"),
+                                                         "not in the course PDFs"),
     "summarize_text_text_dialog_missing_slot": ("ElicitSlot", "SummarizeText", "InProgress", "text", "What text should I summarize?"),
     "summarize_text_text_dialog_filled": ("Delegate", "SummarizeText", None, None, None),
     "summarize_text_text_fulfillment": ("Close", "SummarizeText", "Fulfilled", None, "Summary: Amazon Polly turns text"),

@@ -124,6 +124,29 @@ def test_cost_follow_up_answers_with_the_pay_sentence(router, services):
     assert cost.citations and cost.citations[0].source == "08-aws-lambda.pdf"
 
 
+def test_tell_me_more_continues_the_passage_and_follow_ups_keep_working(router):
+    from bot.turn import Attachment, Turn
+    from kb.sample import render
+
+    md = Path(__file__).parents[1] / "kb" / "sample_course" / "02-amazon-polly.md"
+    data = render(md.read_text())
+    added = router.handle(Turn(conversation="qa-more", text="", attachments=(
+        Attachment(name="02-amazon-polly.pdf", mime="application/pdf", data=data, size=len(data)),)))
+    assert added.details["ingested"][0]["status"] == "added"
+    about = router.handle(Turn(conversation="qa-more", text="what is this PDF about?", intent="AskCoursePdfs"))
+    assert about.text.startswith("**02-amazon-polly.pdf**") and "- Output formats (p. 1)" in about.text
+    first = router.handle(Turn(conversation="qa-more", text="What is Amazon Polly?", intent="AskCoursePdfs"))
+    assert "**Amazon Polly converts written text into lifelike speech" in first.text
+    assert "Tell me more" in first.suggestions
+    more = router.handle(Turn(conversation="qa-more", text="tell me more", intent="AskCoursePdfs"))
+    assert more.details["found"] and "Polly offers dozens of voices" in more.text
+    assert more.citations[0].source == "02-amazon-polly.pdf" and first.citations[0].passage not in more.text
+    further = router.handle(Turn(conversation="qa-more", text="tell me more", intent="AskCoursePdfs"))
+    assert further.text != more.text
+    cost = router.handle(Turn(conversation="qa-more", text="and how much does it cost?", intent="AskCoursePdfs"))
+    assert cost.details["found"] and "**Polly is billed per character converted to speech.**" in cost.text
+
+
 def test_payload_is_not_a_price():
     from kb.extractive import answer_type_bonus
 

@@ -69,6 +69,14 @@ def test_reply_blocks_escape_chunk_and_fit_limits():
     assert len(blocks) <= 50
 
 
+def test_the_answering_sentence_is_bold_in_slack():
+    reply = Reply(text="Limits\n**A function can run for at most 15 minutes.** Memory is <set> per function. [1]",
+                  intent="AskCoursePdfs", state="fulfilled", citations=(Citation("lambda.pdf", 1),))
+    _, blocks = slack.reply_blocks(reply, "slack:T1:C1:1.2")
+    section = blocks[0]["text"]["text"]
+    assert section == "Limits\n*A function can run for at most 15 minutes.* Memory is &lt;set&gt; per function. [1]"
+
+
 def test_failed_reply_blocks_and_no_read_aloud_on_audio():
     text, blocks = slack.reply_blocks(Reply(text="Here", intent="SpeakAnswer",
                                             attachments=(Media("audio", "audio/mpeg", url="http://x/a"),)), "k")

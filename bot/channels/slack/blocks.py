@@ -26,6 +26,11 @@ _NO_READ_ALOUD = ("SpeakAnswer", "Greeting", "Help", "Fallback")  # small talk a
 Blocks = tuple[str, list[dict[str, Any]]]  # (notification text, Block Kit blocks)
 
 
+def _bold(text: str) -> str:
+    """Markdown ``**bold**`` (the sentence of a passage that answers) as Slack mrkdwn ``*bold*``."""
+    return re.sub(r"\*\*([^*\n]+?)\*\*", r"*\1*", text)
+
+
 def escape(text: str) -> str:
     """Escape the three characters Slack mrkdwn treats as control (``&``, ``<``, ``>``), so user text
     can never become a link, a mention or ``<!channel>``."""
@@ -111,7 +116,7 @@ def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> Block
     """
     text = reply.text.strip() or "(no answer)"
     blocks: list[dict[str, Any]] = []
-    for part in _chunks(escape(text), SECTION_CHARS):
+    for part in _chunks(_bold(escape(text)), SECTION_CHARS):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": part}})
     if reply.citations:
         elements = [{"type": "mrkdwn", "text": "*Sources:*"}]

@@ -27,7 +27,8 @@ class CitationOut(BaseModel):
     source: str = Field(description="the PDF the answer came from")
     page: int | None = Field(None, description="1-based page")
     url: str | None = Field(None, description="link that opens the PDF at that page")
-    quote: str | None = None
+    quote: str | None = Field(None, description="the sentence(s) that answer, to highlight in the passage")
+    passage: str | None = Field(None, description="the passage of the PDF the answer shows, plain text")
 
 
 class MediaOut(BaseModel):
