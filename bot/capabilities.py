@@ -189,3 +189,61 @@ class GeneratedImage:
 class ImageGenerator(Protocol):
     def generate(self, prompt: str, *, negative_prompt: str | None = None, width: int = 1024, height: int = 1024,
                  seed: int | None = None) -> GeneratedImage: ...
+
+
+# --- instructor insight --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One answered turn as instructors see it: never the student's identity, only the conversation hash."""
+
+    answer_id: str
+    conversation: str  # the conversation hash (bot.insight.conversation_hash), never the key itself
+    course: str
+    intent: str
+    question: str
+    answer: str
+    citations: tuple[tuple[str, int | None], ...] = ()  # (source, page)
+    found: bool | None = None  # AskCoursePdfs: whether the course had the answer; None for other intents
+    at: float = 0.0  # epoch seconds
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A student's rating of one answer; one per answer and conversation, the last one counts."""
+
+    answer_id: str
+    conversation: str  # hash, as in AnswerRecord
+    rating: str  # "up" | "down"
+    comment: str = ""
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
+class CuratedAnswer:
+    """An answer an instructor pinned for a question (and its paraphrases)."""
+
+    id: str
+    course: str
+    question: str
+    answer: str
+    at: float = 0.0
+
+
+class InsightStore(Protocol):
+    """Answers, ratings and curated answers, per course. Local: SQLite; aws: the state table."""
+
+    def record(self, record: AnswerRecord) -> None: ...
+
+    def get(self, answer_id: str) -> AnswerRecord | None: ...
+
+    def rate(self, rating: Rating) -> None: ...
+
+    def answers(self, *, since: float = 0.0, course: str | None = None) -> list[AnswerRecord]: ...
+
+    def ratings(self, *, since: float = 0.0) -> list[Rating]: ...
+
+    def pin(self, curated: CuratedAnswer) -> None: ...
+
+    def unpin(self, course: str, curated_id: str) -> bool: ...
+
+    def curated(self, course: str) -> list[CuratedAnswer]: ...

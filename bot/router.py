@@ -12,8 +12,8 @@ import time
 from typing import Any, Callable
 
 from bot.conversation import Conversation
-from bot.errors import CoursebotError
-from bot.files import LEGACY_TEXT, not_utf8
+from bot.errors import CoursebotError, reply_for_error
+from bot.files import unsupported
 from bot.services import Services
 from bot.specs import Intent, IntentContext
 from bot.turn import Reply, Turn
@@ -57,12 +57,10 @@ class Router:
         try:
             reply = self._route(turn, conversation)
         except CoursebotError as e:
-            reply = Reply(text=e.user_message, intent=conversation.extra.get("_intent", "Fallback"),
-                          state="failed", error=e.code)
-        except Exception:
+            reply = reply_for_error(e, conversation.extra.get("_intent", "Fallback"))
+        except Exception as e:
             log.exception("handler failed for turn in channel %s", turn.channel)
-            reply = Reply(text="Sorry, something went wrong on my side while answering that. Please try again.",
-                          intent=conversation.extra.get("_intent", "Fallback"), state="failed", error="internal")
+            reply = reply_for_error(e, conversation.extra.get("_intent", "Fallback"))
         conversation.extra.pop("_intent", None)
         self._remember(turn, reply, conversation)
         if store is not None:
@@ -71,7 +69,11 @@ class Router:
             except Exception:
                 log.exception("could not save conversation state")
         log.debug("turn routed to %s in %.1f ms", reply.intent, (time.perf_counter() - started) * 1000)
-        return reply.with_(conversation=turn.conversation)
+        reply = reply.with_(conversation=turn.conversation)
+        from bot.insight import record_turn  # post-step: keep the answer for the instructor's report
+
+        record_turn(turn, reply, self.services)
+        return reply
 
     # -- steps --
     def _route(self, turn: Turn, conversation: Conversation) -> Reply:
@@ -83,7 +85,7 @@ class Router:
                 "To analyze a long text, attach it as a .txt or .pdf file instead.", code="message_too_long")
         for a in turn.attachments:
             if a.kind not in _SUPPORTED:
-                raise CoursebotError(_unsupported(a.name, a.mime), code="unsupported_attachment")
+                raise CoursebotError(unsupported(a.name, a.mime), code="unsupported_attachment")
         if not text.strip() and not turn.attachments and not turn.intent:
             conversation.pending = None
             return Reply(text="Your message was empty. Ask me something about the course, or type \"help\".",
@@ -157,18 +159,6 @@ class Router:
             for a in turn.attachments:
                 if a.kind == "image" and a.path:
                     conversation.last_image = a.path
-
-
-def _unsupported(name: str, mime: str) -> str:
-    if mime == "application/x-empty":
-        return f"'{name}' is empty (0 bytes), so there is nothing for me to read. Please send the file again."
-    if mime == LEGACY_TEXT:
-        return not_utf8(name)
-    what = {"text/html": "a web page (HTML)", "text/xml": "an XML/SVG file", "application/zip": "a ZIP archive",
-            "video/mp4": "a video", "audio/mpeg": "an audio file", "audio/ogg": "an audio file",
-            "audio/wav": "an audio file"}.get(mime, "a file type I don't know")
-    return (f"I can't use '{name}': it looks like {what}, whatever its name says. "
-            "I understand photos (JPEG, PNG, GIF, WebP), PDF files and plain-text files.")
 
 
 def _satisfied(name: str, slots: dict[str, Any]) -> bool:

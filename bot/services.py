@@ -30,7 +30,9 @@ FACTORIES: dict[str, dict[str, str]] = {
     # local: only when COURSEBOT_IMAGE_ENDPOINT names a SageMaker endpoint (there is no offline model)
     "imagegen": {"local": "bot.aws.imagegen:build_local", "aws": "bot.aws.imagegen:build"},
     # short links <base>/l/<id> to stored files (Lex cannot carry presigned S3 URLs)
-    "links": {"local": "bot.local.links:build", "aws": "bot.aws.links:build"},
+    "links": {"local": "bot.local.shortlinks:build", "aws": "bot.aws.shortlinks:build"},
+    # answers, ratings and curated answers for instructors (SQLite in COURSEBOT_HOME / the state table)
+    "insight": {"local": "bot.insight.sqlite:build", "aws": "bot.insight.dynamo:build"},
 }
 
 
@@ -86,6 +88,7 @@ _LABELS = {
     "vision": "Photo description",
     "imagegen": "Image generation",
     "links": "Short links",
+    "insight": "Instructor insight",
 }
 
 

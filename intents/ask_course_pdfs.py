@@ -11,6 +11,7 @@ from typing import Any
 from bot.capabilities import IngestResult
 from bot.conversation import Conversation
 from bot.errors import InputError
+from bot.insight.curated import curated_reply
 from bot.specs import IntentContext, IntentSpec, SlotSpec
 from bot.turn import Attachment, Reply, Turn
 from kb import progress as ingest_progress
@@ -73,6 +74,9 @@ def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) ->
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
     """Add attached PDFs to the course KB, then answer the question (if any) with citations."""
+    curated = curated_reply(turn, ctx)  # an answer the instructor pinned for this question comes first
+    if curated is not None:
+        return curated
     kb = ctx.services.kb
     conversation = ctx.conversation
     lines: list[str] = []

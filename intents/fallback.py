@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.insight.curated import curated_reply
 from bot.specs import IntentContext, IntentSpec
 from bot.turn import Reply, Turn
 
@@ -24,6 +25,9 @@ SPEC = IntentSpec(
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
+    curated = curated_reply(turn, ctx)  # an instructor may have pinned an answer for this question
+    if curated is not None:
+        return curated
     text = ("Sorry, I didn't catch that. I can answer questions about the course, summarize text, describe photos, "
             "read answers aloud and generate images. Try \"What is Amazon Bedrock?\" or type \"help\".")
     return Reply(text=text, intent=SPEC.name, confidence=ctx.confidence,

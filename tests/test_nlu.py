@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.benchmarks import DATA, evaluate_nlu, load_jsonl
+from bot.bench.core import DATA, evaluate_nlu, load_jsonl
 from bot.nlu import split_payload
 
 

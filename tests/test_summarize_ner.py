@@ -27,7 +27,7 @@ COMPREHEND_TYPES = {"PERSON", "LOCATION", "ORGANIZATION", "COMMERCIAL_ITEM", "EV
 TEXT = ("Jeff Bezos founded Amazon in Seattle in 1994. The company first sold books online and launched Amazon Web "
         "Services in 2006. Today Andy Jassy runs Amazon, and the Kindle e-reader costs about $100 in the United "
         "States.")
-SAMPLE = (Path(__file__).parents[1] / "bot" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
+SAMPLE = (Path(__file__).parents[1] / "bot" / "bench" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +258,7 @@ def test_long_message_through_the_router_stays_under_the_request_limit(router, s
 
 # --- bench row ---------------------------------------------------------------------------------------------
 def test_bench_row_for_entities_per_5kb(analyzer):
-    from bot import benchmarks
+    from bot.bench import core as benchmarks
     from bot.local.text import LocalTextAnalyzer
 
     text = benchmarks._sample_text(5000)

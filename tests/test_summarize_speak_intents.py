@@ -14,7 +14,7 @@ import pytest
 from bot import textutil
 from bot.turn import Attachment, Turn
 
-SAMPLE = (Path(__file__).parents[1] / "bot" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
+SAMPLE = (Path(__file__).parents[1] / "bot" / "bench" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (make install)")
 
 
@@ -286,7 +286,7 @@ def test_say_it_in_spanish_on_aws(home, monkeypatch):
 # --- bench rows ---------------------------------------------------------------------------------------
 @needs_espeak
 def test_bench_rows(services, monkeypatch):
-    from bot import benchmarks
+    from bot.bench import core as benchmarks
     from bot import services as services_mod
 
     monkeypatch.setattr(services_mod, "_services", services)

@@ -48,7 +48,7 @@ class SlowIntent:
 @pytest.fixture
 def server(home):
     from bot.channels.web import create_app
-    from bot.channels.web_cli import BackgroundServer
+    from bot.cli.serve import BackgroundServer
     from bot.router import Router
     from bot.services import Services
     from bot.settings import load
@@ -241,7 +241,7 @@ def _b64(path: Path) -> str:
 def real_server(home, tmp_path):
     """The web app with the real intents on the local backend and the sample course ingested."""
     from bot.channels.web import create_app
-    from bot.channels.web_cli import BackgroundServer
+    from bot.cli.serve import BackgroundServer
     from bot.router import Router
     from bot.services import Services
     from bot.settings import load

@@ -162,7 +162,7 @@ def check(specs: Sequence[IntentSpec]) -> None:
             slot_names.add(s.name)
             if s.type not in BUILTIN_SLOT_TYPES and s.type not in CUSTOM_SLOT_TYPES:
                 problems.append(f"{spec.name}.{s.name}: slot type {s.type!r} has no Lex V2 equivalent; "
-                                "add it to CUSTOM_SLOT_TYPES in bot/channels/lex_definition.py")
+                                "add it to CUSTOM_SLOT_TYPES in bot/channels/lex/definition.py")
             if not s.prompt.strip() or len(s.prompt) > 1000:
                 problems.append(f"{spec.name}.{s.name}: the prompt must be 1-1000 characters")
     if fallbacks != 1:

@@ -7,7 +7,7 @@ import io
 import time
 from typing import Any
 
-from bot.benchmarks import Row, machine, peak_rss_mb, percentile
+from bot.bench.core import Row, machine, peak_rss_mb, percentile
 
 RUNS = 7
 

@@ -1,9 +1,9 @@
 """`coursebot bench kb`: ingest speed, query latency, memory, and retrieval/answer quality on the dev QA set.
 
-The dev set (kb/data/dev_qa.jsonl) has questions over R-intro.pdf (Debian package r-doc-pdf) and the
+The dev set (bot/bench/data/dev_qa.jsonl) has questions over R-intro.pdf (Debian package r-doc-pdf) and the
 sample course. Each answerable question names its PDF and a phrase of the evidence; a retrieved
 passage is a hit when it comes from that PDF and a page whose text contains the phrase.
-``python -m kb.bench --tune`` sweeps the fusion weight.
+``python -m bot.bench.kb --tune`` sweeps the fusion weight.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.benchmarks import Row, machine, peak_rss_mb, percentile
+from bot.bench.core import Row, machine, peak_rss_mb, percentile
 
 DATA = Path(__file__).parent / "data"
 R_INTRO_PATHS = ("/usr/share/R/doc/manual/R-intro.pdf", "/usr/share/doc/r-doc-pdf/manual/R-intro.pdf")
@@ -209,7 +209,7 @@ def bench_kb() -> list[Row]:
         scale_p95, scale_n = scaled_search_p95(kb, 1000, questions)
         scale5_p95, scale5_n = scaled_search_p95(kb, 5000, questions)
     n = retrieval["n"]
-    on_qa = f"dev QA kb/data/dev_qa.jsonl: {n} answerable questions" + (f" ({skipped} R-intro skipped)" if skipped else "")
+    on_qa = f"dev QA bot/bench/data/dev_qa.jsonl: {n} answerable questions" + (f" ({skipped} R-intro skipped)" if skipped else "")
     rows = [
         Row("kb", "ingest pages/s", round(timing["pages"] / timing["seconds"], 1), "pages/s",
             f"{timing['pages']} pages, {timing['chunks']} chunks, embedding included; {machine()}"),
@@ -256,6 +256,6 @@ if __name__ == "__main__":
     if "--tune" in sys.argv:
         tune()
     else:
-        from bot.benchmarks import print_table
+        from bot.bench.core import print_table
 
         print_table(bench_kb())

@@ -132,13 +132,14 @@ def run_sessions(base_url: str, sessions: int, turns: int) -> tuple[list[float],
 def bench_web(sessions: int | None = None, turns: int | None = None) -> list:
     """p50/p95 turn latency of ``sessions`` concurrent sessions x ``turns`` turns over HTTP (local backend)."""
     from bot import settings as settings_module
-    from bot.benchmarks import Row, machine, percentile
+    from bot.bench import settings as bench_settings
+    from bot.bench.core import Row, machine, percentile
     from bot.channels.web import create_app
-    from bot.channels.web_cli import BackgroundServer
+    from bot.cli.serve import BackgroundServer
     from bot.router import Router
     from bot.services import Services
 
-    configured = settings_module.get()
+    configured = bench_settings.load()
     sessions = sessions or configured.web_bench_sessions
     turns = turns or configured.web_bench_turns
     with tempfile.TemporaryDirectory() as home:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from bot import links
-from bot.links import EXPIRED, GONE, LinkError, ShortLink
+from bot import shortlinks
 from bot.local.blobs import check_key
+from bot.shortlinks import EXPIRED, GONE, LinkError, ShortLink
 
 KEEP_EXPIRED_SECONDS = 7 * 86400  # an expired link still answers "expired" (410) for a week, then "unknown"
 
@@ -57,26 +57,26 @@ class SqliteLinkStore:
                 ``bad_key`` for a key that is not a safe blob key.
         """
         target = self.target_of(key_or_url)
-        seconds = links.lifetime(expires_in, self.expiry)
+        seconds = shortlinks.lifetime(expires_in, self.expiry)
         db = self._db()
         now = time.time()
         db.execute("DELETE FROM links WHERE expires < ?", (now - KEEP_EXPIRED_SECONDS,))
-        for _ in range(links.MAX_ATTEMPTS):
-            link_id = links.new_id()
+        for _ in range(shortlinks.MAX_ATTEMPTS):
+            link_id = shortlinks.new_id()
             try:
                 db.execute("INSERT INTO links (id, target, expires) VALUES (?, ?, ?)",
                            (link_id, json.dumps(target), now + seconds))
             except sqlite3.IntegrityError:  # the id exists: never overwrite someone else's link
                 continue
-            return links.short_url(self.base_url, link_id)
+            return shortlinks.short_url(self.base_url, link_id)
         raise RuntimeError("could not find a free link id")  # 128-bit ids: does not happen
 
     def resolve(self, link_id: str) -> ShortLink:
         """The stored link. Raises LinkError: ``link_not_found`` or ``link_expired``."""
-        links.check_id(link_id)
+        shortlinks.check_id(link_id)
         row = self._db().execute("SELECT target, expires FROM links WHERE id = ?", (link_id,)).fetchone()
         if row is None:
-            raise LinkError(links.NOT_FOUND, code="link_not_found")
+            raise LinkError(shortlinks.NOT_FOUND, code="link_not_found")
         link = ShortLink(link_id, json.loads(row[0]), float(row[1]))
         if link.expired():
             raise LinkError(EXPIRED, code="link_expired")
@@ -95,19 +95,19 @@ class SqliteLinkStore:
     # --- what a link may point at ---------------------------------------------------------------------
     def target_of(self, key_or_url: str) -> dict[str, Any]:
         """``{"blob": key[, "fragment": ...]}`` for a blob key or a valid signed URL of our blob store."""
-        if not links.is_url(key_or_url):
+        if not shortlinks.is_url(key_or_url):
             return {"blob": check_key(key_or_url)}
-        url, fragment = links.split_fragment(key_or_url)
+        url, fragment = shortlinks.split_fragment(key_or_url)
         base = str(getattr(self.blobs, "base_url", "")).rstrip("/")
         if not base or not url.startswith(base + "/files/"):
-            raise links.not_ours()
+            raise shortlinks.not_ours()
         parts = urlsplit(url)
         key = unquote(parts.path[len(urlsplit(base).path) + len("/files/"):])
         query = parse_qs(parts.query)
         expires, sig = query.get("expires", [""])[0], query.get("sig", [""])[0]
         verify = getattr(self.blobs, "verify", None)
         if verify is None or not verify(key, expires, sig):  # a link is never a way around the signature
-            raise links.not_ours()
+            raise shortlinks.not_ours()
         target: dict[str, Any] = {"blob": key}
         if fragment:
             target["fragment"] = fragment

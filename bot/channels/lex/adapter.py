@@ -1,8 +1,8 @@
-"""Lex V2 channel: a code-hook event becomes a Turn, the shared Router answers, the Reply becomes a Lex response.
+"""Lex V2 adapter, pure: a code-hook event becomes a Turn (``to_turn``), a Reply becomes a Lex
+response (``to_lex``, ``delegate``). Lex dict keys appear only in this package.
 
-``to_turn`` and ``to_lex`` are pure; ``lambda_handler`` (the Lambda entry point) adds the dialog step,
-the time budget and the guarantee that a valid Lex response always comes back. Lex dict keys appear
-only in this module.
+Every message is 1-1024 characters and there are at most 10; speech input gets one short SSML
+message that never reads a URL. No I/O here: tests drive it with the event JSON in tests/fixtures/lex.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import json
 import logging
 import math
 import re
-import threading
-import time
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from bot.turn import Media, Reply, Turn
 
@@ -31,11 +29,6 @@ MAX_KEY_CHARS = 200  # our conversation key in the session attributes
 SESSION_KEY = "coursebot_conversation"  # the only session attribute we set
 LEX_FALLBACK = "FallbackIntent"  # the name of AMAZON.FallbackIntent in every Lex V2 bot
 FALLBACK = "Fallback"
-
-STILL_WORKING = ("I'm still working on that; it is taking longer than usual. "
-                 "Please ask me again in a moment.")
-INTERNAL_ERROR = "Sorry, something went wrong on my side while answering that. Please try again."
-
 
 # ==================================================================================================
 # event -> Turn
@@ -291,7 +284,7 @@ def _media_messages(media: Media) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if url and len(label) + 2 + len(url) <= MAX_MESSAGE_CHARS:
         out.append(_plain(f"{label}: {url}"))
-    elif url:  # only when no short link could be made (see with_short_links)
+    elif url:  # only when no short link could be made (see poststeps.short_links)
         out.append(_plain(f"{label} is ready, but its link is longer than this chat allows "
                           f"({MAX_MESSAGE_CHARS} characters). Ask me in Slack or the web chat to get it."))
     if media.kind == "image" and url and len(url) <= CARD_TEXT_CHARS:
@@ -424,185 +417,6 @@ def _fit_ssml(ssml: str) -> str:
     return "<speak>Sorry, that answer is too long to read aloud. Please ask in the text chat.</speak>"
 
 
-# ==================================================================================================
-# the Lambda entry point
-# ==================================================================================================
-_router = None
-_router_lock = threading.Lock()
-
-
-def get_router():
-    """The process-wide Router (built once per Lambda container, on first use)."""
-    global _router
-    with _router_lock:
-        if _router is None:
-            from bot import services
-            from bot.router import Router
-
-            _router = Router(services.default())
-        return _router
-
-
-def warm() -> None:
-    """Do the first invocation's imports and client set-up now: the router, the intents and, on the
-    aws backend, the conversation store's DynamoDB client (which imports boto3). Lambda runs this
-    during its init phase, outside Lex's 30 s."""
-    router = get_router()
-    if router.settings.backend == "aws":
-        router.services.conversations  # noqa: B018 - builds the client
-
-
-def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
-    """Lex V2 code hook (DialogCodeHook and FulfillmentCodeHook). Always returns a valid response."""
-    try:
-        return handle_event(event, context)
-    except Exception:
-        log.exception("Lex code hook failed")
-        try:
-            return to_lex(Reply(text=INTERNAL_ERROR, state="failed", error="internal"), event)
-        except Exception:
-            return to_lex(Reply(text=INTERNAL_ERROR, state="failed", error="internal"), {})
-
-
-def handle_event(event: Any, context: Any = None, router: Any = None, budget: float | None = None) -> dict[str, Any]:
-    """Answer one code-hook event with ``router`` (default: the shared one) within ``budget`` seconds."""
-    router = router or get_router()
-    budget = budget if budget is not None else time_budget(router.settings, context)
-    turn = to_turn(event)
-    if _map(event).get("invocationSource") == "DialogCodeHook":
-        done, result = run_with_budget(lambda: dialog_step(router, turn), budget)
-        if done and result is None:
-            return delegate(event)
-    else:
-        done, result = run_with_budget(lambda: router.handle(turn), budget)
-    if not done:
-        log.warning("Lex turn for %s passed the %.1f s budget", turn.intent, budget)
-        result = Reply(text=STILL_WORKING, intent=turn.intent or FALLBACK, state="failed", error="timeout")
-    elif (turn.input_mode == "text" and isinstance(result, Reply) and not text_fits(result)
-          and not any(m.kind == "file" for m in result.attachments)):
-        result = with_full_text_link(result, router.services)
-    if isinstance(result, Reply):
-        result = with_short_links(result, router.services)
-    return to_lex(result, event, speech_chars=getattr(router.settings, "lex_speech_chars", 350))
-
-
-def needs_short_link(url: str | None) -> bool:
-    """Whether Lex should carry a short link instead of ``url``: longer than an image card's 250
-    characters, or an S3 presigned URL (it lives only as long as the Lambda's session credentials)."""
-    return bool(url) and (len(url) > CARD_TEXT_CHARS or "X-Amz-Signature=" in url)
-
-
-def with_short_links(reply: Reply, services: Any) -> Reply:
-    """The reply with short links (bot/links.py) for its media and citation URLs that need one, also
-    where the text repeats them. Only URLs the reply carries as media or citations are shortened
-    (never a URL the user typed); a URL that cannot be shortened is left as it is."""
-    import dataclasses
-
-    wanted = [m.url for m in reply.attachments if needs_short_link(m.url)]
-    wanted += [c.url for c in reply.citations if needs_short_link(c.url)]
-    if not wanted:
-        return reply
-    try:
-        store = services.links
-    except Exception:  # no link store on this backend: the long links are explained instead
-        log.warning("short links are not available", exc_info=True)
-        return reply
-    short: dict[str, str] = {}
-    for url in dict.fromkeys(wanted):
-        try:
-            short[url] = store.shorten(url)
-        except Exception:
-            log.warning("could not shorten a %d-character link", len(url), exc_info=True)
-    if not short:
-        return reply
-    text = reply.text
-    for url in sorted(short, key=len, reverse=True):  # a URL may contain a shorter one (a #page= fragment)
-        text = text.replace(url, short[url])
-    return reply.with_(
-        text=text,
-        attachments=tuple(dataclasses.replace(m, url=short[m.url]) if m.url in short else m for m in reply.attachments),
-        citations=tuple(dataclasses.replace(c, url=short[c.url]) if c.url in short else c for c in reply.citations),
-    )
-
-
-def with_full_text_link(reply: Reply, services: Any) -> Reply:
-    """The reply with a link to its full text in the blob store, for answers longer than Lex's
-    10 x 1024 characters; unchanged when no blob store is available."""
-    import uuid
-
-    try:
-        blob = services.blobs.put(f"lex/answers/{uuid.uuid4().hex}.txt", reply.text.encode("utf-8"),
-                                  "text/plain; charset=utf-8")
-    except Exception:  # no blob store on this backend, or it failed: the answer is shortened instead
-        log.warning("could not store the full text of a long answer", exc_info=True)
-        return reply
-    link = Media(kind="file", mime="text/plain", url=blob.url, path=blob.path, title="Full answer",
-                 expires_at=blob.expires_at)
-    return reply.with_(attachments=(*reply.attachments, link))
-
-
-def dialog_step(router: Any, turn: Turn) -> Reply | None:
-    """Validate slots as the router would: the ElicitSlot Reply (with the spec's prompt) for the
-    first required slot still missing after the intent's slot filler ran, or None to Delegate."""
-    from bot.conversation import Conversation
-    from bot.router import _satisfied
-
-    intent = router.intents.get(turn.intent or FALLBACK)
-    if intent is None or not intent.spec.required_slots:
-        return None
-    slots = dict(turn.slots)
-    if intent.fill_slots is not None:
-        try:
-            conversation = router.services.conversations.load(turn.conversation)
-        except Exception:  # the store being down must not stop the dialog
-            log.exception("could not load conversation state")
-            conversation = Conversation()
-        slots = intent.fill_slots(turn, slots, conversation)
-    for slot in intent.spec.required_slots:
-        value = slots.get(slot.name)
-        if (value is None or (isinstance(value, str) and not value.strip())) and not _satisfied(slot.name, slots):
-            return Reply(text=slot.prompt, intent=intent.name, confidence=turn.confidence or 0.0, state="elicit",
-                         elicit_slot=slot.name)
-    return None
-
-
-def time_budget(settings: Any, context: Any = None) -> float:
-    """Seconds this turn may take: the setting, and never closer than 1.5 s to the Lambda's end."""
-    budget = float(getattr(settings, "lex_time_budget_seconds", 20.0))
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
-        try:
-            budget = min(budget, max(0.5, remaining() / 1000 - 1.5))
-        except Exception:
-            pass
-    return budget
-
-
-def run_with_budget(fn: Callable[[], Any], budget: float) -> tuple[bool, Any]:
-    """(True, result) when ``fn`` finishes within ``budget`` seconds, else (False, None).
-
-    ``fn`` runs in a daemon thread; a late result still saves its conversation state (the router
-    does that) so the next question can use it. Exceptions propagate to the caller.
-    """
-    box: dict[str, Any] = {}
-    finished = threading.Event()
-
-    def work() -> None:
-        try:
-            box["result"] = fn()
-        except BaseException as e:  # handed to the caller's thread
-            box["error"] = e
-        finally:
-            finished.set()
-
-    threading.Thread(target=work, name="lex-turn", daemon=True).start()
-    if not finished.wait(budget):
-        return False, None
-    if "error" in box:
-        raise box["error"]
-    return True, box.get("result")
-
-
 # --- small helpers ----------------------------------------------------------------------------------
 def _map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
@@ -619,13 +433,3 @@ def _clean_text(text: str | None) -> str:
 def _fit(text: str, limit: int) -> str:
     text = text.strip() or "-"
     return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
-
-
-if __import__("os").environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # on Lambda: warm up during init
-    try:
-        from bot import settings as _settings
-
-        logging.getLogger().setLevel(_settings.get().log_level)  # the runtime's handler, our level
-        warm()
-    except Exception:  # a bad setting must still let the handler answer (it reports the failure)
-        log.exception("warm-up failed")

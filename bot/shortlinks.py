@@ -3,7 +3,8 @@
 Lex V2 messages hold at most 1,024 characters and an image card's URL at most 250, but an S3
 presigned URL signed with a Lambda role's session credentials is about 1.3 KB. A short link
 ``<base>/l/<id>`` is stored with an expiry; opening it redirects to a freshly signed URL of the
-file (``GET /l/<id>`` in the web app locally, the ``bot.channels.links`` Lambda on AWS).
+file (``GET /l/<id>`` in the web app locally, the Lambda in ``bot.aws.shortlinks`` on AWS); both
+answer through :func:`redirect`.
 
 Links only ever point at our own stores (the blob store, the course-PDF bucket): a URL from
 anywhere else is refused, so a link can never become an open redirect.
@@ -11,6 +12,7 @@ anywhere else is refused, so a link can never become an open redirect.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -18,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.errors import InputError, NotAvailable
+from bot.errors import CoursebotError, InputError, NotAvailable
+
+log = logging.getLogger(__name__)
 
 ID_BYTES = 16  # 128 random bits
 ID_CHARS = 22  # base64url of 16 bytes, without padding
@@ -29,6 +33,10 @@ MAX_ATTEMPTS = 5  # a fresh id on the (astronomically unlikely) collision
 NOT_FOUND = "This link is not valid. Please ask the bot again for a fresh link."
 EXPIRED = "This link has expired. Please ask the bot again for a fresh link."
 GONE = "The file behind this link no longer exists (generated files are deleted after a while). Please ask again."
+UNAVAILABLE = "Links are not working right now. Please try again in a moment."
+# what every redirect answer carries (a link must not leak through a Referer or be cached)
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+_STATUS = {"link_not_found": 404, "link_expired": 410}
 
 
 class LinkError(InputError):
@@ -91,3 +99,20 @@ def is_url(value: str) -> bool:
 
 def not_ours() -> InputError:
     return InputError("Only links to files this bot stored can be shortened.", code="not_linkable")
+
+
+def redirect(store: Any, link_id: str) -> tuple[int, str]:
+    """``(302, url)`` for a live link, else ``(status, message)``: 404 unknown, 410 expired or the
+    file is gone, 503 the store or the signing failed. Unknown links get 404 and expired ones 410,
+    each with a sentence a person can read; never a traceback."""
+    try:
+        link = store.resolve(link_id)
+        return 302, store.target_url(link)
+    except LinkError as e:
+        return _STATUS.get(e.code, 404), e.user_message
+    except InputError as e:  # a stored target outside our buckets (never written by us)
+        log.warning("short link %s points outside our stores: %s", link_id, e.code)
+        return 404, e.user_message
+    except CoursebotError as e:
+        log.warning("short link %s could not be resolved: %s", link_id, e.user_message)
+        return 503, UNAVAILABLE

@@ -16,15 +16,16 @@ DATA = Path(__file__).parent / "data"
 
 # Adding a bench: a function returning list[Row], and one line here.
 BENCHES: dict[str, str] = {
-    "nlu": "bot.benchmarks:bench_nlu",
-    "turn": "bot.benchmarks:bench_turn",
-    "kb": "kb.bench:bench_kb",  # issue 3
-    "summarize": "bot.benchmarks:bench_summarize",
-    "speech": "bot.benchmarks:bench_speech",
-    "vision": "bot.vision_bench:bench_vision",  # issue 5
-    "lex": "bot.benchmarks:bench_lex",  # issue 6
-    "slack": "bot.channels.slack_bench:bench_slack",  # issue 7
-    "web": "bot.channels.web_bench:bench_web",  # issue 8
+    "nlu": "bot.bench.core:bench_nlu",
+    "turn": "bot.bench.core:bench_turn",
+    "kb": "bot.bench.kb:bench_kb",
+    "summarize": "bot.bench.core:bench_summarize",
+    "speech": "bot.bench.core:bench_speech",
+    "vision": "bot.bench.vision:bench_vision",
+    "lex": "bot.bench.core:bench_lex",
+    "slack": "bot.bench.slack:bench_slack",
+    "web": "bot.bench.web:bench_web",
+    "insight": "bot.insight.bench:bench_insight",
 }
 
 
@@ -84,7 +85,7 @@ def bench_nlu() -> list[Row]:
     load_ms = (time.perf_counter() - t) * 1000
     items = load_jsonl(DATA / "nlu_dev.jsonl")
     acc, misses, times = evaluate_nlu(nlu, items)
-    on = f"dev set bot/data/nlu_dev.jsonl ({len(items)} utterances, 8 intents); {machine()}"
+    on = f"dev set bot/bench/data/nlu_dev.jsonl ({len(items)} utterances, 8 intents); {machine()}"
     rows = [
         Row("nlu", "accuracy", round(acc * 100, 1), "%", on),
         Row("nlu", "errors", len(misses), "utterances", on),
@@ -369,7 +370,7 @@ def bench_lex(runs: int = 7) -> list[Row]:
         from bot.settings import load
 
         router = Router(Services(load(home=Path(home), backend="local")))
-        fixtures = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "lex"
+        fixtures = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "lex"
         path = fixtures / "greeting_text_fulfillment.json"
         event = json.loads(path.read_text()) if path.exists() else {
             "invocationSource": "FulfillmentCodeHook", "inputMode": "Text", "sessionId": "bench",

@@ -1,6 +1,7 @@
 """Short links on AWS: items ``link#<id>`` in the conversation state table (TTL attribute
 ``expires``), written with a conditional put so an id is never reused; opening one redirects to a
-freshly presigned S3 URL (the ``bot.channels.links`` Lambda behind the stack's HTTP API)."""
+freshly presigned S3 URL (``lambda_handler``, behind the stack's HTTP API route ``GET /l/{id}``,
+deployed under the handler path ``bot.channels.links.lambda_handler``)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bot import links
+from bot import shortlinks
 from bot.aws.clients import call, make_client
 from bot.errors import ServiceError
-from bot.links import EXPIRED, GONE, LinkError, ShortLink
 from bot.local.blobs import check_key
+from bot.shortlinks import EXPIRED, GONE, HEADERS, LinkError, ShortLink, redirect
 
 log = logging.getLogger(__name__)
 
 PK_PREFIX = "link#"  # conversation keys never start with this (bot.channels.lex refuses such keys)
 WHAT = "Amazon DynamoDB"
+INTERNAL = "Something went wrong on our side while opening this link. Please try again."
 
 
 class DynamoLinkStore:
@@ -64,15 +66,15 @@ class DynamoLinkStore:
             ServiceError: DynamoDB failed.
         """
         target = self.target_of(key_or_url)
-        links.short_url(self.base_url, "x" * links.ID_CHARS)  # NotAvailable before paying for a write
-        seconds = links.lifetime(expires_in, self.expiry)
+        shortlinks.short_url(self.base_url, "x" * shortlinks.ID_CHARS)  # NotAvailable before paying for a write
+        seconds = shortlinks.lifetime(expires_in, self.expiry)
         now = int(time.time())
-        for _ in range(links.MAX_ATTEMPTS):
-            link_id = links.new_id()
+        for _ in range(shortlinks.MAX_ATTEMPTS):
+            link_id = shortlinks.new_id()
             item = {"pk": {"S": PK_PREFIX + link_id}, "target": {"S": json.dumps(target)},
                     "created": {"N": str(now)}, "expires": {"N": str(now + seconds)}}
             if call(self._put_new, item, what=WHAT):
-                return links.short_url(self.base_url, link_id)
+                return shortlinks.short_url(self.base_url, link_id)
             log.warning("short link id collision; drawing another")
         raise ServiceError("I couldn't make a short link right now. Please try again.", code="link_collision")
 
@@ -89,17 +91,17 @@ class DynamoLinkStore:
 
         DynamoDB deletes expired items up to a few days late, so the expiry is checked here too.
         """
-        links.check_id(link_id)
+        shortlinks.check_id(link_id)
         item = call(self.client.get_item, what=WHAT, TableName=self.table, Key={"pk": {"S": PK_PREFIX + link_id}},
                     ConsistentRead=True).get("Item")  # a link may be opened the moment it is made
         if not item or "target" not in item:
-            raise LinkError(links.NOT_FOUND, code="link_not_found")
+            raise LinkError(shortlinks.NOT_FOUND, code="link_not_found")
         try:
             target = json.loads(item["target"]["S"])
             expires = float(item["expires"]["N"])
         except (KeyError, TypeError, ValueError):
             log.warning("malformed short link item %s", link_id)
-            raise LinkError(links.NOT_FOUND, code="link_not_found") from None
+            raise LinkError(shortlinks.NOT_FOUND, code="link_not_found") from None
         link = ShortLink(link_id, target, expires)
         if link.expired():
             raise LinkError(EXPIRED, code="link_expired")
@@ -114,7 +116,7 @@ class DynamoLinkStore:
         """
         bucket, key = str(link.target.get("bucket", "")), str(link.target.get("key", ""))
         if not self._allowed(bucket, key):
-            raise links.not_ours()
+            raise shortlinks.not_ours()
         try:
             call(self.s3.head_object, what="Amazon S3", Bucket=bucket, Key=key)
         except ServiceError as e:
@@ -131,14 +133,14 @@ class DynamoLinkStore:
     # --- what a link may point at ---------------------------------------------------------------------
     def target_of(self, key_or_url: str) -> dict[str, Any]:
         """``{"bucket", "key"[, "fragment"]}`` for a media key or an S3 URL of one of our buckets."""
-        if not links.is_url(key_or_url):
+        if not shortlinks.is_url(key_or_url):
             if not self.media_bucket:
-                raise links.not_ours()
+                raise shortlinks.not_ours()
             return {"bucket": self.media_bucket, "key": self.media_prefix + check_key(key_or_url)}
-        url, fragment = links.split_fragment(key_or_url)
+        url, fragment = shortlinks.split_fragment(key_or_url)
         located = s3_location(url, self.areas)
         if located is None or not self._allowed(*located):
-            raise links.not_ours()
+            raise shortlinks.not_ours()
         target: dict[str, Any] = {"bucket": located[0], "key": located[1]}
         if fragment:
             target["fragment"] = fragment
@@ -184,3 +186,39 @@ def build(settings: Any, services: Any) -> DynamoLinkStore:
         lambda: make_client("s3", settings, config=Config(signature_version="s3v4")),
         settings.short_link_base_url, areas, settings.media_bucket, settings.media_prefix,
         settings.short_link_expiry_seconds, settings.url_expiry_seconds)
+
+
+# --- the redirect Lambda ------------------------------------------------------------------------------
+def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """HTTP API (payload format 2.0) handler for ``GET /l/{id}``. Always returns a response: 302 to
+    the file, 404 unknown, 410 expired, 503 unavailable, 500 with a plain sentence otherwise."""
+    try:
+        link_id = _link_id(event)
+        from bot import services
+
+        status, value = redirect(services.default().links, link_id)
+    except Exception:
+        log.exception("short link redirect failed")
+        status, value = 500, INTERNAL
+    if status == 302:
+        return {"statusCode": 302, "headers": {**HEADERS, "Location": value}, "body": ""}
+    return {"statusCode": status, "headers": {**HEADERS, "Content-Type": "text/plain; charset=utf-8"},
+            "body": value + "\n"}
+
+
+def _link_id(event: Any) -> str:
+    event = event if isinstance(event, dict) else {}
+    params = event.get("pathParameters") if isinstance(event.get("pathParameters"), dict) else {}
+    value = params.get("id")
+    if not isinstance(value, str):
+        path = event.get("rawPath") if isinstance(event.get("rawPath"), str) else ""
+        value = path.rsplit("/l/", 1)[1] if "/l/" in path else ""
+    return value.strip("/")
+
+
+def warm() -> None:
+    """Our log level, and both clients built during the Lambda's init phase, not per request."""
+    from bot import services, settings
+
+    logging.getLogger().setLevel(settings.get().log_level)
+    getattr(services.default().links, "s3", None)

@@ -16,7 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.benchmarks import Row, machine, percentile
+from bot.bench.core import Row, machine, percentile
 
 EVENTS = 50
 ROUNDS = 3
@@ -64,7 +64,7 @@ def _burst(url: str, bodies: list[str], retry: int = 0) -> list[tuple[int, float
 
 def _burst_elsewhere(url: str, bodies: list[str], retry: int = 0) -> list[tuple[int, float]]:
     """The burst from a separate process, as Slack is: the client must not share the server's GIL."""
-    code = ("import json, sys; from bot.channels.slack_bench import _burst; "
+    code = ("import json, sys; from bot.bench.slack import _burst; "
             "print(json.dumps(_burst(sys.argv[1], json.load(sys.stdin), int(sys.argv[2]))))")
     out = subprocess.run([sys.executable, "-c", code, url, str(retry)], input=json.dumps(bodies),
                          capture_output=True, text=True, timeout=120, check=True)
@@ -73,7 +73,7 @@ def _burst_elsewhere(url: str, bodies: list[str], retry: int = 0) -> list[tuple[
 
 def bench_slack() -> list[Row]:
     from bot.channels import slack
-    from bot.channels.slack_fake import FakeSlack
+    from bot.testing.slack_web_api import FakeSlack
     from bot.router import Router
     from bot.services import Services
     from bot.settings import load

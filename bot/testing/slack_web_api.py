@@ -1,4 +1,4 @@
-"""A local stand-in for the Slack Web API over real HTTP (tests and `coursebot bench slack`).
+"""A local stand-in for the Slack Web API over real HTTP (tests and `coursebot bench slack`; never on a request path).
 
 Plays ``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``, the three ``files_upload_v2``
 steps, ``files.info``, private file downloads (bearer token required, like ``url_private``) and

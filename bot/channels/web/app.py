@@ -1,9 +1,9 @@
-"""Local web chat channel: an ASGI app (FastAPI) around the shared Router.
+"""The web chat's ASGI app (FastAPI) around the shared Router.
 
 Routes: ``GET /`` the one-page chat, ``POST /api/turn`` (multipart ``text`` + optional ``file``)
 -> the Reply JSON, ``POST /api/new`` starts a new conversation, ``GET /files/<key>?expires=&sig=``
-serves blobs through signed expiring links, ``GET /l/<id>`` redirects a short link (bot/links.py)
-to a fresh one, ``GET /healthz``, ``GET /openapi.json``.
+serves blobs through signed expiring links, ``GET /l/<id>`` redirects a short link (bot/shortlinks.py)
+to a fresh one (those two in ``files``), ``GET /healthz``, ``GET /openapi.json``.
 
 The conversation is kept per browser in an HttpOnly, SameSite=Strict cookie. Uploads are checked
 from their bytes (size, then type) before the router sees them. POSTs from another origin are
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mimetypes
-import os
 import re
 import secrets
 import uuid
@@ -28,29 +26,32 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from bot.channels.web.adapter import (
+    UPLOAD_TYPES,
+    Health,
+    ReplyOut,
+    check_upload,
+    conversation_key,
+    error_reply,
+    to_turn,
+    to_web,
+    too_large,
+    upload_name,
+)
+from bot.channels.web.files import add_file_routes
 from bot.errors import CoursebotError
-from bot.files import LEGACY_TEXT, not_utf8, sniff
-from bot.turn import Attachment, Reply, Turn
+from bot.turn import Attachment
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).parent / "web_static"
+STATIC = Path(__file__).parent / "static"
 COOKIE = "coursebot_session"
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-# Uploads the bot can use, by the type sniffed from the bytes (never the name or the browser's type).
-UPLOAD_TYPES = {
-    "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
-    "application/pdf": ".pdf", "text/plain": ".txt",
-}
-# Types /files/ may serve as themselves; anything else is a download (never rendered as HTML).
-_SERVABLE = {"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
-             "audio/mpeg", "audio/ogg", "audio/wav", "audio/x-wav", "text/plain"}
 _MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers on top of the file itself
 
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: blob: data:; "
@@ -58,107 +59,8 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "form-action 'self'; frame-ancestors 'none'")
 
 
-# --- OpenAPI models of the Reply JSON contract (bot.turn.Reply.to_dict) ----------------------------
-class CitationOut(BaseModel):
-    source: str = Field(description="the PDF the answer came from")
-    page: int | None = Field(None, description="1-based page")
-    url: str | None = Field(None, description="link that opens the PDF at that page")
-    quote: str | None = None
-
-
-class MediaOut(BaseModel):
-    kind: str = Field(description="audio, image or file")
-    mime: str
-    url: str | None = None
-    path: str | None = None
-    title: str | None = None
-    expires_at: float | None = None
-
-
-class ReplyOut(BaseModel):
-    intent: str
-    confidence: float
-    text: str
-    ssml: str | None = None
-    citations: list[CitationOut] = []
-    attachments: list[MediaOut] = []
-    suggestions: list[str] = []
-    slots: dict[str, Any] = {}
-    state: str = Field(description="fulfilled, elicit or failed")
-    elicit_slot: str | None = None
-    error: str | None = Field(None, description="a short machine code when the turn could not be answered")
-    details: dict[str, Any] = {}
-    conversation: str | None = None
-
-
-class Health(BaseModel):
-    status: str
-    backend: str
-    intents: list[str]
-    max_upload_bytes: int
-
-
-# --- translation: request -> Turn, Reply -> JSON ---------------------------------------------------
-def to_web(reply: Reply, services: Any, base_url: str) -> dict[str, Any]:
-    """The Reply JSON with links made relative to this server, and local media files published
-    through signed links (a handler may return a Media with only a ``path``)."""
-    data = reply.to_dict()
-    for media in data["attachments"]:
-        if not media.get("url") and media.get("path"):
-            media["url"] = _publish(media["path"], media.get("mime", ""), services)
-        media.pop("path", None)  # server paths are not the browser's business
-        if media.get("url"):
-            media["url"] = _relative(media["url"], base_url)
-    for citation in data["citations"]:
-        if citation.get("url"):
-            citation["url"] = _relative(citation["url"], base_url)
-    _drop_server_paths(data["details"])
-    return data
-
-
-def _drop_server_paths(value: Any) -> None:
-    """Remove ``path`` entries (files on this server, e.g. ``details.audio.path``) from the details."""
-    if isinstance(value, dict):
-        if isinstance(value.get("path"), str) and os.path.isabs(value["path"]):
-            del value["path"]
-        for item in value.values():
-            _drop_server_paths(item)
-    elif isinstance(value, list):
-        for item in value:
-            _drop_server_paths(item)
-
-
-def _relative(url: str, base_url: str) -> str:
-    """``http://127.0.0.1:8000/files/x?...`` -> ``/files/x?...`` so links work under any host name
-    the browser used for this server (localhost vs 127.0.0.1) and pass the page's CSP."""
-    base = base_url.rstrip("/")
-    if base and url.startswith(base + "/"):
-        return url[len(base):]
-    return url
-
-
-def _publish(path: str, mime: str, services: Any) -> str | None:
-    try:
-        blobs = services.blobs
-        p = Path(path).resolve()
-        root = Path(getattr(blobs, "root", "/nonexistent")).resolve()
-        if root in p.parents:
-            return blobs.url(p.relative_to(root).as_posix())
-        data = p.read_bytes()
-        ext = mimetypes.guess_extension(mime) or p.suffix or ".bin"
-        return blobs.put(f"media/{uuid.uuid4().hex}{ext}", data, mime).url
-    except (OSError, CoursebotError, ValueError):
-        log.warning("could not publish a reply's media file", exc_info=True)
-        return None
-
-
 def _error_reply(status: int, text: str, code: str, conversation: str | None = None) -> JSONResponse:
-    reply = Reply(text=text, intent="Fallback", state="failed", error=code, conversation=conversation)
-    return JSONResponse(reply.to_dict(), status_code=status)
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n < 10e6 else f"{n / 1e6:.0f} MB"
+    return JSONResponse(error_reply(text, code, conversation).to_dict(), status_code=status)
 
 
 # --- middleware ------------------------------------------------------------------------------------
@@ -250,9 +152,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     app.state.router = router
     locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    too_large = (f"That upload is too large: the most I accept is {_mb(limit)}. "
-                 "Try a smaller photo, or split the PDF.")
-    app.add_middleware(BodyLimit, limit=limit + _MULTIPART_OVERHEAD, message=too_large)
+    app.add_middleware(BodyLimit, limit=limit + _MULTIPART_OVERHEAD, message=too_large(limit))
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
 
     @app.middleware("http")
@@ -298,23 +198,18 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
                          403: {"model": ReplyOut, "description": "cross-origin request"}})
     async def turn(request: Request, text: str = Form(""), file: UploadFile | None = File(None)) -> Response:
         session, new_session = _session(request)
-        conversation = f"web-{session}"
+        conversation = conversation_key(session)
         attachments: tuple[Attachment, ...] = ()
         if file is not None and (file.filename or file.size):
             data = await file.read(limit + 1)
             await file.close()
-            name = Path(file.filename or "upload").name[:200] or "upload"
-            if len(data) > limit:
-                response = _error_reply(413, f"'{name}' is larger than {_mb(limit)}, the most I accept. "
-                                        "Try a smaller photo, or split the PDF.", "attachment_too_large", conversation)
-                return _with_cookie(response, session, new_session)
-            mime = sniff(data[:4096])
-            if mime not in UPLOAD_TYPES:
-                response = _error_reply(415, _unsupported(name, mime), "unsupported_attachment", conversation)
-                return _with_cookie(response, session, new_session)
+            name = upload_name(file.filename)
+            mime, refused = check_upload(name, data, limit, conversation)
+            if refused is not None:
+                status, reply = refused
+                return _with_cookie(JSONResponse(reply.to_dict(), status_code=status), session, new_session)
             attachments = (await run_in_threadpool(_store_upload, services, session, name, mime, data),)
-        turn_ = Turn(conversation=conversation, text=text, user=f"web:{session[:8]}", channel="web",
-                     attachments=attachments)
+        turn_ = to_turn(session, text, attachments)
         lock = locks.get(conversation)
         if lock is None:
             lock = locks[conversation] = asyncio.Lock()
@@ -327,51 +222,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     async def new_conversation() -> Response:
         return _with_cookie(Response(status_code=204), _new_session_id(), True)
 
-    async def files(key: str, expires: str = "", sig: str = "") -> Response:
-        try:
-            blobs = services.blobs
-        except CoursebotError:
-            return JSONResponse({"error": "not_found", "text": "No files are served here."}, status_code=404)
-        verify = getattr(blobs, "verify", None)
-        if verify is None or not verify(key, expires, sig):
-            return JSONResponse({"error": "bad_link", "text": "This link has expired or is not valid. "
-                                 "Ask again to get a fresh link."}, status_code=403)
-        try:
-            path = blobs.path(key)
-        except CoursebotError:
-            return JSONResponse({"error": "bad_link", "text": "That file name is not allowed."}, status_code=403)
-        if not path.is_file():
-            return JSONResponse({"error": "not_found", "text": "That file no longer exists."}, status_code=404)
-        mime = _served_type(path)
-        headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
-        if mime != "application/pdf":  # Chromium's PDF viewer does not run in a sandboxed document
-            headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        disposition = "inline" if mime in _SERVABLE else "attachment"
-        return FileResponse(path, media_type=mime, headers=headers, filename=path.name,
-                            content_disposition_type=disposition)
-
-    async def short_link(link_id: str) -> Response:
-        from bot.channels.links import HEADERS, redirect
-
-        try:
-            store = services.links
-        except CoursebotError:
-            return Response("Links are not served here.\n", status_code=404, media_type="text/plain",
-                            headers=HEADERS)
-        status, value = await run_in_threadpool(redirect, store, link_id)
-        if status == 302:  # relative, so it works under whichever host name the browser used
-            return Response(status_code=302, headers={**HEADERS, "Location": _relative(value, base_url)})
-        return Response(value + "\n", status_code=status, media_type="text/plain", headers=HEADERS)
-
-    app.get("/l/{link_id}", summary="A short link: redirects to a freshly signed /files/ link",
-            responses={302: {"description": "to the file"}, 404: {"description": "unknown link"},
-                       410: {"description": "expired link, or the file is gone"}})(short_link)
-    app.head("/l/{link_id}", include_in_schema=False)(short_link)
-
-    app.get("/files/{key:path}", summary="A stored file, through a signed expiring link",
-            responses={200: {"description": "the file (Range requests supported)"},
-                       403: {"description": "link changed or expired"}, 404: {"description": "no such file"}})(files)
-    app.head("/files/{key:path}", include_in_schema=False)(files)
+    add_file_routes(app, services, base_url)
 
     return app
 
@@ -414,26 +265,3 @@ def _store_upload(services: Any, session: str, name: str, mime: str, data: bytes
         log.warning("blob store unavailable; the upload is used for this turn only", exc_info=True)
         return Attachment(name=name, mime=mime, data=data, size=len(data))
     return Attachment(name=name, mime=mime, data=data, path=stored.path, url=stored.url, size=len(data))
-
-
-def _unsupported(name: str, mime: str) -> str:
-    if mime == LEGACY_TEXT:
-        return not_utf8(name)
-    what = {"text/html": "a web page (HTML)", "text/xml": "an XML or SVG file", "application/zip": "a ZIP archive",
-            "application/gzip": "a compressed archive", "application/x-executable": "a program",
-            "video/mp4": "a video", "audio/mpeg": "an audio file", "audio/ogg": "an audio file",
-            "audio/wav": "an audio file", "image/heic": "a HEIC photo", "image/bmp": "a BMP image",
-            "image/tiff": "a TIFF image", "application/x-empty": "an empty file"}.get(mime, "a file type I don't know")
-    return (f"I can't use '{name}': it looks like {what}, whatever its name says. "
-            "I accept photos (JPEG, PNG, GIF, WebP), PDF files and plain-text files.")
-
-
-def _served_type(path: Path) -> str:
-    with path.open("rb") as f:
-        mime = sniff(f.read(4096))
-    if mime in _SERVABLE:
-        return "text/plain; charset=utf-8" if mime == "text/plain" else mime
-    guessed = mimetypes.guess_type(path.name)[0]  # e.g. MP3 frames without an ID3 tag
-    if guessed in _SERVABLE and guessed.startswith("audio/") and mime == "application/octet-stream":
-        return guessed
-    return "application/octet-stream"

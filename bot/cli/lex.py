@@ -59,7 +59,7 @@ def run_invoke(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from bot.channels.lex_definition import DefinitionError, build, write_export
+    from bot.channels.lex.definition import DefinitionError, build, write_export
 
     try:
         locale = build()
