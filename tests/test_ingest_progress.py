@@ -143,7 +143,7 @@ def test_terminal_display_is_silent_off_a_terminal():
 def test_kb_ingest_prints_each_result_before_the_next_pdf_starts(home, pdfs, monkeypatch, capsys):
     from bot.services import Services
     from bot.settings import load
-    from kb import cli
+    from bot.cli import kb as cli
     from kb.local import build
 
     settings = load(home=home, backend="local")
@@ -254,3 +254,62 @@ def test_bedrock_ingest_reports_upload_and_ingestion_job_states(monkeypatch, tmp
     assert events[-1].result == results[0]
     polling = [e for e in events if e.stage == "syncing" and e.status == "IN_PROGRESS"]
     assert polling[0].describe() == "the knowledge base is indexing notes.pdf (in progress)…"
+
+
+def test_web_chat_polls_the_page_being_read_while_a_pdf_is_added(home, pdfs):
+    import threading
+
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from bot.channels.web import create_app
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load
+
+    base = "http://127.0.0.1:8000"
+    services = Services(load(home=home, backend="local", public_url=base))
+    kb = services.kb
+    real = kb.embedder
+    embedding, observed = threading.Event(), threading.Event()
+
+    class Waiting:  # holds the ingest at its first embedding until the test has looked at the progress
+        dim = real.dim
+        model_id = getattr(real, "model_id", "?")
+
+        def embed(self, texts, *a, **k):
+            embedding.set()
+            observed.wait(60)
+            return real.embed(texts, *a, **k)
+
+        def embed_one(self, text):
+            return real.embed_one(text)
+
+    kb.embedder = Waiting()
+    app = create_app(services, Router(services))
+    with TestClient(app, base_url=base) as browser, TestClient(app, base_url=base) as poller, \
+            TestClient(app, base_url=base) as stranger:
+        assert browser.get("/").status_code == 200  # the page sets its conversation cookie
+        poller.cookies.update(browser.cookies)
+        stranger.get("/")
+        assert poller.get("/api/progress").json() == {"active": False}
+        pdf = (pdfs / "a-long.pdf").read_bytes()
+        replies = []
+        sender = threading.Thread(target=lambda: replies.append(browser.post(
+            "/api/turn", data={"text": ""}, files={"file": ("week1.pdf", pdf, "application/pdf")})))
+        sender.start()
+        try:
+            assert embedding.wait(120)
+            now = poller.get("/api/progress")
+            assert now.headers["cache-control"] == "no-store"
+            body = now.json()
+            assert body["active"] is True and body["source"] == "week1.pdf"
+            assert re.fullmatch(r"(reading|indexing) page \d+ of \d+…", body["text"])
+            assert body["pages"] == body["page"] or body["stage"] == "indexing"
+            assert stranger.get("/api/progress").json() == {"active": False}  # another browser sees nothing
+        finally:
+            observed.set()
+            sender.join(120)
+        reply = replies[0].json()
+        assert "I added 'week1.pdf' to the course" in reply["text"]
+        assert poller.get("/api/progress").json() == {"active": False}
