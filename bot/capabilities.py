@@ -6,7 +6,7 @@ Result types are plain frozen dataclasses so every implementation returns the sa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, runtime_checkable
 
 from bot.turn import Citation
 
@@ -60,9 +60,50 @@ class IngestResult:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far an ingest has got, for a progress display (a terminal line, the web chat).
+
+    ``stage``: "reading" (text of page ``page`` of ``pages`` extracted), "indexing" (pages up to ``page``
+    embedded), "uploading", "syncing" (the Bedrock ingestion job's ``status``), "done" (``result`` set).
+    """
+
+    source: str
+    stage: str
+    page: int = 0
+    pages: int = 0  # 0 while unknown
+    file: int = 1  # 1-based position of this PDF among ``files``
+    files: int = 1
+    status: str | None = None
+    result: IngestResult | None = None
+
+    def describe(self) -> str:
+        if self.stage == "done" and self.result is not None:
+            return f"{self.result.status} {self.source}"
+        if self.stage == "syncing":
+            state = (self.status or "starting").lower().replace("_", " ")
+            return f"the knowledge base is indexing {self.source} ({state})…"
+        if self.stage == "uploading":
+            return f"uploading {self.source}…"
+        if self.pages:
+            verb = "reading" if self.stage == "reading" else "indexing"
+            return f"{verb} page {self.page} of {self.pages}…"
+        return f"reading {self.source}…"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if v is not None and k != "result"}
+        if self.result is not None:
+            out["result"] = self.result.to_dict()
+        out["text"] = self.describe()
+        return out
+
+
+IngestListener = Callable[[IngestProgress], None]
+
+
 @runtime_checkable
 class KnowledgeBase(Protocol):
-    def ingest(self, paths: Sequence[str]) -> list[IngestResult]: ...
+    def ingest(self, paths: Sequence[str], *, progress: IngestListener | None = None) -> list[IngestResult]: ...
 
     def search(self, query: str, k: int = 5) -> list[Passage]: ...
 

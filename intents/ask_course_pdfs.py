@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bot import progress as ingest_progress
 from bot.capabilities import IngestResult
 from bot.conversation import Conversation
 from bot.errors import InputError
@@ -185,14 +186,25 @@ def _ingest(attachment: Attachment, kb: Any, settings: Any) -> IngestResult:
         data = attachment.read(limit=settings.max_attachment_bytes)
     except InputError as e:
         return IngestResult(name, "failed", reason=e.user_message)
+    listener = ingest_progress.current()  # the channel's progress display, when it has one
     if hasattr(kb, "ingest_bytes"):
-        return kb.ingest_bytes(name, data)
+        watch = {"progress": listener} if listener and _accepts(kb.ingest_bytes, "progress") else {}
+        return kb.ingest_bytes(name, data, **watch)
     with tempfile.TemporaryDirectory(prefix="coursebot-pdf-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
-        kwargs = {"wait": settings.kb_chat_ingest_wait_seconds} if "wait" in inspect.signature(kb.ingest).parameters else {}
+        kwargs = {"wait": settings.kb_chat_ingest_wait_seconds} if _accepts(kb.ingest, "wait") else {}
+        if listener and _accepts(kb.ingest, "progress"):
+            kwargs["progress"] = listener
         results = kb.ingest([str(path)], **kwargs)
     return results[0] if results else IngestResult(name, "failed", reason=f"I couldn't read '{name}' as a PDF.")
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _describe(r: IngestResult) -> str:

@@ -80,24 +80,6 @@ def _guard(fn):
     return wrapper
 
 
-class _Progress:
-    """A one-line progress bar on a terminal (stderr); silent otherwise."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-
-    def __call__(self, done: int, total: int, name: str) -> None:
-        if not self.enabled or total == 0:
-            return
-        width = 24
-        filled = int(width * done / total)
-        label = (name[:40] + "...") if len(name) > 43 else name
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<43}")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 @_guard
 def run_ingest(args: argparse.Namespace) -> int:
     from bot.cli.common import print_json
@@ -112,17 +94,30 @@ def run_ingest(args: argparse.Namespace) -> int:
         paths += [str(p) for p in sample.build(sample_dir(settings_mod.get()))]
     if not paths:
         return _fail("give PDF files or folders to ingest, or --sample", 2)
-    progress = _Progress(sys.stderr.isatty() and not args.json)
-    results = kb.ingest(paths, progress=progress)
-    if not results:
-        return _fail("no PDF files found in: " + ", ".join(paths))
-    for r in results:
+    from bot.cli.progress import TerminalProgress
+
+    printed: list[Any] = []
+
+    def show(r: Any) -> None:  # each PDF's result as soon as it is done
+        printed.append(r)
         if args.json:
             print_json(r.to_dict())
         else:
             detail = f"{_n(r.pages, 'page')}, {_n(r.chunks, 'chunk')}" if r.status in ("added", "replaced", "unchanged") else ""
             reason = f" - {r.reason}" if r.reason else ""
             print(f"{r.status:<10} {r.source}" + (f" ({detail})" if detail else "") + reason)
+        sys.stdout.flush()
+
+    progress = TerminalProgress(sys.stderr, enabled=sys.stderr.isatty() and not args.json, on_result=show)
+    try:
+        results = kb.ingest(paths, progress=progress)
+    finally:
+        progress.clear()
+    if not results:
+        return _fail("no PDF files found in: " + ", ".join(paths))
+    for r in results:  # results a knowledge base did not report as it went
+        if not any(r is p for p in printed):
+            show(r)
     return 1 if any(r.status == "failed" for r in results) else 0
 
 

@@ -31,6 +31,20 @@ class CitationOut(BaseModel):
     passage: str | None = Field(None, description="the passage of the PDF the answer shows, plain text")
 
 
+class ProgressOut(BaseModel):
+    """GET /api/progress: the PDF this browser is adding, while its turn runs."""
+
+    active: bool
+    text: str | None = None  # e.g. "reading page 12 of 52…"
+    source: str | None = None
+    stage: str | None = None  # reading | indexing | uploading | syncing | done
+    page: int | None = None
+    pages: int | None = None
+    file: int | None = None
+    files: int | None = None
+    status: str | None = None
+
+
 class MediaOut(BaseModel):
     kind: str = Field(description="audio, image or file")
     mime: str

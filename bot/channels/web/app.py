@@ -1,8 +1,9 @@
 """The web chat's ASGI app (FastAPI) around the shared Router.
 
 Routes: ``GET /`` the one-page chat, ``POST /api/turn`` (multipart ``text`` + optional ``file``)
--> the Reply JSON, ``POST /api/new`` starts a new conversation, ``GET /files/<key>?expires=&sig=``
-serves blobs through signed expiring links, ``GET /l/<id>`` redirects a short link (bot/shortlinks.py)
+-> the Reply JSON, ``GET /api/progress`` how far the PDF this browser is adding has got ("reading
+page 12 of 52…", polled while its turn runs), ``POST /api/new`` starts a new conversation,
+``GET /files/<key>?expires=&sig=`` serves blobs through signed expiring links, ``GET /l/<id>`` redirects a short link (bot/shortlinks.py)
 to a fresh one (those two in ``files``), ``GET /healthz``, ``GET /openapi.json``.
 
 The conversation is kept per browser in an HttpOnly, SameSite=Strict cookie. Uploads are checked
@@ -33,6 +34,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from bot.channels.web.adapter import (
     UPLOAD_TYPES,
     Health,
+    ProgressOut,
     ReplyOut,
     check_upload,
     conversation_key,
@@ -45,6 +47,7 @@ from bot.channels.web.adapter import (
 from bot.channels.web.files import add_file_routes
 from bot.errors import CoursebotError
 from bot.turn import Attachment
+from bot.progress import watching
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     app.state.services = services
     app.state.router = router
     locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+    ingesting: dict[str, dict[str, Any]] = {}  # conversation -> the latest progress of the PDF it is adding
 
     app.add_middleware(BodyLimit, limit=limit + _MULTIPART_OVERHEAD, message=too_large(limit))
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
@@ -181,9 +185,10 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
                             "Send a multipart form with 'text' and optionally 'file'.", "bad_request")
 
     @app.get("/", include_in_schema=False)
-    async def index() -> Response:
-        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
-                            headers={"Cache-Control": "no-cache"})
+    async def index(request: Request) -> Response:
+        # the page gets its conversation cookie at once, so progress can be asked for during its first upload
+        return _with_cookie(FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
+                                         headers={"Cache-Control": "no-cache"}), *_session(request))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -213,10 +218,21 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         lock = locks.get(conversation)
         if lock is None:
             lock = locks[conversation] = asyncio.Lock()
+        handle = router.handle
+        if any(a.kind == "pdf" for a in attachments):
+            handle = _watched(router.handle, ingesting, conversation)
         async with lock:  # one turn at a time per conversation: its state is read, then written
-            reply = await run_in_threadpool(router.handle, turn_)
+            reply = await run_in_threadpool(handle, turn_)
         data_out = await run_in_threadpool(to_web, reply, services, base_url)
         return _with_cookie(JSONResponse(data_out), session, new_session)
+
+    @app.get("/api/progress", response_model=ProgressOut,
+             summary="How far the PDF this browser is adding has got (poll while POST /api/turn runs)")
+    async def progress(request: Request) -> Response:
+        value = request.cookies.get(COOKIE, "")
+        event = ingesting.get(conversation_key(value)) if _SESSION.match(value) else None
+        body = {"active": event is not None, **(event or {})}
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.post("/api/new", summary="Start a new conversation in this browser", status_code=204)
     async def new_conversation() -> Response:
@@ -225,6 +241,23 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     add_file_routes(app, services, base_url)
 
     return app
+
+
+def _watched(handle: Any, ingesting: dict[str, dict[str, Any]], conversation: str) -> Any:
+    """``handle`` with the ingest progress of its turn kept in ``ingesting[conversation]`` while it runs."""
+    fields = set(ProgressOut.model_fields) - {"active"}
+
+    def listener(event: Any) -> None:
+        ingesting[conversation] = {k: v for k, v in event.to_dict().items() if k in fields}
+
+    def run(turn: Any) -> Any:
+        try:
+            with watching(listener):
+                return handle(turn)
+        finally:
+            ingesting.pop(conversation, None)
+
+    return run
 
 
 def _same_origin(request: Request) -> bool:

@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const messages = $("messages"), form = $("composer"), textBox = $("text"), fileInput = $("file");
   const working = $("working"), sendButton = $("send"), dropHint = $("drop-hint");
+  const workingText = $("working-text");
   let pendingFile = null;
   let busy = false;
   let maxUploadBytes = null;  // from /healthz; the server checks again (and sniffs the type)
@@ -238,6 +239,8 @@
     body.append("text", text);
     if (file) body.append("file", file, file.name);
     setBusy(true);
+    const isPdf = file && (file.type === "application/pdf" || /\.pdf$/i.test(file.name));
+    const poll = isPdf ? watchProgress() : null;
     try {
       const response = await fetch("/api/turn", { method: "POST", body, credentials: "same-origin" });
       let reply = null;
@@ -251,9 +254,28 @@
       addBotMessage({ text: "I couldn't reach the coursebot server. Is `coursebot serve` still running?",
                       error: "network" });
     } finally {
+      if (poll) poll.stop();
       setBusy(false);
       textBox.focus();
     }
+  }
+
+  // While a PDF is added, ask the server how far it has got ("reading page 12 of 52…").
+  function watchProgress() {
+    let stopped = false;
+    let timer = null;
+    async function tick() {
+      try {
+        const r = await fetch("/api/progress", { credentials: "same-origin", cache: "no-store" });
+        const p = await r.json();
+        if (!stopped && p && p.active && typeof p.text === "string") {
+          workingText.textContent = (p.files > 1 ? "[" + p.file + "/" + p.files + "] " : "") + p.source + ": " + p.text;
+        }
+      } catch (e) { /* the turn itself reports errors */ }
+      if (!stopped) timer = setTimeout(tick, 700);
+    }
+    timer = setTimeout(tick, 300);
+    return { stop() { stopped = true; clearTimeout(timer); workingText.textContent = "working…"; } };
   }
 
   form.addEventListener("submit", (e) => { e.preventDefault(); send(); });
