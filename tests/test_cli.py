@@ -52,7 +52,7 @@ def test_nlu_single_and_batch(tmp_path):
     p = run("nlu", "what is Amazon Rekognition?", "--json", home=tmp_path)
     out = json.loads(p.stdout)
     assert out == {"text": "what is Amazon Rekognition?", "intent": "AskCoursePdfs", "confidence": out["confidence"],
-                   "slots": {"question": "what is Amazon Rekognition?"}}
+                   "slots": {"question": "what is Amazon Rekognition?"}, "language": "en"}
     assert json.loads(run("nlu", "what is this", "--image", "--json", home=tmp_path).stdout)["intent"] == "DescribePhoto"
     batch = tmp_path / "in.jsonl"
     batch.write_text('{"text": "hello"}\n{"text": "who is this?", "has_image": true}\nnot json\n\n{"text": "draw a fox"}\n')
