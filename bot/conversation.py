@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.keys import check_store_key
+
 # Keep state small: it is ids and the last answer, never transcripts. Lex session attributes only
 # carry the conversation key; DynamoDB items are capped at 400 KB.
 MAX_ANSWER_CHARS = 20_000
@@ -58,7 +60,9 @@ class SqliteConversationStore:
     """Local store: one SQLite file in COURSEBOT_HOME; safe across threads and processes."""
 
     def __init__(self, path: str | Path, ttl_days: int = 7):
-        self.path = str(path)
+        from bot.home import private_file
+
+        self.path = str(private_file(path))
         self.ttl = ttl_days * 86400
         self._local = threading.local()
         with self._db() as db:
@@ -76,12 +80,14 @@ class SqliteConversationStore:
         return db
 
     def load(self, key: str) -> Conversation:
+        check_store_key(key)
         row = self._db().execute("SELECT data, updated FROM conversations WHERE key = ?", (key,)).fetchone()
         if row is None or time.time() - row[1] > self.ttl:
             return Conversation()
         return Conversation.from_json(row[0])
 
     def save(self, key: str, conversation: Conversation) -> None:
+        check_store_key(key)
         conversation.updated_at = time.time()
         self._db().execute(
             "INSERT INTO conversations (key, data, updated) VALUES (?, ?, ?) "
@@ -90,6 +96,7 @@ class SqliteConversationStore:
         )
 
     def delete(self, key: str) -> None:
+        check_store_key(key)
         self._db().execute("DELETE FROM conversations WHERE key = ?", (key,))
 
 
@@ -105,6 +112,7 @@ class DynamoConversationStore:
     def load(self, key: str) -> Conversation:
         from bot.aws.clients import call
 
+        check_store_key(key)  # the table also holds short links, Slack deliveries and insight items
         item = call(self.client.get_item, TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
         if not item or float(item.get("expires", {}).get("N", "0")) < time.time():
             return Conversation()
@@ -113,6 +121,7 @@ class DynamoConversationStore:
     def save(self, key: str, conversation: Conversation) -> None:
         from bot.aws.clients import call
 
+        check_store_key(key)
         conversation.updated_at = time.time()
         call(
             self.client.put_item,
@@ -127,4 +136,5 @@ class DynamoConversationStore:
     def delete(self, key: str) -> None:
         from bot.aws.clients import call
 
+        check_store_key(key)
         call(self.client.delete_item, TableName=self.table, Key={"pk": {"S": key}})

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot import keys
 from bot.capabilities import PhotoDescription
 from bot.conversation import Conversation
 from bot.errors import CoursebotError, InputError
@@ -126,7 +127,7 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, 
     prepared = images.prepare(data, name=attachment.name, max_pixels=ctx.settings.vision_max_pixels)
     digest = hashlib.sha256(prepared.data).hexdigest()[:24]
     ext = "png" if prepared.mime == "image/png" else "jpg"
-    key = f"photos/{conversation_hash(turn.conversation)}/{digest}.{ext}"
+    key = f"{keys.blob_folder(keys.PHOTOS, turn.conversation)}{digest}.{ext}"
     stored = True
     try:
         ctx.services.blobs.put(key, prepared.data, prepared.mime)
@@ -150,6 +151,11 @@ def _read_s3(url: str, limit: int, ctx: IntentContext) -> bytes:
     bucket, _, key = url[5:].partition("/")
     if not bucket or not key:
         raise InputError("That photo link is not a valid S3 link.", code="bad_link")
+    # only this bot's buckets, checked before any call (IAM limits the stack's role too)
+    ours = {b for b in (ctx.settings.media_bucket, ctx.settings.pdf_bucket) if b}
+    if bucket not in ours:
+        raise InputError("I can only open photos uploaded to this course's storage. Attach the photo in the "
+                         "web chat or Slack instead.", code="bad_link")
     s3 = make_client("s3", ctx.settings)
     head = call(s3.head_object, Bucket=bucket, Key=key, what="the photo storage")
     if head.get("ContentLength", 0) > limit:
@@ -185,7 +191,7 @@ def _url(ctx: IntentContext, key: str) -> str | None:
 
 def conversation_hash(conversation: str) -> str:
     """Blob keys group a conversation's files under a hash, never the raw (possibly personal) key."""
-    return hashlib.sha256(conversation.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return keys.conversation_hash(conversation)
 
 
 # -- describing, with a cache so follow-up questions don't pay twice ------------------------------

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from typing import Any
 
-from bot import textinput, textutil
+from bot import keys, textinput, textutil
 from bot.conversation import Conversation
 from bot.errors import InputError, NotAvailable
 from bot.specs import IntentContext, IntentSpec, SlotSpec
@@ -158,7 +157,7 @@ def _translate(ctx: IntentContext, text: str, language: str) -> str:
 
 def _conversation_prefix(conversation: str) -> str:
     """A per-conversation key segment that reveals nothing of the conversation id (Slack ids, emails)."""
-    return hashlib.sha256(conversation.encode("utf-8")).hexdigest()[:20]
+    return keys.conversation_hash(conversation)
 
 
 def _voice_ssml(text: str) -> str:
