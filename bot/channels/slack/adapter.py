@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from bot import keys
+import bot.keys as keys
 from bot.channels.slack.blocks import (ACTION_READ_ALOUD, ACTION_SOURCES, ACTION_SUGGEST, Blocks, failure_blocks,
                                        is_failure, reply_blocks)
 from bot.turn import Reply, Turn
