@@ -18,7 +18,7 @@ def private_dir(path: str | Path) -> Path:
     """``path`` (and missing parents) created 0700; an existing folder of ours is tightened to 0700
     unless it is a shared sticky folder such as /tmp."""
     p = Path(path)
-    p.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    make_dirs(p)
     try:
         st = p.stat()
         if st.st_uid == os.getuid() and not st.st_mode & stat.S_ISVTX and stat.S_IMODE(st.st_mode) & 0o077:
@@ -26,6 +26,22 @@ def private_dir(path: str | Path) -> Path:
     except OSError:  # not ours to change: leave it
         pass
     return p
+
+
+def make_dirs(path: str | Path) -> Path:
+    """``path`` and its missing parents, each created 0700 (``mkdir(parents=True)`` gives parents
+    the umask's mode)."""
+    p = Path(path)
+    missing = []
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            pass
+    return Path(path)
 
 
 def private_file(path: str | Path) -> Path:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from bot.capabilities import StoredBlob
 from bot.errors import InputError
-from bot.home import DIR_MODE, private_dir, write_private
+from bot.home import make_dirs, private_dir, write_private
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,7}$")
 
@@ -45,7 +45,7 @@ class LocalBlobStore:
 
     def put(self, key: str, data: bytes, mime: str) -> StoredBlob:
         p = self.path(key)
-        p.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        make_dirs(p.parent)
         tmp = p.with_name(p.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
         write_private(tmp, data)
         tmp.replace(p)  # atomic: a reader never sees half a file
