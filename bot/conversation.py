@@ -6,12 +6,13 @@ bot/local/state.py, DynamoDB in bot/aws/state_table.py.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from bot.capabilities import ConversationStore  # noqa: F401  (re-exported)
+
+from bot import keys
 
 # Keep state small: it is ids and the last answer, never transcripts. Lex session attributes only
 # carry the conversation key; DynamoDB items are capped at 400 KB.
@@ -51,7 +52,7 @@ class Conversation:
 
 def conversation_hash(conversation: str) -> str:
     """The key segment that groups a conversation's files: a hash, never the raw (possibly personal) key."""
-    return hashlib.sha256(conversation.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return keys.conversation_hash(conversation)
 
 
 def __getattr__(name: str) -> Any:

@@ -100,6 +100,7 @@ class Settings(BaseSettings):
 
     # --- issue 8: local web chat (`coursebot serve`) ---------------------------------------------
     web_max_upload_bytes: int = Field(20_000_000, gt=0)  # larger uploads get a clear 413 reply
+    web_body_timeout_seconds: float = Field(30.0, gt=0, le=600)  # a slower request body gets 408
     # --- issue 4: summarize text and speak answers ------------------------------------------------
     summary_max_chars: int = Field(20_000, ge=200, le=1_000_000)  # longer input is cut (and the reply says so)
     summary_sentences: int = Field(3, ge=1, le=20)
@@ -144,8 +145,9 @@ class Settings(BaseSettings):
 
     @property
     def data_dir(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
-        return self.home
+        from bot.home import private_dir
+
+        return private_dir(self.home)
 
     def signing_key(self) -> bytes:
         """The key for local signed URLs: the setting, else a random one kept in COURSEBOT_HOME."""
@@ -153,13 +155,24 @@ class Settings(BaseSettings):
             return self.secret_key.encode()
         path = self.data_dir / "secret.key"
         try:
-            return path.read_bytes()
+            key = path.read_bytes()
+            if key:
+                return key
         except FileNotFoundError:
-            key = secrets.token_hex(32).encode()
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(key)
-            return key
+            pass
+        # written beside, then linked into place: a concurrent reader never sees an empty key, and
+        # of two processes starting at once the first link wins and both use its key
+        tmp = path.with_name(f"secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_hex(32).encode())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_bytes()
 
 
 def _describe(error: dict[str, Any]) -> str:

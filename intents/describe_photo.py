@@ -10,8 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot import keys
 from bot.capabilities import PhotoDescription
-from bot.conversation import Conversation, conversation_hash
+from bot.conversation import Conversation
 from bot.errors import CoursebotError, InputError
 from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Attachment, Reply, Turn
@@ -148,7 +149,7 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, 
     prepared = images.prepare(data, name=attachment.name, max_pixels=ctx.settings.vision_max_pixels)
     digest = hashlib.sha256(prepared.data).hexdigest()[:24]
     ext = "png" if prepared.mime == "image/png" else "jpg"
-    key = f"photos/{conversation_hash(turn.conversation)}/{digest}.{ext}"
+    key = f"{keys.blob_folder(keys.PHOTOS, turn.conversation)}{digest}.{ext}"
     stored = True
     try:
         ctx.services.blobs.put(key, prepared.data, prepared.mime)

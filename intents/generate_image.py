@@ -6,7 +6,8 @@ import hashlib
 import re
 from typing import Any
 
-from bot.conversation import Conversation, conversation_hash
+from bot import keys
+from bot.conversation import Conversation
 from bot.nlu import POLITE
 from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Media, Reply, Turn
@@ -95,7 +96,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
                                width=size, height=size)
     ext = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(image.mime, "img")
     digest = hashlib.sha256(image.data).hexdigest()[:24]
-    key = f"generated/{conversation_hash(turn.conversation)}/{digest}.{ext}"
+    key = f"{keys.blob_folder(keys.GENERATED, turn.conversation)}{digest}.{ext}"
     stored = ctx.services.blobs.put(key, image.data, image.mime)
     ctx.conversation.last_image = key  # "describe it" works on the new picture
     model = getattr(generator, "model_id", None) or getattr(generator, "endpoint", None)

@@ -6,8 +6,8 @@ import re
 import uuid
 from typing import Any
 
-from bot import textinput, textutil
-from bot.conversation import Conversation, conversation_hash
+from bot import keys, textinput, textutil
+from bot.conversation import Conversation
 from bot.errors import InputError, NotAvailable
 from bot.nlu import POLITE, is_reference, mentions_previous, normalize, strip_trailing
 from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
@@ -124,7 +124,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     blobs = ctx.services.blobs  # fails early (e.g. no media bucket) before paying for synthesis
     audio = ctx.services.speech.synthesize(text, voice=ctx.slots.get("voice") or None, language=language)
     ext = "mp3" if audio.mime == "audio/mpeg" else "ogg" if audio.mime == "audio/ogg" else "wav"
-    key = f"audio/{conversation_hash(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
+    key = f"audio/{keys.conversation_hash(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
     blob = blobs.put(key, audio.data, audio.mime)
     ctx.conversation.extra[_SPOKEN] = text
 

@@ -129,7 +129,9 @@ class Index:
     """Thread-safe access to the SQLite index (one connection per thread)."""
 
     def __init__(self, path: str | Path, dim: int):
-        self.path = str(path)
+        from bot.home import private_file
+
+        self.path = str(path) if str(path) == ":memory:" else str(private_file(path))
         self.dim = dim
         self._conn = PerThread(path, timeout=30)
         self._lock = threading.Lock()

@@ -220,9 +220,14 @@ def test_fixture_response(name, shared_router):
     json.dumps(response)  # plain JSON, as Lambda returns it
 
 
-def test_session_key_survives_and_client_attributes_do_not_leak(shared_router):
-    response = lex.lambda_handler(load("session_key_greeting_text_fulfillment"), None)
-    assert response["sessionState"]["sessionAttributes"] == {"coursebot_conversation": "web-7f3a9c"}
+def test_session_key_is_our_own_signed_key_and_client_attributes_do_not_leak(shared_router):
+    # the fixture's client set "web-7f3a9c" itself: a key this server never issued is not honoured
+    event = load("session_key_greeting_text_fulfillment")
+    response = lex.lambda_handler(event, None)
+    attrs = response["sessionState"]["sessionAttributes"]
+    assert list(attrs) == ["coursebot_conversation"]
+    key, _, mac = attrs["coursebot_conversation"].rpartition(".")
+    assert key == "lex-" + event["sessionId"] and len(mac) == 22
 
 
 # --- to_turn ---------------------------------------------------------------------------------------------
@@ -439,7 +444,8 @@ def test_aws_backend_keeps_conversation_state_in_dynamodb(home, monkeypatch):
         event = load("session_key_greeting_text_fulfillment")
         response = lex.handle_event(event, router=router)
         assert_valid(response, event)
-        item = ddb.get_item(TableName="coursebot-state", Key={"pk": {"S": "web-7f3a9c"}})["Item"]
+        assert "Item" not in ddb.get_item(TableName="coursebot-state", Key={"pk": {"S": "web-7f3a9c"}})
+        item = ddb.get_item(TableName="coursebot-state", Key={"pk": {"S": "lex-" + event["sessionId"]}})["Item"]
         assert int(item["expires"]["N"]) > time.time() + 6 * 86400
         assert json.loads(item["data"]["S"])["pending"] is None
 

@@ -27,9 +27,11 @@ def image_bytes(fmt: str) -> bytes:
 
 def test_form_fields_become_a_web_turn():
     photo = Attachment(name="a.png", mime="image/png", data=b"\x89PNG", size=4)
-    turn = adapter.to_turn("s" * 24, "what is this?", (photo,))
-    assert turn == Turn(conversation="web-" + "s" * 24, text="what is this?", user="web:ssssssss", channel="web",
-                        attachments=(photo,))
+    conversation = adapter.conversation_key("s" * 24 + ".mac", b"k" * 32)
+    assert conversation.startswith("web-") and "s" * 8 not in conversation  # opaque: not the session id
+    turn = adapter.to_turn(conversation, "what is this?", (photo,))
+    assert turn == Turn(conversation=conversation, text="what is this?", user=f"web:{conversation[4:12]}",
+                        channel="web", attachments=(photo,))
     assert adapter.upload_name("C:/Users/me/../photo.png") == "photo.png"
     assert adapter.upload_name("") == "upload" and len(adapter.upload_name("x" * 500)) == 200
 

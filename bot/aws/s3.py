@@ -63,14 +63,19 @@ class S3BlobStore:
 class S3Files:
     """RemoteFiles for ``s3://bucket/key`` links (Lex carries no files: an uploaded photo comes as its link)."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, buckets: tuple[str, ...] | None = None):
         self.client = client
+        self.buckets = buckets  # the buckets links may name (this bot's own); None: any
 
     def read(self, url: str, limit: int, *, what: str = "file") -> bytes:
         """The object's bytes, its size checked before it is downloaded."""
         bucket, _, key = url.removeprefix("s3://").partition("/") if url.startswith("s3://") else ("", "", "")
         if not bucket or not key:
             raise InputError(f"That {what} link is not a valid S3 link.", code="bad_link")
+        # only this bot's buckets, checked before any call (IAM limits the stack's role too)
+        if self.buckets is not None and bucket not in self.buckets:
+            raise InputError(f"I can only open a {what} uploaded to this course's storage. Attach it in the "
+                             "web chat or Slack instead.", code="bad_link")
         head = call(self.client.head_object, Bucket=bucket, Key=key, what=f"the {what} storage")
         if head.get("ContentLength", 0) > limit:
             raise InputError(f"That {what} is {head['ContentLength'] / 1e6:.1f} MB; the most I accept is "
@@ -83,7 +88,8 @@ class S3Files:
 
 
 def build_files(settings: Any, services: Any) -> S3Files:
-    return S3Files(make_client("s3", settings))
+    return S3Files(make_client("s3", settings),
+                   buckets=tuple(b for b in (settings.media_bucket, settings.pdf_bucket) if b))
 
 
 def build(settings: Any, services: Any) -> S3BlobStore:

@@ -14,12 +14,13 @@ from urllib.parse import unquote, urlsplit
 from bot import shortlinks
 from bot.aws.clients import call, make_client
 from bot.errors import ServiceError
+from bot.keys import LINK_PREFIX
 from bot.local.blobs import check_key
 from bot.shortlinks import EXPIRED, GONE, HEADERS, LinkError, ShortLink, redirect
 
 log = logging.getLogger(__name__)
 
-PK_PREFIX = "link#"  # conversation keys never start with this (bot.channels.lex refuses such keys)
+PK_PREFIX = LINK_PREFIX  # no conversation key can start with this (bot.keys)
 WHAT = "Amazon DynamoDB"
 INTERNAL = "Something went wrong on our side while opening this link. Please try again."
 

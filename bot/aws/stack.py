@@ -88,6 +88,8 @@ def _environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         "COURSEBOT_IMAGE_MODEL_ID": _ref("ImageModelId"),
         "COURSEBOT_POLLY_VOICE": _ref("PollyVoice"),
         "COURSEBOT_LEX_TIME_BUDGET_SECONDS": _ref("LexTimeBudgetSeconds"),
+        # signs the conversation keys handed to clients: one secret for every instance of every function
+        "COURSEBOT_SECRET_KEY": _sub("{{resolve:secretsmanager:${ServerSecret}:SecretString}}"),
     }
     env.update(extra or {})
     return {"Variables": env}
@@ -239,6 +241,10 @@ def build_template() -> dict[str, Any]:
                 "SSESpecification": {"SSEEnabled": True},
             },
         },
+        "ServerSecret": {"Type": "AWS::SecretsManager::Secret", "DeletionPolicy": "Delete",
+                         "UpdateReplacePolicy": "Delete", "Properties": {
+            "Description": "coursebot: signs the conversation keys the bot hands to clients (COURSEBOT_SECRET_KEY)",
+            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True}}},
         # --- knowledge base: S3 Vectors costs nothing while idle ----------------------------------
         "VectorBucket": {"Type": "AWS::S3Vectors::VectorBucket",
                          "Properties": {"EncryptionConfiguration": {"SseType": "AES256"}}},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bot import keys
 from bot.aws.clients import call, make_client
 from bot.conversation import Conversation
 
@@ -27,12 +28,14 @@ class DynamoConversationStore:
         self.ttl = ttl_days * 86400
 
     def load(self, key: str) -> Conversation:
+        keys.check_store_key(key)
         item = call(self.client.get_item, TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
         if not item or float(item.get("expires", {}).get("N", "0")) < time.time():
             return Conversation()
         return Conversation.from_json(item.get("data", {}).get("S"))
 
     def save(self, key: str, conversation: Conversation) -> None:
+        keys.check_store_key(key)
         conversation.updated_at = time.time()
         call(
             self.client.put_item,
@@ -45,6 +48,7 @@ class DynamoConversationStore:
         )
 
     def delete(self, key: str) -> None:
+        keys.check_store_key(key)
         call(self.client.delete_item, TableName=self.table, Key={"pk": {"S": key}})
 
 

@@ -17,20 +17,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("chat", help="chat with the bot in the terminal", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--session", metavar="ID", help="conversation id (default: a new one)")
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, _parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
-    import uuid
-
+    from bot import keys
     from bot.cli import common
     from bot.cli.progress import TerminalProgress
+    from bot.errors import InputError
     from bot.files import attachment_from_path
     from bot.turn import Turn
     from bot.progress import watching
 
+    try:
+        session = keys.cli(args.session, default_prefix="chat")
+    except InputError as e:
+        args._parser.error(f"--session: {e.user_message}")
     router = common.router()
-    session = args.session or f"chat-{uuid.uuid4().hex[:12]}"
     as_json = False
     interactive = sys.stdin.isatty()
     if interactive:
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             print(HELP)
             continue
         if line == "/new":
-            session = f"chat-{uuid.uuid4().hex[:12]}"
+            session = keys.cli(None, default_prefix="chat")
             print("(new conversation)")
             continue
         if line == "/json":

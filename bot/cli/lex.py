@@ -34,6 +34,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
+MAX_EVENT_DEPTH = 64  # Lex V2 events nest about 8 levels (slots of list slots of composite slots)
+
+
+def json_depth(raw: str) -> int:
+    """How deeply the arrays and objects of JSON text nest (strings skipped), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def run_invoke(args: argparse.Namespace) -> int:
     import json
 
@@ -43,10 +68,13 @@ def run_invoke(args: argparse.Namespace) -> int:
         raw = sys.stdin.read() if args.event == "-" else open(args.event, encoding="utf-8").read()
     except OSError as e:
         args._parser.error(f"--event: cannot read {args.event!r}: {e.strerror}")
+    if json_depth(raw) > MAX_EVENT_DEPTH:
+        args._parser.error(f"--event: {args.event!r} is nested more than {MAX_EVENT_DEPTH} levels deep; "
+                           "a Lex event is a few levels deep")
     try:
         event = json.loads(raw)
-    except ValueError as e:
-        args._parser.error(f"--event: {args.event!r} is not JSON ({e})")
+    except (ValueError, RecursionError) as e:
+        args._parser.error(f"--event: {args.event!r} is not JSON ({str(e)[:200]})")
     common.configure_logging()
     from bot.channels.lex import lambda_handler
 

@@ -17,13 +17,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uuid
-
+    from bot import keys
     from bot.cli import common
+    from bot.errors import InputError
     from bot.turn import Turn
 
+    try:
+        session = keys.cli(args.session)
+    except InputError as e:
+        args._parser.error(f"--session: {e.user_message}")
     attachments = common.attachments(args.attach, args._parser.error)
-    session = args.session or f"cli-{uuid.uuid4().hex[:12]}"
     turn = Turn(conversation=session, text=args.text, user=args.user, channel="cli", attachments=attachments)
     reply = common.router().handle(turn)
     if args.json:

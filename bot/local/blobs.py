@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 from bot.capabilities import StoredBlob
 from bot.errors import InputError
+from bot.home import make_dirs, private_dir, write_private
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,7}$")
 
@@ -30,8 +32,7 @@ def check_key(key: str) -> str:
 
 class LocalBlobStore:
     def __init__(self, root: str | Path, secret: bytes, base_url: str, default_expiry: int = 3600):
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root)
         self.secret = secret
         self.base_url = base_url.rstrip("/")
         self.default_expiry = default_expiry
@@ -44,9 +45,9 @@ class LocalBlobStore:
 
     def put(self, key: str, data: bytes, mime: str) -> StoredBlob:
         p = self.path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
+        make_dirs(p.parent)
+        tmp = p.with_name(p.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+        write_private(tmp, data)
         tmp.replace(p)  # atomic: a reader never sees half a file
         expires = int(time.time()) + self.default_expiry
         return StoredBlob(key=key, url=self.url(key, self.default_expiry), path=str(p), expires_at=float(expires))

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot import shortlinks
+from bot.home import private_file
 from bot.local.blobs import check_key
 from bot.shortlinks import EXPIRED, GONE, LinkError, ShortLink
 
@@ -31,7 +32,7 @@ class SqliteLinkStore:
 
     def __init__(self, path: str | Path, blobs: Any, base_url: str | None, expiry: int = 86400,
                  url_expiry: int = 3600):
-        self.path = str(path)
+        self.path = str(private_file(path))
         self.blobs = blobs
         self.base_url = base_url
         self.expiry = expiry

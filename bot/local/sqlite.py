@@ -9,6 +9,10 @@ from pathlib import Path
 
 def connect(path: str | Path, *, timeout: float = 10, check_same_thread: bool = True) -> sqlite3.Connection:
     """An autocommit connection in WAL mode (readers never block the writer; other processes lock via SQLite)."""
+    from bot.home import private_file
+
+    if str(path) != ":memory:":
+        path = private_file(path)  # 0600 in a 0700 folder: conversations are nobody else's to read
     db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=check_same_thread)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")

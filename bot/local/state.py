@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot import keys
 from bot.conversation import Conversation
 from bot.local.sqlite import PerThread
 
@@ -25,12 +26,14 @@ class SqliteConversationStore:
         return self._conn.get()
 
     def load(self, key: str) -> Conversation:
+        keys.check_store_key(key)
         row = self._db().execute("SELECT data, updated FROM conversations WHERE key = ?", (key,)).fetchone()
         if row is None or time.time() - row[1] > self.ttl:
             return Conversation()
         return Conversation.from_json(row[0])
 
     def save(self, key: str, conversation: Conversation) -> None:
+        keys.check_store_key(key)
         conversation.updated_at = time.time()
         self._db().execute(
             "INSERT INTO conversations (key, data, updated) VALUES (?, ?, ?) "
@@ -39,6 +42,7 @@ class SqliteConversationStore:
         )
 
     def delete(self, key: str) -> None:
+        keys.check_store_key(key)
         self._db().execute("DELETE FROM conversations WHERE key = ?", (key,))
 
 

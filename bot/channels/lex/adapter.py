@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any, Mapping
 
+from bot import keys
 from bot.turn import Media, Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -26,18 +27,19 @@ BUTTON_CHARS = 50  # Button text and value: 1-50 characters
 MAX_BUTTONS = 5  # at most 5 buttons per card
 MAX_KEY_CHARS = 200  # our conversation key in the session attributes
 
-SESSION_KEY = "coursebot_conversation"  # the only session attribute we set
+SESSION_KEY = "coursebot_conversation"  # the only session attribute we set: the key, signed (bot.keys)
 LEX_FALLBACK = "FallbackIntent"  # the name of AMAZON.FallbackIntent in every Lex V2 bot
 FALLBACK = "Fallback"
 
 # ==================================================================================================
 # event -> Turn
 # ==================================================================================================
-def to_turn(event: Any) -> Turn:
+def to_turn(event: Any, secret: bytes | None = None) -> Turn:
     """The Turn for a Lex V2 code-hook event. Tolerates missing and null fields; never raises.
 
     The intent comes from Lex (``FallbackIntent`` and names we do not know become ``Fallback``), so
-    the router never runs the local NLU for Lex turns.
+    the router never runs the local NLU for Lex turns. ``secret`` (:func:`bot.keys.secret`) checks
+    the conversation key carried in the session attributes; without it the key is ``lex-<sessionId>``.
     """
     event = _map(event)
     state = _map(event.get("sessionState"))
@@ -51,7 +53,7 @@ def to_turn(event: Any) -> Turn:
         confidence = 0.0
     session_id = _text(event.get("sessionId"))[:MAX_KEY_CHARS]
     return Turn(
-        conversation=conversation_key(event),
+        conversation=conversation_key(event, secret),
         text=_text(event.get("inputTranscript"))[:MAX_INPUT_CHARS],
         user=f"lex:{session_id}" if session_id else "lex:anonymous",
         channel="lex",
@@ -76,16 +78,26 @@ def lex_intent_name(name: str) -> str:
     return LEX_FALLBACK if name == FALLBACK else name
 
 
-def conversation_key(event: Any) -> str:
-    """The conversation key: the one we stored in the session attributes, else ``lex-<sessionId>``."""
+def conversation_key(event: Any, secret: bytes | None = None) -> str:
+    """The conversation key: the one we issued to this sessionId (signed, in the session
+    attributes), else ``lex-<sessionId>``. A client sets session attributes freely: a key issued to
+    another session, or one it made up, is ignored."""
     event = _map(event)
     attrs = _map(_map(event.get("sessionState")).get("sessionAttributes"))
-    key = attrs.get(SESSION_KEY)
-    # a client sets session attributes freely: a "link#..." key would address a short link's item
-    if isinstance(key, str) and 0 < len(key) <= MAX_KEY_CHARS and key.isprintable() and not key.startswith("link#"):
-        return key
     session_id = _text(event.get("sessionId"))
-    return f"lex-{session_id[:MAX_KEY_CHARS - 4]}" if session_id else "lex-anonymous"
+    issued = keys.honoured(attrs.get(SESSION_KEY), "lex", session_id, secret)
+    return issued if issued is not None and issued.startswith("lex") else keys.lex(session_id)
+
+
+def session_attributes(key: str, event: Any, secret: bytes | None = None) -> dict[str, str]:
+    """The session attributes we send back: the conversation key, signed for this sessionId."""
+    session_id = _text(_map(event).get("sessionId"))
+    return {SESSION_KEY: keys.issue(key, "lex", session_id, secret) if secret else key}
+
+
+def _reply_key(reply: Reply | None, event: Any, secret: bytes | None) -> str:
+    key = reply.conversation if reply is not None else None
+    return key if isinstance(key, str) and keys.is_conversation(key) else conversation_key(event, secret)
 
 
 def slot_values(slots: Any) -> dict[str, Any]:
@@ -141,13 +153,14 @@ def _confidence(interpretations: Any, name: str) -> float | None:
 # ==================================================================================================
 # Reply -> Lex response
 # ==================================================================================================
-def to_lex(reply: Reply, event: Any, *, speech_chars: int = 350) -> dict[str, Any]:
+def to_lex(reply: Reply, event: Any, *, speech_chars: int = 350, secret: bytes | None = None) -> dict[str, Any]:
     """The Lex V2 response for ``reply`` to ``event``.
 
     ``state`` picks the dialog action: ``elicit`` -> ElicitSlot (intent InProgress), ``fulfilled``
     -> Close/Fulfilled, ``failed`` -> Close/Failed. Speech input gets one short SSML message that
     never reads a URL; text input gets PlainText plus ImageResponseCards. Every message is 1-1024
-    characters and there are at most 10.
+    characters and there are at most 10. The session attributes carry the reply's conversation key,
+    signed with ``secret`` for this sessionId.
     """
     event = _map(event)
     speech = event.get("inputMode") in ("Speech", "DTMF")
@@ -170,14 +183,15 @@ def to_lex(reply: Reply, event: Any, *, speech_chars: int = 350) -> dict[str, An
         "sessionState": {
             "dialogAction": action,
             "intent": intent,
-            "sessionAttributes": {SESSION_KEY: conversation_key(event)},
+            "sessionAttributes": session_attributes(_reply_key(reply, event, secret), event, secret),
         },
         "messages": messages,
     }
 
 
-def delegate(event: Any) -> dict[str, Any]:
-    """Hand the dialog back to Lex unchanged (every required slot is filled)."""
+def delegate(event: Any, *, secret: bytes | None = None, key: str | None = None) -> dict[str, Any]:
+    """Hand the dialog back to Lex unchanged (every required slot is filled); ``key`` is the turn's
+    conversation (default: the event's)."""
     event = _map(event)
     lex_intent = _map(_map(event.get("sessionState")).get("intent"))
     intent: dict[str, Any] = {"name": _text(lex_intent.get("name"))[:100] or LEX_FALLBACK,
@@ -185,7 +199,9 @@ def delegate(event: Any) -> dict[str, Any]:
     if lex_intent.get("confirmationState") in ("Confirmed", "Denied", "None"):
         intent["confirmationState"] = lex_intent["confirmationState"]
     return {"sessionState": {"dialogAction": {"type": "Delegate"}, "intent": intent,
-                             "sessionAttributes": {SESSION_KEY: conversation_key(event)}}}
+                             "sessionAttributes": session_attributes(
+                                 key if key and keys.is_conversation(key) else conversation_key(event, secret),
+                                 event, secret)}}
 
 
 def _response_slots(slots: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import logging
 import threading
 from typing import Any
 
+from bot import keys
 from bot.channels.lex import poststeps
 from bot.channels.lex.adapter import CARD_TEXT_CHARS, FALLBACK, _map, delegate, text_fits, to_lex, to_turn
 from bot.channels.lex.budget import run_with_budget, time_budget
@@ -61,19 +62,30 @@ def handle_event(event: Any, context: Any = None, router: Any = None, budget: fl
     """Answer one code-hook event with ``router`` (default: the shared one) within ``budget`` seconds."""
     router = router or get_router()
     budget = budget if budget is not None else time_budget(router.settings, context)
-    turn = to_turn(event)
+    secret = _secret(router.settings)
+    turn = to_turn(event, secret)
     if _map(event).get("invocationSource") == "DialogCodeHook":
         done, result = run_with_budget(lambda: dialog_step(router, turn), budget)
         if done and result is None:
-            return delegate(event)
+            return delegate(event, secret=secret, key=turn.conversation)
     else:
         done, result = run_with_budget(lambda: router.handle(turn), budget)
     if not done:
         log.warning("Lex turn for %s passed the %.1f s budget", turn.intent, budget)
         result = Reply(text=STILL_WORKING, intent=turn.intent or FALLBACK, state="failed", error="timeout")
     if isinstance(result, Reply):
-        result = poststeps.apply(result, post_steps(router.services, turn))
-    return to_lex(result, event, speech_chars=getattr(router.settings, "lex_speech_chars", 350))
+        result = poststeps.apply(result, post_steps(router.services, turn)).with_(conversation=turn.conversation)
+    return to_lex(result, event, speech_chars=getattr(router.settings, "lex_speech_chars", 350), secret=secret)
+
+
+def _secret(settings: Any) -> bytes | None:
+    """The key that signs the conversation key we hand Lex; without it (no writable home, no
+    COURSEBOT_SECRET_KEY) every turn uses ``lex-<sessionId>``, which is still the caller's own."""
+    try:
+        return keys.secret(settings)
+    except Exception:
+        log.warning("no secret to sign conversation keys; using the sessionId's conversation", exc_info=True)
+        return None
 
 
 def post_steps(services: Any, turn: Turn) -> list[poststeps.PostStep]:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import bot.keys as keys
 from bot.channels.slack.blocks import (ACTION_READ_ALOUD, ACTION_SOURCES, ACTION_SUGGEST, Blocks, failure_blocks,
                                        is_failure, reply_blocks)
 from bot.turn import Reply, Turn
@@ -47,22 +48,14 @@ def plain_text(text: str, bot_user: str | None = None) -> str:
 
 def conversation_key(team: str, channel: str, thread_ts: str | None = None, user: str | None = None,
                      dm: bool = False) -> str:
-    """Where conversation state lives: team + channel + thread; in a DM, team + user."""
-    if dm:
-        return f"slack:{team}:dm:{user}"
-    return f"slack:{team}:{channel}:{thread_ts or '-'}"
+    """Where conversation state lives: team + channel + thread; in a DM, team + user (bot.keys)."""
+    return keys.slack(team, channel, thread_ts, user, dm=dm)
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
     """What identifies one delivery across Slack's retries: the Events API ``event_id``, else the
-    ``trigger_id`` of a slash command or button click."""
-    if not isinstance(body, dict):
-        return None
-    if body.get("event_id"):
-        return f"event:{body['event_id']}"
-    if body.get("trigger_id"):
-        return f"trigger:{body['trigger_id']}"
-    return None
+    ``trigger_id`` of a slash command or button click (bot.keys)."""
+    return keys.slack_delivery(body)
 
 
 def is_dm(channel: str | None) -> bool:
@@ -127,7 +120,7 @@ def command_to_turn(body: dict[str, Any]) -> Incoming:
     """``/coursebot <question>``: answered to the user through the command's response_url."""
     team, channel, user = body.get("team_id", "-"), body.get("channel_id"), body.get("user_id")
     text = (body.get("text") or "").strip() or "help"
-    turn = Turn(conversation=conversation_key(team, channel or "-", f"user-{user}"), text=plain_text(text),
+    turn = Turn(conversation=keys.slack_command(team, channel or "-", user), text=plain_text(text),
                 user=f"{team}:{user}", channel="slack")
     return Incoming(turn, Target(channel, None, user), private=True)
 
@@ -139,6 +132,8 @@ def action_to_turn(body: dict[str, Any]) -> Incoming | None:
         value = json.loads(action.get("value") or "{}")
     except ValueError:
         value = {}
+    if not isinstance(value, dict):
+        value = {}
     team = (body.get("team") or {}).get("id", "-")
     user = (body.get("user") or {}).get("id")
     channel = (body.get("channel") or {}).get("id")
@@ -146,7 +141,9 @@ def action_to_turn(body: dict[str, Any]) -> Incoming | None:
     thread_ts = message.get("thread_ts") or message.get("ts")
     ephemeral = bool((body.get("container") or {}).get("is_ephemeral")) or not message
     target = Target(channel, thread_ts, user)
-    key = value.get("c") or conversation_key(team, channel or "-", thread_ts, user, dm=is_dm(channel))
+    # a button names its conversation; honoured only when it is the clicking user's, in this team and channel
+    key = (keys.slack_button(value.get("c"), team, channel or "-", user)
+           or conversation_key(team, channel or "-", thread_ts, user, dm=is_dm(channel)))
     action_id = action.get("action_id", "")
     if action_id == ACTION_SOURCES:
         return Incoming(None, target, private=True, sources=tuple(value.get("s") or ()))

@@ -80,14 +80,17 @@ class Health(BaseModel):
 
 
 # --- request -> Turn ---------------------------------------------------------------------------------
-def to_turn(session: str, text: str, attachments: tuple[Attachment, ...] = ()) -> Turn:
-    """The Turn for one ``POST /api/turn`` of the browser whose session id is ``session``."""
-    return Turn(conversation=conversation_key(session), text=text, user=f"web:{session[:8]}", channel="web",
+def to_turn(conversation: str, text: str, attachments: tuple[Attachment, ...] = ()) -> Turn:
+    """The Turn for one ``POST /api/turn`` in ``conversation`` (:func:`conversation_key`)."""
+    return Turn(conversation=conversation, text=text, user=f"web:{conversation[4:12]}", channel="web",
                 attachments=attachments)
 
 
-def conversation_key(session: str) -> str:
-    return f"web-{session}"
+def conversation_key(session: str, secret: bytes) -> str:
+    """The conversation of a browser's signed session id: opaque, and not the credential (bot.keys)."""
+    from bot import keys
+
+    return keys.web(session, secret)
 
 
 def upload_name(filename: str | None) -> str:

@@ -6,17 +6,19 @@ page 12 of 52…", polled while its turn runs), ``POST /api/new`` starts a new c
 ``GET /files/<key>?expires=&sig=`` serves blobs through signed expiring links, ``GET /l/<id>`` redirects a short link (bot/shortlinks.py)
 to a fresh one (those two in ``files``), ``GET /healthz``, ``GET /openapi.json``.
 
-The conversation is kept per browser in an HttpOnly, SameSite=Strict cookie. Uploads are checked
-from their bytes (size, then type) before the router sees them. POSTs from another origin are
-refused, and the Host header must name this server (no DNS rebinding).
+The conversation is kept per browser in an HttpOnly, SameSite=Strict cookie holding a session id
+this server signed (any other value gets a new session); replies name the conversation by an opaque
+id derived from it, never the cookie itself (bot.keys). Uploads are checked from their bytes (size,
+then type) before the router sees them; a body over the limit gets 413 and one that arrives too
+slowly 408, both with the usual reply JSON. POSTs from another origin are refused, and the Host
+header must name this server (no DNS rebinding).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import secrets
+import time
 import uuid
 import weakref
 from pathlib import Path
@@ -37,13 +39,13 @@ from bot.channels.web.adapter import (
     ProgressOut,
     ReplyOut,
     check_upload,
-    conversation_key,
     error_reply,
     to_turn,
     to_web,
     too_large,
     upload_name,
 )
+from bot import keys
 from bot.channels.web.files import add_file_routes
 from bot.errors import CoursebotError
 from bot.turn import Attachment
@@ -53,7 +55,6 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "coursebot_session"
-_SESSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers on top of the file itself
 
@@ -71,12 +72,18 @@ class _TooLarge(Exception):
     pass
 
 
-class BodyLimit:
-    """Refuses request bodies above ``limit`` bytes with 413 before they are parsed or spooled:
-    by Content-Length when given, else by counting the chunks as they arrive."""
+class _TooSlow(Exception):
+    pass
 
-    def __init__(self, app: Any, limit: int, message: str):
-        self.app, self.limit, self.message = app, limit, message
+
+class BodyLimit:
+    """Refuses request bodies above ``limit`` bytes with 413 before they are parsed or spooled (by
+    Content-Length when given, else by counting the chunks as they arrive), and bodies that take
+    longer than ``timeout`` seconds to arrive with 408; both answer the usual reply JSON and close
+    the connection."""
+
+    def __init__(self, app: Any, limit: int, message: str, timeout: float = 30.0):
+        self.app, self.limit, self.message, self.timeout = app, limit, message, timeout
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
@@ -85,37 +92,63 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, send, 413)
             return
         seen = 0
-        started = False
+        refused: int | None = None  # set once the body broke a limit: the app's own answer is replaced
+        deadline = time.monotonic() + self.timeout
 
-        async def counting_receive() -> dict:
-            nonlocal seen
-            message = await receive()
+        body_done = False
+
+        async def guarded_receive() -> dict:
+            nonlocal seen, refused, body_done
+            if refused is not None:
+                raise _TooLarge() if refused == 413 else _TooSlow()
+            if body_done:  # later reads wait for the client to disconnect: no deadline on those
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
+            except asyncio.TimeoutError:
+                refused = 408
+                raise _TooSlow() from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    refused = 413
                     raise _TooLarge()
+                body_done = not message.get("more_body", False)
             return message
 
-        async def tracking_send(message: dict) -> None:
+        started = False
+
+        async def guarded_send(message: dict) -> None:
             nonlocal started
+            if refused is not None:  # e.g. the form parser's 400 for a body it could not finish
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
+            await self.app(scope, guarded_receive, guarded_send)
+        except (_TooLarge, _TooSlow):
             if started:
                 raise
-            await self._refuse(scope, receive, send)
+        if refused is not None and not started:
+            await self._refuse(scope, send, refused)
 
-    async def _refuse(self, scope: dict, receive: Any, send: Any) -> None:
-        response = _error_reply(413, self.message, "attachment_too_large")
+    async def _refuse(self, scope: dict, send: Any, status: int) -> None:
+        if status == 413:
+            response = _error_reply(413, self.message, "attachment_too_large")
+        else:
+            response = _error_reply(408, "That request took too long to arrive. Please try again.",
+                                    "request_timeout")
         response.headers["Connection"] = "close"
-        await response(scope, receive, send)
+
+        async def no_body() -> dict:
+            return {"type": "http.disconnect"}
+
+        await response(scope, no_body, send)
 
 
 # --- the app ---------------------------------------------------------------------------------------
@@ -156,7 +189,9 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
     ingesting: dict[str, dict[str, Any]] = {}  # conversation -> the latest progress of the PDF it is adding
 
-    app.add_middleware(BodyLimit, limit=limit + _MULTIPART_OVERHEAD, message=too_large(limit))
+    secret = keys.secret(settings)
+    app.add_middleware(BodyLimit, limit=limit + _MULTIPART_OVERHEAD, message=too_large(limit),
+                       timeout=settings.web_body_timeout_seconds)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
 
     @app.middleware("http")
@@ -202,8 +237,8 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
                          415: {"model": ReplyOut, "description": "upload type not supported"},
                          403: {"model": ReplyOut, "description": "cross-origin request"}})
     async def turn(request: Request, text: str = Form(""), file: UploadFile | None = File(None)) -> Response:
-        session, new_session = _session(request)
-        conversation = conversation_key(session)
+        session, new_session = _session(request, secret)
+        conversation = keys.web(session, secret)
         attachments: tuple[Attachment, ...] = ()
         if file is not None and (file.filename or file.size):
             data = await file.read(limit + 1)
@@ -213,8 +248,8 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
             if refused is not None:
                 status, reply = refused
                 return _with_cookie(JSONResponse(reply.to_dict(), status_code=status), session, new_session)
-            attachments = (await run_in_threadpool(_store_upload, services, session, name, mime, data),)
-        turn_ = to_turn(session, text, attachments)
+            attachments = (await run_in_threadpool(_store_upload, services, conversation, name, mime, data),)
+        turn_ = to_turn(conversation, text, attachments)
         lock = locks.get(conversation)
         if lock is None:
             lock = locks[conversation] = asyncio.Lock()
@@ -236,7 +271,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
 
     @app.post("/api/new", summary="Start a new conversation in this browser", status_code=204)
     async def new_conversation() -> Response:
-        return _with_cookie(Response(status_code=204), _new_session_id(), True)
+        return _with_cookie(Response(status_code=204), keys.new_web_session(secret), True)
 
     add_file_routes(app, services, base_url)
 
@@ -272,15 +307,12 @@ def _same_origin(request: Request) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
-def _new_session_id() -> str:
-    return secrets.token_urlsafe(18)
-
-
-def _session(request: Request) -> tuple[str, bool]:
-    value = request.cookies.get(COOKIE, "")
-    if _SESSION.match(value):
+def _session(request: Request, secret: bytes) -> tuple[str, bool]:
+    """The browser's session id when this server issued it, else a new one (to set as the cookie)."""
+    value = keys.web_session(request.cookies.get(COOKIE), secret)
+    if value is not None:
         return value, False
-    return _new_session_id(), True
+    return keys.new_web_session(secret), True
 
 
 def _with_cookie(response: Response, session: str, new: bool) -> Response:
@@ -289,9 +321,9 @@ def _with_cookie(response: Response, session: str, new: bool) -> Response:
     return response
 
 
-def _store_upload(services: Any, session: str, name: str, mime: str, data: bytes) -> Attachment:
+def _store_upload(services: Any, conversation: str, name: str, mime: str, data: bytes) -> Attachment:
     """Keep the upload in the blob store (a later turn may ask about "that photo" again)."""
-    key = f"uploads/{session}/{uuid.uuid4().hex}{UPLOAD_TYPES[mime]}"
+    key = f"{keys.blob_folder(keys.UPLOADS, conversation)}{uuid.uuid4().hex}{UPLOAD_TYPES[mime]}"
     try:
         stored = services.blobs.put(key, data, mime)
     except CoursebotError:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from bot import keys
 from bot.channels.web.adapter import relative_url
 from bot.errors import CoursebotError
 from bot.files import sniff
@@ -40,10 +41,13 @@ def add_file_routes(app: FastAPI, services: Any, base_url: str) -> None:
         if not path.is_file():
             return JSONResponse({"error": "not_found", "text": "That file no longer exists."}, status_code=404)
         mime = _served_type(path)
-        headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
-        if mime != "application/pdf":  # Chromium's PDF viewer does not run in a sandboxed document
-            headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        disposition = "inline" if mime in _SERVABLE else "attachment"
+        # A stored document is never a page of this app: sandboxed, it gets an opaque origin, so a
+        # script in an uploaded PDF or file cannot read the chat or its cookie.
+        headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff",
+                   "Content-Security-Policy": "sandbox" if mime == "application/pdf" else "default-src 'none'; sandbox"}
+        # viewed in place: course PDFs (citations open at a page), photos, audio; what users sent is a download
+        inline = mime in _SERVABLE and not key.startswith(keys.UPLOADS)
+        disposition = "inline" if inline else "attachment"
         return FileResponse(path, media_type=mime, headers=headers, filename=path.name,
                             content_disposition_type=disposition)
 
