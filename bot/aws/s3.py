@@ -74,7 +74,7 @@ class S3Files:
             raise InputError(f"That {what} link is not a valid S3 link.", code="bad_link")
         # only this bot's buckets, checked before any call (IAM limits the stack's role too)
         if self.buckets is not None and bucket not in self.buckets:
-            raise InputError(f"I can only open a {what} uploaded to this course's storage. Attach it in the "
+            raise InputError(f"I can only open {what}s uploaded to this course's storage. Attach the {what} in the "
                              "web chat or Slack instead.", code="bad_link")
         head = call(self.client.head_object, Bucket=bucket, Key=key, what=f"the {what} storage")
         if head.get("ContentLength", 0) > limit:

@@ -223,7 +223,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     async def index(request: Request) -> Response:
         # the page gets its conversation cookie at once, so progress can be asked for during its first upload
         return _with_cookie(FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
-                                         headers={"Cache-Control": "no-cache"}), *_session(request))
+                                         headers={"Cache-Control": "no-cache"}), *_session(request, secret))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
