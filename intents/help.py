@@ -28,10 +28,15 @@ _LINES = {
 }
 
 
-def handle(turn: Turn, ctx: IntentContext) -> Reply:
+def capabilities() -> list[str]:
+    """One line per registered intent that does something for the user (the Help answer, Slack's App Home)."""
     from intents import registry
 
-    lines = [f"- {_LINES[name]}" for name in registry() if name in _LINES]
+    return [_LINES[name] for name in registry() if name in _LINES]
+
+
+def handle(turn: Turn, ctx: IntentContext) -> Reply:
+    lines = [f"- {line}" for line in capabilities()]
     backend = ctx.settings.backend
     text = "Here is what I can do:\n" + "\n".join(lines) + f"\n(Running on the {backend} backend.)"
     return Reply(text=text, intent=SPEC.name,

@@ -29,7 +29,7 @@ def test_mention_in_a_channel_starts_a_thread_on_its_own_ts():
     assert got.turn.text == "what is Amazon Lex?"  # the bot's own mention is gone
     assert got.turn.conversation == "slack:T0000001:C0COURSE01:1763690000.000100"
     assert got.turn.user == "T0000001:U0STUDENT1" and got.turn.channel == "slack"
-    assert got.target == Target("C0COURSE01", "1763690000.000100", "U0STUDENT1")
+    assert got.target == Target("C0COURSE01", "1763690000.000100", "U0STUDENT1", team="T0000001")
     assert got.files == () and got.private is False and got.sources is None
 
 
@@ -47,7 +47,7 @@ def test_direct_message_is_one_conversation_per_user_without_a_thread():
     got = event_to_turn(fixture("message_im.json"), BOT)
     assert got.turn.text == "hello there"
     assert got.turn.conversation == "slack:T0000001:dm:U0STUDENT1"
-    assert got.target == Target("D0STUDENT1", None, "U0STUDENT1")
+    assert got.target == Target("D0STUDENT1", None, "U0STUDENT1", team="T0000001")
 
 
 def test_file_share_hands_the_files_to_download_and_no_bytes_yet():
@@ -86,7 +86,7 @@ def test_team_comes_from_the_event_when_the_envelope_has_none():
 
 def test_slash_command_is_private_and_one_conversation_per_user_and_channel():
     got = command_to_turn(fixture("slash_command.json"))
-    assert got.private is True and got.target == Target("C0COURSE01", None, "U0STUDENT1")
+    assert got.private is True and got.target == Target("C0COURSE01", None, "U0STUDENT1", team="T0000001")
     assert got.turn.text == "what is Amazon Lex (https://aws.amazon.com/lex/)?"
     assert got.turn.conversation == "slack:T0000001:C0COURSE01:user-U0STUDENT1"
 
@@ -104,7 +104,7 @@ def test_read_aloud_speaks_the_message_it_sits_on():
     assert got.turn.intent == "SpeakAnswer" and got.turn.text == "read that aloud"
     assert got.turn.slots == {"text": "Amazon Lex builds chat bots & voice bots."}  # entities unescaped
     assert got.turn.conversation == "slack:T0000001:C0COURSE01:1763690000.000100"  # from the button's value
-    assert got.target == Target("C0COURSE01", "1763690000.000100", "U0STUDENT1")
+    assert got.target == Target("C0COURSE01", "1763690000.000100", "U0STUDENT1", team="T0000001")
     assert got.private is False  # the button sits on a message in the thread: answer in the thread
 
 
@@ -119,7 +119,7 @@ def test_suggestion_on_an_ephemeral_answer_is_answered_privately():
     assert got.private is True and got.turn.intent is None
     assert got.turn.text == "What is a slot?"
     assert got.turn.conversation == "slack:T0000001:C0COURSE01:user-U0STUDENT1"
-    assert got.target == Target("C0COURSE01", None, "U0STUDENT1")
+    assert got.target == Target("C0COURSE01", None, "U0STUDENT1", team="T0000001")
 
 
 def test_show_sources_needs_no_turn():
