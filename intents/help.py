@@ -47,6 +47,13 @@ def _topics(text: str, specs: list[IntentSpec]) -> list[IntentSpec]:
     return out
 
 
+def capabilities() -> list[str]:
+    """One line per registered intent that does something for the user (the Help answer, Slack's App Home)."""
+    from intents import registry
+
+    return [i.spec.help for i in registry().values() if i.spec.help and i.spec.name != SPEC.name]
+
+
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
     intents = ctx.intents
     if not intents:

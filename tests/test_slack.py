@@ -120,6 +120,26 @@ def send_event(url: str, payload: dict, **headers: str) -> tuple[int, str, float
     return post(url, body, {**sign(body), **headers})
 
 
+def answers(fake, n: int = 1, timeout: float = 10.0) -> list[dict]:
+    """The bot's messages once answers replaced their placeholders: the post's params (channel, thread_ts)
+    merged with the chat.update that put the answer in (text, blocks)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with fake._lock:
+            done = [m for m in fake.messages.values() if not is_placeholder(m)]
+        if len(done) >= n or time.monotonic() > deadline:
+            return sorted(done, key=lambda m: m.get("ts", ""))
+        fake.wait_for("chat.update", len(fake.called("chat.update")) + 1, timeout=0.2)
+
+
+def is_placeholder(message: dict) -> bool:
+    from bot.channels.slack.blocks import PLACEHOLDER_BLOCK
+
+    blocks = message.get("blocks") or []
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return any(b.get("block_id") == PLACEHOLDER_BLOCK for b in blocks)
+
+
 def settle(fake, seconds: float = 0.6) -> None:
     """Give the worker pool time to post anything extra (used before asserting 'exactly one')."""
     time.sleep(seconds)
@@ -131,9 +151,9 @@ def test_mention_gets_one_threaded_reply_with_citations(slack_env):
     status, _, elapsed = send_event(url, event)
     assert status == 200 and elapsed < 1.0
     posts = fake.wait_for("chat.postMessage")
+    msg = answers(fake)[0]
     settle(fake)
-    assert len(fake.called("chat.postMessage")) == 1
-    msg = posts[0].params
+    assert len(fake.called("chat.postMessage")) == 1 and len(fake.messages) == 1
     assert msg["channel"] == "C0COURSE01" and msg["thread_ts"] == "1763690000.000100"
     assert posts[0].headers["authorization"] == f"Bearer {TOKEN}"
     turn, slots = rec.turns[0]
@@ -143,10 +163,13 @@ def test_mention_gets_one_threaded_reply_with_citations(slack_env):
     section = blocks[0]["text"]["text"]
     # user-visible content is mrkdwn-escaped: no <!channel> ping, no injected links
     assert "<!channel>" not in section and "&lt;!channel&gt;" in section and "&amp;" in section
-    context = [b for b in blocks if b["type"] == "context"][0]
-    texts = [e["text"] for e in context["elements"]]
+    texts = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
     assert "<https://example.edu/lex-intro.pdf#page=3|[1] lex-intro.pdf, p. 3>" in texts
     assert "[2] syllabus.pdf, p. 1" in texts
+    # the evidence sentence is quoted right under its page link
+    at = [i for i, b in enumerate(blocks) if b["type"] == "context"
+          and b["elements"][0]["text"].startswith("<https://example.edu/lex-intro.pdf#page=3|")][0]
+    assert blocks[at + 1]["text"]["text"] == ">Lex is a service for building conversational interfaces."
     actions = [b for b in blocks if b["type"] == "actions"][0]["elements"]
     assert [a["text"]["text"] for a in actions] == ["Read aloud", "Show sources", "What is a slot?"]
     assert all(len(a["value"]) <= 2000 for a in actions)
@@ -162,8 +185,8 @@ def test_follow_up_in_thread_keeps_the_conversation(slack_env):
     follow["event"].update(ts="1763690050.000900", thread_ts="1763690000.000100",
                            text="<@UBOT0001> what does the course say about pricing of lex?")
     send_event(url, follow)
-    posts = fake.wait_for("chat.postMessage", 2)
-    assert len(posts) == 2 and posts[1].params["thread_ts"] == "1763690000.000100"
+    posts = answers(fake, 2)
+    assert len(posts) == 2 and posts[1]["thread_ts"] == "1763690000.000100"
     assert rec.turns[0][0].conversation == rec.turns[1][0].conversation
 
 
@@ -171,11 +194,11 @@ def test_direct_message_is_answered_in_the_dm(slack_env):
     fake, url, rec, _ = slack_env
     status, _, _ = send_event(url, fixture("message_im.json"))
     assert status == 200
-    posts = fake.wait_for("chat.postMessage")
-    assert posts and posts[0].params["channel"] == "D0STUDENT1"
-    assert not posts[0].params.get("thread_ts")
-    assert posts[0].params["text"].startswith("Hi! I'm coursebot")  # the Greeting intent answered
-    blocks = posts[0].params["blocks"]
+    posts = answers(fake)
+    assert posts and posts[0]["channel"] == "D0STUDENT1"
+    assert not posts[0].get("thread_ts")
+    assert posts[0]["text"].startswith("Hi! I'm coursebot")  # the Greeting intent answered
+    blocks = posts[0]["blocks"]
     buttons = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert "Summarize: <paste a paragraph>" in buttons and "Read aloud" not in buttons
     assert rec.turns == []  # greeting, not the KB
@@ -188,13 +211,15 @@ def test_photo_share_goes_to_describe_photo_with_the_bytes(slack_env):
     f["url_private_download"] = f["url_private"] = fake.add_file("F0PHOTO0001", JPEG, "image/jpeg")
     f["size"] = len(JPEG)
     send_event(url, event)
-    posts = fake.wait_for("chat.postMessage")
+    placeholder = fake.wait_for("chat.postMessage")[0].params
+    assert placeholder["text"] == "Looking at your photo…"
+    posts = answers(fake)
     assert posts, fake.calls
     download = fake.called("files-pri")
     assert len(download) == 1 and download[0].headers["authorization"] == f"Bearer {TOKEN}"
     turn, slots = rec.turns[0]
     assert turn.attachments[0].data == JPEG and turn.attachments[0].mime == "image/jpeg"
-    assert f"image/jpeg, {len(JPEG)} bytes" in posts[0].params["text"]
+    assert f"image/jpeg, {len(JPEG)} bytes" in posts[0]["text"]
 
 
 def test_pdf_shared_with_a_mention_is_ingested(slack_env):
@@ -205,11 +230,12 @@ def test_pdf_shared_with_a_mention_is_ingested(slack_env):
     event["event"]["files"] = [{"id": "F0NOTES0001", "name": "week3-notes.pdf", "mimetype": "application/pdf",
                                 "size": len(PDF), "url_private": fake.add_file("F0NOTES0001", PDF, "application/pdf")}]
     send_event(url, event)
-    posts = fake.wait_for("chat.postMessage")
-    assert posts and "Added week3-notes.pdf" in posts[0].params["text"]
+    assert fake.wait_for("chat.postMessage")[0].params["text"] == "Adding week3-notes.pdf to the course…"
+    posts = answers(fake)
+    assert posts and "Added week3-notes.pdf" in posts[0]["text"]
     turn, _ = rec.turns[0]
     assert turn.attachments[0].kind == "pdf" and turn.attachments[0].data == PDF
-    assert posts[0].params["thread_ts"] == "1763690000.000100"
+    assert posts[0]["thread_ts"] == "1763690000.000100"
 
 
 def _share_photo(settings, data: bytes):
@@ -232,7 +258,7 @@ def _share_photo(settings, data: bytes):
             f["url_private_download"] = fake.add_file("F0PHOTO0001", data, "image/jpeg")
             send_event(server.url, event)
             deadline = time.time() + 30
-            while time.time() < deadline and not (fake.called("chat.postEphemeral") or fake.called("chat.postMessage")):
+            while time.time() < deadline and not (fake.called("chat.postEphemeral") or fake.called("chat.update")):
                 time.sleep(0.05)
             settle(fake, 0.3)
         finally:
@@ -245,7 +271,8 @@ def test_real_intent_failure_is_an_ephemeral_short_message(tmp_path, settings):
     """With the registry's own DescribePhoto, a photo that does not decode gets a short ephemeral note."""
     fake = _share_photo(settings, JPEG)  # a JPEG header on junk bytes
     eph = fake.called("chat.postEphemeral")
-    assert len(eph) == 1 and fake.called("chat.postMessage") == []
+    assert len(eph) == 1 and fake.called("chat.update") == []
+    assert len(fake.called("chat.delete")) == 1 and fake.messages == {}  # the placeholder is taken back
     assert eph[0].params["user"] == "U0STUDENT1"
     assert "couldn't decode it" in eph[0].params["text"] and "Traceback" not in eph[0].params["text"]
 
@@ -260,9 +287,10 @@ def test_real_photo_is_described_in_the_thread(tmp_path, settings):
     buf = io.BytesIO()
     Image.fromarray(data.astronaut()).save(buf, "JPEG", quality=90)
     fake = _share_photo(settings, buf.getvalue())
-    posted = fake.called("chat.postMessage")
-    assert len(posted) == 1 and fake.called("chat.postEphemeral") == []
-    assert "one face" in posted[0].params["text"] and "looking at the camera" in posted[0].params["text"]
+    posted = list(fake.messages.values())
+    assert len(fake.called("chat.postMessage")) == 1 and fake.called("chat.postEphemeral") == []
+    assert len(posted) == 1 and not is_placeholder(posted[0])
+    assert "one face" in posted[0]["text"] and "looking at the camera" in posted[0]["text"]
     assert fake.called("files.getUploadURLExternal") == []
 
 
@@ -281,8 +309,9 @@ def test_retried_event_gets_one_reply(slack_env):
     time.sleep(0.2)
     status, _, _ = send_event(url, event, **{"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_timeout"})
     assert status == 200
+    answers(fake)
     settle(fake)
-    assert len(fake.called("chat.postMessage")) == 1
+    assert len(fake.called("chat.postMessage")) == 1 and len(fake.messages) == 1
     assert len(rec.turns) == 1
 
 
@@ -424,7 +453,7 @@ def test_oversized_file_is_refused_before_download(slack_env):
     f["size"] = 31_000_000
     send_event(url, event)
     eph = fake.wait_for("chat.postEphemeral")
-    assert "31.0 MB" in eph[0].params["text"]
+    assert "31.0 MB" in eph[0].params["text"] and fake.messages == {}
     assert fake.called("files-pri") == [] and rec.turns == []
 
 

@@ -29,7 +29,7 @@ def test_mention_in_a_channel_starts_a_thread_on_its_own_ts():
     assert got.turn.text == "what is Amazon Lex?"  # the bot's own mention is gone
     assert got.turn.conversation == "slack:T0000001:C0COURSE01:1763690000.000100"
     assert got.turn.user == "T0000001:U0STUDENT1" and got.turn.channel == "slack"
-    assert got.target == Target("C0COURSE01", "1763690000.000100", "U0STUDENT1")
+    assert got.target == Target("C0COURSE01", "1763690000.000100", "U0STUDENT1", team="T0000001")
     assert got.files == () and got.private is False and got.sources is None
 
 
@@ -47,7 +47,7 @@ def test_direct_message_is_one_conversation_per_user_without_a_thread():
     got = event_to_turn(fixture("message_im.json"), BOT)
     assert got.turn.text == "hello there"
     assert got.turn.conversation == "slack:T0000001:dm:U0STUDENT1"
-    assert got.target == Target("D0STUDENT1", None, "U0STUDENT1")
+    assert got.target == Target("D0STUDENT1", None, "U0STUDENT1", team="T0000001")
 
 
 def test_file_share_hands_the_files_to_download_and_no_bytes_yet():
@@ -86,7 +86,7 @@ def test_team_comes_from_the_event_when_the_envelope_has_none():
 
 def test_slash_command_is_private_and_one_conversation_per_user_and_channel():
     got = command_to_turn(fixture("slash_command.json"))
-    assert got.private is True and got.target == Target("C0COURSE01", None, "U0STUDENT1")
+    assert got.private is True and got.target == Target("C0COURSE01", None, "U0STUDENT1", team="T0000001")
     assert got.turn.text == "what is Amazon Lex (https://aws.amazon.com/lex/)?"
     assert got.turn.conversation == "slack:T0000001:C0COURSE01:user-U0STUDENT1"
 
@@ -104,7 +104,7 @@ def test_read_aloud_speaks_the_message_it_sits_on():
     assert got.turn.intent == "SpeakAnswer" and got.turn.text == "read that aloud"
     assert got.turn.slots == {"text": "Amazon Lex builds chat bots & voice bots."}  # entities unescaped
     assert got.turn.conversation == "slack:T0000001:C0COURSE01:1763690000.000100"  # from the button's value
-    assert got.target == Target("C0COURSE01", "1763690000.000100", "U0STUDENT1")
+    assert got.target == Target("C0COURSE01", "1763690000.000100", "U0STUDENT1", team="T0000001")
     assert got.private is False  # the button sits on a message in the thread: answer in the thread
 
 
@@ -119,7 +119,7 @@ def test_suggestion_on_an_ephemeral_answer_is_answered_privately():
     assert got.private is True and got.turn.intent is None
     assert got.turn.text == "What is a slot?"
     assert got.turn.conversation == "slack:T0000001:C0COURSE01:user-U0STUDENT1"
-    assert got.target == Target("C0COURSE01", None, "U0STUDENT1")
+    assert got.target == Target("C0COURSE01", None, "U0STUDENT1", team="T0000001")
 
 
 def test_show_sources_needs_no_turn():
@@ -178,3 +178,152 @@ def test_adapter_and_blocks_import_no_io():
         names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert names <= allowed, (mod, names - allowed)
+
+
+# -- thread replies without a mention, the message shortcut, the Home tab ---------------------------
+
+def test_plain_reply_in_a_channel_thread_is_a_follow_up_of_that_thread():
+    got = event_to_turn(fixture("message_channels_thread_reply.json"), BOT)
+    assert got is not None and got.follow_up is True
+    assert got.turn.text == "and how much does it cost?"
+    assert got.turn.conversation == "slack:T0000001:C0COURSE01:1763690000.000100"  # the mention's conversation
+    assert got.target == Target("C0COURSE01", "1763690000.000100", "U0STUDENT1", team="T0000001")
+    assert got.thread == adapter.thread_key("T0000001", "C0COURSE01", "1763690000.000100")
+
+
+@pytest.mark.parametrize("change, why", [
+    ({"text": "<@U0OTHER01> can you explain it?"}, "talks to someone else"),
+    ({"text": "<@UBOT0001> how much?"}, "the app_mention event answers it"),
+    ({"text": "<@U0OTHER01|ana> and <@UBOT0001> what now?"}, "the app_mention event answers it"),
+    ({"thread_ts": None}, "a channel message outside a thread"),
+    ({"thread_ts": "1763690060.000400"}, "the thread's own root"),
+    ({"subtype": "channel_join"}, "not a person's message"),
+    ({"user": "UBOT0001"}, "the bot itself"),
+])
+def test_thread_replies_the_bot_leaves_alone(change, why):
+    body = fixture("message_channels_thread_reply.json")
+    body["event"].update(change)
+    if change.get("thread_ts", "") is None:
+        del body["event"]["thread_ts"]
+    assert event_to_turn(body, BOT) is None, why
+
+
+def test_bot_messages_and_edits_in_a_thread_are_not_follow_ups():
+    assert event_to_turn(fixture("message_channels_bot_in_thread.json"), BOT) is None
+    assert event_to_turn(fixture("message_channels_changed.json"), BOT) is None
+
+
+def test_reply_with_a_file_in_a_thread_is_a_follow_up_with_the_file():
+    body = fixture("message_channels_thread_reply.json")
+    body["event"].update(subtype="file_share", text="", files=[{"id": "F1", "name": "week4.pdf",
+                                                                 "mimetype": "application/pdf"}])
+    got = event_to_turn(body, BOT)
+    assert got.follow_up and [f["id"] for f in got.files] == ["F1"]
+    assert adapter.placeholder_text(got) == "Adding week4.pdf to the course…"
+
+
+def test_a_mention_and_a_dm_are_not_follow_ups_and_dms_have_no_thread_to_join():
+    mention = event_to_turn(fixture("app_mention.json"), BOT)
+    dm = event_to_turn(fixture("message_im.json"), BOT)
+    assert not mention.follow_up and mention.thread == "slack:T0000001:C0COURSE01:1763690000.000100"
+    assert not dm.follow_up and dm.thread is None
+    assert adapter.placeholder_text(mention) == "Looking in the course PDFs…"
+
+
+def test_mentions_are_read_from_slack_markup():
+    assert adapter.mentions("hi <@U1> and <@U2|bob>, see <#C1|general> <!here>") == {"U1", "U2"}
+    assert adapter.mentions("no one") == set()
+
+
+def test_message_shortcut_asks_the_course_about_the_message_in_its_thread():
+    got = adapter.shortcut_to_turn(fixture("message_action.json"))
+    assert got.turn.intent == "AskCoursePdfs"
+    assert got.turn.text == "Does Amazon Lex support voice (https://aws.amazon.com/lex/) input & text?"
+    assert got.turn.user == "T0000001:U0STUDENT2"  # who asked, not who wrote the message
+    assert got.target == Target("C0COURSE01", "1763690250.000800", "U0STUDENT2", team="T0000001")
+    assert got.turn.conversation == "slack:T0000001:C0COURSE01:1763690250.000800"
+    assert got.private is False and got.thread == got.turn.conversation
+
+
+def test_message_shortcut_on_a_thread_reply_answers_in_that_thread():
+    body = fixture("message_action.json")
+    body["message"]["thread_ts"] = "1763690000.000100"
+    got = adapter.shortcut_to_turn(body)
+    assert got.target.thread_ts == "1763690000.000100"
+
+
+def test_message_shortcut_on_a_message_without_text_is_a_note_and_others_are_ignored():
+    body = fixture("message_action.json")
+    body["message"]["text"] = ""
+    got = adapter.shortcut_to_turn(body)
+    assert got.turn is None and got.notice and got.private
+    other = fixture("message_action.json")
+    other["callback_id"] = "someone_elses_shortcut"
+    assert adapter.shortcut_to_turn(other) is None
+
+
+def test_home_opened_reads_the_home_tab_only():
+    got = adapter.home_opened(fixture("app_home_opened.json"))
+    assert got == adapter.HomeOpened("T0000001", "U0STUDENT1")
+    messages_tab = fixture("app_home_opened.json")
+    messages_tab["event"]["tab"] = "messages"
+    assert adapter.home_opened(messages_tab) is None
+    assert adapter.home_opened(fixture("app_mention.json")) is None
+
+
+def test_permalinks_look_like_slacks():
+    assert adapter.permalink("https://coursebot-test.slack.com/", "C0COURSE01", "1763690000.000100") == \
+        "https://coursebot-test.slack.com/archives/C0COURSE01/p1763690000000100"
+    assert adapter.permalink("https://x.slack.com/", "C1", "1.000002", "1.000001").endswith("?thread_ts=1.000001&cid=C1")
+    assert adapter.permalink(None, "C1", "1.2") is None and adapter.permalink("javascript:x", "C1", "1.2") is None
+
+
+# -- Block Kit: every surface checked against Block Kit's limits -----------------------------------
+
+def test_the_block_kit_checker_catches_what_slack_refuses():
+    from blockkit import problems, view_problems
+
+    assert problems([{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}])
+    assert problems([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}])
+    assert problems([{"type": "context", "elements": [{"type": "mrkdwn", "text": "a"}] * 11}])
+    assert problems([{"type": "divider"}] * 51) and not problems([{"type": "divider"}] * 51, "home")
+    assert view_problems({"type": "modal", "blocks": [{"type": "divider"}]})
+
+
+def _long_reply(n_citations: int = 12) -> Reply:
+    return Reply(text="Lex <b>bots</b> & more. " * 400, intent="AskCoursePdfs",
+                 citations=tuple(Citation(f"doc{i}.pdf", i, f"https://example.edu/doc{i}.pdf#page={i}",
+                                          ("Evidence <sentence> & " * 60) if i % 2 else None)
+                                 for i in range(1, n_citations + 1)),
+                 suggestions=("What is a slot?", "x" * 200))
+
+
+def test_answers_with_quoted_evidence_fit_block_kit():
+    from blockkit import problems
+
+    from bot.channels.slack import blocks as bk
+
+    text, blocks = render(_long_reply())
+    assert problems(blocks) == []
+    quotes = [b["text"]["text"] for b in blocks if b["type"] == "section" and b["text"]["text"].startswith(">")]
+    assert 1 <= len(quotes) <= bk.MAX_QUOTES
+    assert all(len(q) <= bk.QUOTE_CHARS + 1 and "<sentence>" not in q and "&lt;sentence&gt;" in q for q in quotes)
+    linked = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert sum("doc" in t for t in linked) == 12  # every citation keeps its page link
+    for t, b in (bk.placeholder_blocks("Looking in the course PDFs…"), bk.progress_blocks("Adding a.pdf…", 17.4)):
+        assert problems(b) == [] and t
+    assert "17 s" in bk.progress_blocks("Adding a.pdf…", 17.4)[0]
+
+
+def test_home_view_fits_block_kit_even_when_everything_is_long():
+    from blockkit import view_problems
+
+    from bot.channels.slack.blocks import home_view
+
+    view = home_view(["Ask <anything> & more " * 20] * 8, "Course <x>", [f"notes-{i}.pdf" for i in range(500)],
+                     [("What is <b>Lex</b>? " * 40, "https://t.slack.com/archives/C1/p1"), ("no link", None)] * 30)
+    assert view_problems(view) == []
+    empty = home_view([], None, [], [])
+    assert view_problems(empty) == []
+    unreadable = home_view(["x"], None, None, [], documents_note="The knowledge base is not reachable.")
+    assert "not reachable" in json.dumps(unreadable)

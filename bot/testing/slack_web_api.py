@@ -1,6 +1,7 @@
 """A local stand-in for the Slack Web API over real HTTP (tests and `coursebot bench slack`; never on a request path).
 
-Plays ``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``, the three ``files_upload_v2``
+Plays ``auth.test``, ``chat.postMessage``, ``chat.update`` and ``chat.delete`` (of messages it posted),
+``chat.postEphemeral``, ``views.publish``, the three ``files_upload_v2``
 steps, ``files.info``, private file downloads (bearer token required, like ``url_private``) and
 ``response_url`` webhooks; records every call; can answer ``ratelimited`` (HTTP 429 + Retry-After).
 """
@@ -40,6 +41,7 @@ class FakeSlack:
         self.files: dict[str, tuple[bytes, str]] = {}  # file id -> (bytes, content type)
         self.uploads: dict[str, bytes] = {}
         self.public: dict[str, tuple[bytes, str]] = {}
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> the message as it stands now
         self._ratelimits: dict[str, list[int]] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -202,8 +204,26 @@ class FakeSlack:
         if method == "chat.postMessage":
             if not params.get("channel"):
                 return {"ok": False, "error": "channel_not_found"}
+            with self._lock:
+                self.messages[(params["channel"], ts)] = {**params, "ts": ts}
             return {"ok": True, "channel": params["channel"], "ts": ts,
                     "message": {"text": params.get("text", ""), "ts": ts, "bot_id": BOT_ID}}
+        if method in ("chat.update", "chat.delete"):
+            key = (params.get("channel", ""), params.get("ts", ""))
+            with self._lock:
+                if key not in self.messages:
+                    return {"ok": False, "error": "message_not_found"}
+                if method == "chat.delete":
+                    del self.messages[key]
+                else:
+                    self.messages[key].update({k: v for k, v in params.items() if k not in ("channel", "ts")})
+            return {"ok": True, "channel": key[0], "ts": key[1], "text": params.get("text", "")}
+        if method == "views.publish":
+            view = params.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            if not params.get("user_id") or not isinstance(view, dict) or view.get("type") != "home":
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **view}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method == "files.getUploadURLExternal":

@@ -1,8 +1,10 @@
 """Slack payloads to Turns and Replies to Block Kit: pure functions, no I/O (the Bolt app does that around them).
 
-``event_to_turn``, ``command_to_turn`` and ``action_to_turn`` read one Events API, slash-command or
-``block_actions`` body and say what to answer and where (:class:`Incoming`); :func:`render` turns
-the router's Reply into the message Slack shows.
+``event_to_turn``, ``command_to_turn``, ``action_to_turn`` and ``shortcut_to_turn`` read one Events
+API, slash-command, ``block_actions`` or message-shortcut body and say what to answer and where
+(:class:`Incoming`); ``home_opened`` reads ``app_home_opened``; :func:`placeholder_text` says what the
+first post shows while the answer is worked out; :func:`render` turns the router's Reply into the
+message Slack shows.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from bot.channels.slack.blocks import (ACTION_READ_ALOUD, ACTION_SOURCES, ACTION
 from bot.turn import Reply, Turn
 
 COMMAND = "/coursebot"
+SHORTCUT_ASK = "coursebot_ask_about"  # the message shortcut "Ask coursebot about this" (callback_id)
 
 _ENTITY = re.compile(r"<([^<>]*)>")
+_USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^<>]*)?>")
+_THREAD_SUBTYPES = (None, "file_share", "thread_broadcast")  # people's own messages; edits, joins, bots are others
 
 
 def plain_text(text: str, bot_user: str | None = None) -> str:
@@ -70,6 +75,7 @@ class Target:
     thread_ts: str | None
     user: str | None
     respond: Callable[..., Any] | None = None  # slash commands answer through their response_url
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class Incoming:
         files: the shared files (Slack's file objects) to download and attach to ``turn`` first.
         private: answer through the delivery's response_url, to the user only.
         sources: the citations of a "Show sources" click, ``[source, page, url, quote]`` each.
+        follow_up: a plain message in a channel thread: answered only if the bot is in that thread.
+        notice: a short note for the user instead of a turn (a shortcut on a message with no text).
     """
 
     turn: Turn | None
@@ -89,19 +97,52 @@ class Incoming:
     files: tuple[dict[str, Any], ...] = ()
     private: bool = False
     sources: tuple[list[Any], ...] | None = None
+    follow_up: bool = False
+    notice: str | None = None
+
+    @property
+    def thread(self) -> str | None:
+        """The key of the channel thread this answer goes into (``None`` in a DM or privately)."""
+        t = self.target
+        if self.private or is_dm(t.channel) or not t.channel or not t.thread_ts:
+            return None
+        return thread_key(t.team or "-", t.channel, t.thread_ts)
+
+
+def thread_key(team: str, channel: str, thread_ts: str) -> str:
+    """Which channel thread: the same key its conversation has."""
+    return conversation_key(team, channel, thread_ts)
+
+
+def mentions(text: str) -> set[str]:
+    """The user ids mentioned in Slack message text (``<@U1>``, ``<@U1|name>``)."""
+    return set(_USER_MENTION.findall(text or ""))
 
 
 def event_to_turn(body: dict[str, Any], bot_user: str | None) -> Incoming | None:
-    """An ``app_mention`` in a channel or a ``message`` in a DM, answered in its thread; ``None`` for
-    events the bot does not answer (other messages, bots, itself, a mention inside a DM)."""
+    """An ``app_mention`` in a channel, a ``message`` in a DM, or a plain reply in a channel thread
+    (``follow_up``: answered only where the bot already is), answered in its thread; ``None`` for
+    events the bot does not answer (bots, itself, edits, channel messages outside a thread, replies
+    that mention only someone else, a mention inside a DM)."""
     event = body.get("event") or {}
     etype = event.get("type")
     channel = event.get("channel")
+    follow_up = False
     if etype == "app_mention":
         if is_dm(channel):  # the DM's message event answers it
             return None
     elif etype == "message":
-        if event.get("channel_type") != "im" or event.get("subtype") not in (None, "file_share"):
+        if event.get("subtype") not in _THREAD_SUBTYPES:
+            return None
+        if event.get("channel_type") != "im":
+            thread_ts, ts = event.get("thread_ts"), event.get("ts")
+            if not thread_ts or thread_ts == ts:
+                return None  # a channel message outside a thread: only a mention asks the bot
+            named = mentions(event.get("text", ""))
+            if named:  # the app_mention event answers a reply that names the bot; others talk among themselves
+                return None
+            follow_up = True
+        elif event.get("subtype") == "thread_broadcast":
             return None
     else:
         return None
@@ -109,11 +150,12 @@ def event_to_turn(body: dict[str, Any], bot_user: str | None) -> Incoming | None
     if event.get("bot_id") or not user or user == bot_user:
         return None  # never answer a bot, ourselves included (no loops)
     team = body.get("team_id") or event.get("team") or "-"
-    dm = etype == "message"
+    dm = etype == "message" and not follow_up
     thread_ts = event.get("thread_ts") or (None if dm else event.get("ts"))
     turn = Turn(conversation=conversation_key(team, channel, thread_ts, user, dm=dm),
                 text=plain_text(event.get("text", ""), bot_user), user=f"{team}:{user}", channel="slack")
-    return Incoming(turn, Target(channel, thread_ts, user), files=tuple(event.get("files") or ()))
+    return Incoming(turn, Target(channel, thread_ts, user, team=team), files=tuple(event.get("files") or ()),
+                    follow_up=follow_up)
 
 
 def command_to_turn(body: dict[str, Any]) -> Incoming:
@@ -122,7 +164,7 @@ def command_to_turn(body: dict[str, Any]) -> Incoming:
     text = (body.get("text") or "").strip() or "help"
     turn = Turn(conversation=keys.slack_command(team, channel or "-", user), text=plain_text(text),
                 user=f"{team}:{user}", channel="slack")
-    return Incoming(turn, Target(channel, None, user), private=True)
+    return Incoming(turn, Target(channel, None, user, team=team), private=True)
 
 
 def action_to_turn(body: dict[str, Any]) -> Incoming | None:
@@ -140,7 +182,7 @@ def action_to_turn(body: dict[str, Any]) -> Incoming | None:
     message = body.get("message") or {}
     thread_ts = message.get("thread_ts") or message.get("ts")
     ephemeral = bool((body.get("container") or {}).get("is_ephemeral")) or not message
-    target = Target(channel, thread_ts, user)
+    target = Target(channel, thread_ts, user, team=team)
     # a button names its conversation; honoured only when it is the clicking user's, in this team and channel
     key = (keys.slack_button(value.get("c"), team, channel or "-", user)
            or conversation_key(team, channel or "-", thread_ts, user, dm=is_dm(channel)))
@@ -156,6 +198,64 @@ def action_to_turn(body: dict[str, Any]) -> Incoming | None:
     else:
         return None
     return Incoming(turn, target, private=ephemeral)
+
+
+def shortcut_to_turn(body: dict[str, Any]) -> Incoming | None:
+    """The message shortcut "Ask coursebot about this": the message's text asked of the course PDFs,
+    answered in that message's thread; ``None`` for other shortcuts."""
+    if body.get("type") != "message_action" or body.get("callback_id") != SHORTCUT_ASK:
+        return None
+    team = (body.get("team") or {}).get("id") or "-"
+    user = (body.get("user") or {}).get("id")
+    channel = (body.get("channel") or {}).get("id")
+    message = body.get("message") or {}
+    thread_ts = message.get("thread_ts") or message.get("ts")
+    dm = is_dm(channel)
+    target = Target(channel, None if dm and not message.get("thread_ts") else thread_ts, user, team=team)
+    text = plain_text(message.get("text") or "")
+    if not text:
+        return Incoming(None, target, private=True, notice="That message has no text I can ask the course about.")
+    turn = Turn(conversation=conversation_key(team, channel or "-", thread_ts, user, dm=dm), text=text,
+                user=f"{team}:{user}", channel="slack", intent="AskCoursePdfs")
+    return Incoming(turn, target)
+
+
+@dataclass(frozen=True)
+class HomeOpened:
+    """Someone opened the app's Home tab."""
+
+    team: str
+    user: str
+
+
+def home_opened(body: dict[str, Any]) -> HomeOpened | None:
+    """``app_home_opened`` on the Home tab (not the Messages tab)."""
+    event = body.get("event") or {}
+    if event.get("type") != "app_home_opened" or event.get("tab", "home") != "home" or not event.get("user"):
+        return None
+    return HomeOpened(body.get("team_id") or event.get("team") or "-", event["user"])
+
+
+def placeholder_text(incoming: Incoming) -> str:
+    """What the first post in the thread says while the answer is worked out."""
+    shared = [f for f in incoming.files if f.get("mode") not in ("tombstone", "hidden_by_limit")]
+    pdfs = [f.get("name") or "the PDF" for f in shared
+            if f.get("mimetype") == "application/pdf" or str(f.get("name", "")).lower().endswith(".pdf")]
+    if pdfs:
+        return f"Adding {', '.join(pdfs[:3])} to the course…"
+    if any(str(f.get("mimetype", "")).startswith("image/") for f in shared):
+        return "Looking at your photo…"
+    return "Looking in the course PDFs…"
+
+
+def permalink(workspace_url: str | None, channel: str, ts: str, thread_ts: str | None = None) -> str | None:
+    """A link to a message the way Slack builds them (``https://<team>.slack.com/archives/C1/p1700000000000100``)."""
+    if not workspace_url or not workspace_url.startswith("https://") or not channel or not ts:
+        return None
+    link = f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link
 
 
 def render(reply: Reply) -> Blocks:

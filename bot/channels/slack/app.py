@@ -10,41 +10,100 @@ from __future__ import annotations
 import logging
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from bot.channels.slack import files
-from bot.channels.slack.adapter import (COMMAND, Incoming, Target, action_to_turn, command_to_turn, delivery_key,
-                                        event_to_turn, render)
-from bot.channels.slack.blocks import failure_blocks, is_failure, sources_blocks, upload_failure_blocks
+from bot.channels.slack.adapter import (COMMAND, SHORTCUT_ASK, HomeOpened, Incoming, Target, action_to_turn,
+                                        command_to_turn, delivery_key, event_to_turn, home_opened, permalink,
+                                        placeholder_text, render, shortcut_to_turn)
+from bot.channels.slack.blocks import (failure_blocks, home_view, is_failure, placeholder_blocks, progress_blocks,
+                                       sources_blocks, upload_failure_blocks)
+from bot.channels.slack.threads import Question
+from bot.errors import INTERNAL_ERROR as GENERIC_FAILURE  # the one failure sentence
 from bot.errors import ConfigError, CoursebotError
 from bot.turn import Attachment, Media, Reply, Turn
 
 if TYPE_CHECKING:
     from bot.channels.slack.dedupe import DedupeStore
+    from bot.channels.slack.threads import ThreadStore
     from bot.router import Router
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-from bot.errors import INTERNAL_ERROR as GENERIC_FAILURE  # the one failure sentence
+PROGRESS_EVERY_S = 8.0  # long work (PDF ingest, image generation) refreshes the placeholder this often
+NOTICE_THREADS = 8  # placeholders are I/O only: a pool of their own, so busy answer workers never delay them
+HOME_QUESTIONS = 5
+
+
+@dataclass
+class Placeholder:
+    """The first post in a thread, replaced in place by the answer; ``refused`` when Slack would not post."""
+
+    channel: str
+    ts: str | None
+    text: str
+    started: float
+    refused: str | None = None
+    done: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    incoming: Incoming
+    placeholder: Placeholder | None
+
+
+class _Progress:
+    """Refreshes the placeholder every ``channel.progress_every`` seconds until stopped."""
+
+    def __init__(self, channel: "SlackChannel", client: Any, spot: Placeholder):
+        self._stop = threading.Event()
+        self._args = (channel, client, spot)
+        self._thread = threading.Thread(target=self._run, name="slack-progress", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        channel, client, spot = self._args
+        while not self._stop.wait(channel.progress_every):
+            channel.progress(client, spot)
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 class SlackChannel:
     """Turns Slack deliveries into turns for the router and posts the replies.
 
+    A message answer goes out in two steps: a placeholder in the thread at once (from a small pool of
+    its own, so a busy answer pool never delays it), then ``chat.update`` of that same message with
+    the answer; long work updates the placeholder with its progress meanwhile.
+
     Args:
         settings: coursebot settings (file size limit, Slack API URL).
         router: the one Router.
         dedupe: the seen-delivery store.
+        threads: the threads the bot is in and people's recent questions.
     """
 
-    def __init__(self, settings: "Settings", router: "Router", dedupe: "DedupeStore"):
+    progress_every = PROGRESS_EVERY_S
+    early_placeholder = True  # post it from the ack (servers); on Lambda the work invocation posts it
+
+    def __init__(self, settings: "Settings", router: "Router", dedupe: "DedupeStore", threads: "ThreadStore"):
         self.settings = settings
         self.router = router
         self.dedupe = dedupe
+        self.threads = threads
         self.file_hosts = files.file_hosts(settings.slack_api_url)
+        self._notices = ThreadPoolExecutor(max_workers=NOTICE_THREADS, thread_name_prefix="slack-notice")
+        self._prepared: dict[str, Future[Prepared | None]] = {}
+        self._prepared_lock = threading.Lock()
+        self._workspace_url: str | None = None
 
     # -- dedupe --
     def claim(self, body: dict[str, Any]) -> bool:
@@ -67,11 +126,90 @@ class SlackChannel:
             log.exception("dedupe store failed on begin; handling the delivery")
             return True
 
+    # -- the first post: decided and sent while the request is acknowledged --
+    def acknowledged(self, body: dict[str, Any], client: Any, bot_user: str | None) -> None:
+        """Start the placeholder for a message event on the notice pool (never blocks the ack)."""
+        key = delivery_key(body)
+        if not self.early_placeholder or key is None:
+            return
+        future = self._notices.submit(self.prepare, body, client, bot_user)
+        with self._prepared_lock:
+            self._prepared[key] = future
+
+    def prepare(self, body: dict[str, Any], client: Any, bot_user: str | None) -> Prepared | None:
+        """Whether to answer this event, and the placeholder posted in its thread (``None``: no answer)."""
+        incoming = event_to_turn(body, bot_user)
+        if incoming is None:
+            return None
+        if incoming.follow_up and not self._in_thread(incoming.thread):
+            return None  # a thread the bot is not part of: people talking among themselves
+        return Prepared(incoming, self.placeholder(client, incoming))
+
+    def _take_prepared(self, body: dict[str, Any], client: Any, bot_user: str | None) -> Prepared | None:
+        key = delivery_key(body)
+        with self._prepared_lock:
+            future = self._prepared.pop(key, None) if key else None
+        if future is not None:
+            try:
+                return future.result(timeout=60)
+            except Exception:
+                log.exception("placeholder step failed; answering without it")
+                incoming = event_to_turn(body, bot_user)
+                return Prepared(incoming, None) if incoming else None
+        return self.prepare(body, client, bot_user)
+
+    def _in_thread(self, thread: str | None) -> bool:
+        if not thread:
+            return False
+        try:
+            return self.threads.joined(thread)
+        except Exception:  # not answering beats answering every conversation in the channel
+            log.exception("thread store failed; not answering a reply without a mention")
+            return False
+
+    def _join(self, incoming: Incoming) -> None:
+        if incoming.thread:
+            try:
+                self.threads.join(incoming.thread)
+            except Exception:
+                log.exception("thread store failed; replies in this thread will need a mention")
+
+    def placeholder(self, client: Any, incoming: Incoming) -> Placeholder | None:
+        """Post "Looking in the course PDFs…" in the thread; ``None`` if it could not be posted."""
+        from slack_sdk.errors import SlackApiError
+
+        target = incoming.target
+        if incoming.private or incoming.turn is None or not target.channel:
+            return None
+        self._join(incoming)
+        text = placeholder_text(incoming)
+        note, blocks = placeholder_blocks(text)
+        try:
+            resp = client.chat_postMessage(channel=target.channel, thread_ts=target.thread_ts, text=note, blocks=blocks,
+                                           unfurl_links=False, unfurl_media=False)
+            return Placeholder(resp["channel"] or target.channel, resp["ts"], text, time.monotonic())
+        except SlackApiError as e:
+            error = e.response.get("error") if e.response is not None else "unknown"
+            log.warning("Slack refused the placeholder: %s", error)
+            if error in ("not_in_channel", "channel_not_found", "is_archived"):
+                return Placeholder(target.channel, None, text, time.monotonic(), refused=error)
+            return None
+        except Exception:
+            log.exception("could not post the placeholder to Slack")
+            return None
+
     # -- deliveries: the pure adapter reads the payload, these do the I/O --
     def on_event(self, body: dict[str, Any], client: Any, bot_user: str | None) -> None:
-        """An ``app_mention`` in a channel or a ``message`` in a DM: answer in the thread."""
-        if self.begin(body):
-            self.handle(event_to_turn(body, bot_user), client)
+        """An ``app_mention``, a DM, or a reply in a thread the bot is in: answer in the thread."""
+        if not self.begin(body):
+            return
+        prepared = self._take_prepared(body, client, bot_user)
+        if prepared is None:
+            return
+        if prepared.placeholder is not None and prepared.placeholder.refused:
+            self.fail(client, prepared.incoming.target, _posting_failure(prepared.placeholder.refused))
+            return
+        self.handle(prepared.incoming, client, placeholder=prepared.placeholder)
 
     def on_command(self, body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         """``/coursebot <question>``: answered to the user through the command's response_url."""
@@ -83,7 +221,69 @@ class SlackChannel:
         if self.begin(body):
             self.handle(action_to_turn(body), client, respond)
 
-    def handle(self, incoming: Incoming | None, client: Any, respond: Callable[..., Any] | None = None) -> None:
+    def on_shortcut(self, body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
+        """"Ask coursebot about this" on a message: the course's answer in that message's thread."""
+        if not self.begin(body):
+            return
+        incoming = shortcut_to_turn(body)
+        if incoming is None:
+            return
+        if incoming.notice:
+            self.fail(client, replace(incoming.target, respond=respond), incoming.notice)
+            return
+        incoming = replace(incoming, target=replace(incoming.target, respond=respond))
+        spot = self.placeholder(client, incoming)
+        if spot is not None and spot.refused:
+            self.fail(client, incoming.target, _posting_failure(spot.refused))
+            return
+        self.handle(incoming, client, respond, placeholder=spot)
+
+    def on_home(self, body: dict[str, Any], client: Any) -> None:
+        """The App Home tab: what the bot can do, the course, the person's recent questions."""
+        opened = home_opened(body)
+        if opened is None:
+            return
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            client.views_publish(user_id=opened.user, view=self.home(opened, client))
+        except SlackApiError as e:
+            log.warning("Slack refused the Home tab: %s", e.response.get("error") if e.response is not None else e)
+
+    def home(self, opened: HomeOpened, client: Any) -> dict[str, Any]:
+        from intents.help import capabilities
+
+        documents: list[str] | None
+        note = None
+        try:
+            documents = sorted(str(d.get("name") or d.get("source") or "") for d in self.router.services.kb.list())
+            documents = [d for d in documents if d]
+        except CoursebotError as e:
+            documents, note = None, e.user_message
+        except Exception:
+            log.exception("could not list the course documents for the Home tab")
+            documents = None
+        try:
+            asked = self.threads.recent(opened.team, opened.user, HOME_QUESTIONS)
+        except Exception:
+            log.exception("thread store failed; the Home tab shows no recent questions")
+            asked = []
+        url = self.workspace_url(client)
+        questions = [(q.text, permalink(url, q.channel, q.thread_ts or q.ts, None)) for q in asked]
+        return home_view(capabilities(), None, documents, questions, documents_note=note)
+
+    def workspace_url(self, client: Any) -> str | None:
+        """``https://<workspace>.slack.com/`` from auth.test, asked once."""
+        if self._workspace_url is None:
+            try:
+                self._workspace_url = str(client.auth_test().get("url") or "")
+            except Exception:
+                log.warning("auth.test failed; the Home tab shows questions without links")
+                return None
+        return self._workspace_url or None
+
+    def handle(self, incoming: Incoming | None, client: Any, respond: Callable[..., Any] | None = None,
+               placeholder: Placeholder | None = None) -> None:
         """Download the shared files, answer the turn (or show the sources) and post it."""
         if incoming is None:
             return
@@ -95,34 +295,102 @@ class SlackChannel:
         turn = incoming.turn
         if turn is None:
             return
+        self._remember(incoming, placeholder)
         if incoming.files:
             try:
                 turn = turn.with_(attachments=self.download(list(incoming.files), client))
             except CoursebotError as e:
+                self.retract(client, placeholder)
                 self.fail(client, target, e.user_message)
                 return
-        self.answer(client, target, turn)
+        self.answer(client, target, turn, private=incoming.private, placeholder=placeholder)
+
+    def _remember(self, incoming: Incoming, placeholder: Placeholder | None) -> None:
+        t, turn = incoming.target, incoming.turn
+        if incoming.private or turn is None or not t.channel or not t.user or not (turn.text or incoming.files):
+            return
+        ts = t.thread_ts or (placeholder.ts if placeholder else None)
+        if not ts:
+            return
+        what = turn.text or ", ".join(str(f.get("name") or "a file") for f in incoming.files)
+        try:
+            self.threads.asked(t.team or "-", t.user, Question(what, t.channel, ts, t.thread_ts, time.time()))
+        except Exception:
+            log.exception("thread store failed; the question is not listed in the Home tab")
 
     # -- doing the work --
-    def answer(self, client: Any, target: Target, turn: Turn) -> None:
+    def answer(self, client: Any, target: Target, turn: Turn, private: bool = False,
+               placeholder: Placeholder | None = None) -> None:
         """Route the turn and post the reply; any failure becomes a short message, never a traceback."""
+        ticker = _Progress(self, client, placeholder) if placeholder and placeholder.ts else None
         try:
             reply = self.router.handle(turn)
         except Exception:  # Router.handle never raises; this guards the channel anyway
             log.exception("router failed")
+            reply = None
+        finally:
+            if ticker:
+                ticker.stop()
+        if reply is None:
+            self.retract(client, placeholder)
             self.fail(client, target, GENERIC_FAILURE)
             return
-        self.deliver(client, target, reply)
+        self.deliver(client, target, reply, private=private, placeholder=placeholder)
 
-    def deliver(self, client: Any, target: Target, reply: Reply) -> None:
+    def deliver(self, client: Any, target: Target, reply: Reply, private: bool | None = None,
+                placeholder: Placeholder | None = None) -> None:
         text, blocks = render(reply)
         if is_failure(reply):
+            self.retract(client, placeholder)
             self.post(client, target, text, blocks, ephemeral=True)
             return
-        if not self.post(client, target, text, blocks, ephemeral=target.respond is not None):
+        private = target.respond is not None if private is None else private
+        if placeholder and placeholder.ts and not private:
+            if not self.update(client, placeholder, text, blocks) and not self.post(client, target, text, blocks, False):
+                return
+        elif not self.post(client, target, text, blocks, ephemeral=private):
             return
         for m in reply.attachments:
             self.upload(client, target, m)
+
+    def update(self, client: Any, spot: Placeholder, text: str, blocks: list[dict[str, Any]]) -> bool:
+        """Replace the placeholder with the answer (same ``ts``); False if Slack would not."""
+        from slack_sdk.errors import SlackApiError
+
+        with spot.lock:
+            spot.done = True
+            try:
+                client.chat_update(channel=spot.channel, ts=spot.ts, text=text, blocks=blocks)
+                return True
+            except SlackApiError as e:
+                log.warning("Slack refused to update the placeholder: %s",
+                            e.response.get("error") if e.response is not None else "unknown")
+            except Exception:
+                log.exception("could not update the placeholder")
+        self.retract(client, spot)
+        return False
+
+    def progress(self, client: Any, spot: Placeholder) -> None:
+        """Long work: say so in the placeholder, with the time so far."""
+        with spot.lock:
+            if spot.done or not spot.ts:
+                return
+            text, blocks = progress_blocks(spot.text, time.monotonic() - spot.started)
+            try:
+                client.chat_update(channel=spot.channel, ts=spot.ts, text=text, blocks=blocks)
+            except Exception as e:  # progress is a courtesy; the answer still replaces it
+                log.warning("could not update the placeholder with progress: %s", e)
+
+    def retract(self, client: Any, spot: Placeholder | None) -> None:
+        """Remove the placeholder when the outcome is a private note (a failure is not shown to the channel)."""
+        if spot is None or not spot.ts:
+            return
+        with spot.lock:
+            spot.done = True
+            try:
+                client.chat_delete(channel=spot.channel, ts=spot.ts)
+            except Exception as e:
+                log.warning("could not remove the placeholder: %s", e)
 
     def post(self, client: Any, target: Target, text: str, blocks: list[dict[str, Any]], ephemeral: bool) -> bool:
         """Post to the thread (or ephemerally to the user); returns whether it went out."""
@@ -214,7 +482,7 @@ def default_workers(settings: "Settings") -> int:
 
 
 def build_app(settings: "Settings", router: "Router", client: Any = None, *, dedupe: "DedupeStore | None" = None,
-              workers: int | None = None, socket_mode: bool = False) -> Any:
+              threads: "ThreadStore | None" = None, workers: int | None = None, socket_mode: bool = False) -> Any:
     """The slack-bolt App shared by HTTP, Socket Mode and Lambda.
 
     Listeners ack first (in the request's own thread) and do the work in lazy listeners: on a thread
@@ -226,6 +494,7 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
         router: answers turns.
         client: a WebClient (tests point it at a local fake); default :func:`make_client`.
         dedupe: the seen-delivery store; default SQLite in COURSEBOT_HOME (DynamoDB on aws).
+        threads: the threads the bot is in and people's questions; default SQLite (DynamoDB on aws).
         workers: worker threads; default :func:`default_workers`.
         socket_mode: requests arrive over Socket Mode (no signing secret needed).
     """
@@ -234,6 +503,7 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
     from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 
     from bot.channels.slack import dedupe as dedupe_stores
+    from bot.channels.slack import threads as thread_stores
 
     if not socket_mode:
         require(settings, "SLACK_SIGNING_SECRET")
@@ -248,7 +518,8 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
         pool.shutdown(wait=False)
         raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN ({e}). Check the token, or reinstall the app.") from None
     app.listener_runner.lazy_listener_runner = ThreadLazyListenerRunner(app.logger, pool)
-    channel = SlackChannel(settings, router, dedupe or dedupe_stores.build(settings))
+    channel = SlackChannel(settings, router, dedupe or dedupe_stores.build(settings),
+                           threads or thread_stores.build(settings))
     app.coursebot = channel  # type: ignore[attr-defined]  # tests and the bench reach the channel here
 
     @app.middleware
@@ -263,8 +534,18 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
     def ack_now(ack: Callable[..., None]) -> None:
         ack()
 
+    def ack_event(ack: Callable[..., None], body: dict[str, Any], client: Any, context: Any) -> None:
+        ack()
+        channel.acknowledged(body, client, context.bot_user_id)  # the placeholder starts now, on its own pool
+
     def work_event(body: dict[str, Any], client: Any, context: Any) -> None:
         channel.on_event(body, client, context.bot_user_id)
+
+    def work_home(body: dict[str, Any], client: Any) -> None:
+        channel.on_home(body, client)
+
+    def work_shortcut(body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
+        channel.on_shortcut(body, client, respond)
 
     def work_command(body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         channel.on_command(body, client, respond)
@@ -272,8 +553,10 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
     def work_action(body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         channel.on_action(body, client, respond)
 
-    app.event("app_mention")(ack=ack_now, lazy=[work_event])
-    app.event("message")(ack=ack_now, lazy=[work_event])  # DMs; other message events are acked and dropped
+    app.event("app_mention")(ack=ack_event, lazy=[work_event])
+    app.event("message")(ack=ack_event, lazy=[work_event])  # DMs and thread replies; others are acked and dropped
+    app.event("app_home_opened")(ack=ack_now, lazy=[work_home])
+    app.shortcut(SHORTCUT_ASK)(ack=ack_now, lazy=[work_shortcut])
     app.command(COMMAND)(ack=ack_now, lazy=[work_command])
     app.action(re.compile(r"^coursebot_"))(ack=ack_now, lazy=[work_action])
 

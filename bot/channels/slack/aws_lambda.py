@@ -29,6 +29,7 @@ def make_lambda_handler(settings: "Settings", router: "Router", client: Any = No
 
         lambda_client = make_aws_client("lambda", settings)
     app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(handler.logger, lambda_client)
+    app.coursebot.early_placeholder = False  # the ack invocation returns at once; the work invocation posts it
     return handler.handle
 
 

@@ -21,6 +21,11 @@ CONTEXT_ELEMENTS = 10
 BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
 MAX_SUGGESTIONS = 5
+MAX_QUOTES = 5  # citations shown with their evidence sentence; the rest are links in a context line
+QUOTE_CHARS = 400
+HOME_BLOCKS = 100  # a Home tab view holds up to 100 blocks
+HEADER_CHARS = 150
+PLACEHOLDER_BLOCK = "coursebot_placeholder"  # marks the first post (and its progress) until the answer replaces it
 
 _NO_READ_ALOUD = ("SpeakAnswer", "Greeting", "Help", "Fallback")  # small talk and audio itself
 
@@ -120,11 +125,7 @@ def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> Block
     for part in _chunks(_bold(escape(text)), SECTION_CHARS):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": part}})
     if reply.citations:
-        elements = [{"type": "mrkdwn", "text": "*Sources:*"}]
-        for i, c in enumerate(reply.citations, 1):
-            elements.append({"type": "mrkdwn", "text": link(c.url, _citation_label(i, c.source, c.page))})
-        for start in range(0, len(elements), CONTEXT_ELEMENTS):
-            blocks.append({"type": "context", "elements": elements[start:start + CONTEXT_ELEMENTS]})
+        blocks += citation_blocks(reply)
     if buttons and not is_failure(reply):
         actions = []
         if reply.intent not in _NO_READ_ALOUD and reply.state == "fulfilled" and reply.error is None and len(text) > 1:
@@ -144,6 +145,98 @@ def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> Block
     if len(fallback) > SECTION_CHARS:
         fallback = _chunks(fallback, SECTION_CHARS - 1)[0] + "…"
     return fallback, blocks
+
+
+def quote_text(quote: str, limit: int = QUOTE_CHARS) -> str:
+    """An evidence sentence as a mrkdwn block quote: escaped, on one line, shortened at a word."""
+    q = " ".join(escape(quote).split())
+    if len(q) > limit:
+        cut = q.rfind(" ", 0, limit - 1)
+        q = q[:cut if cut > limit // 2 else limit - 1].rstrip() + "…"
+    return ">" + q
+
+
+def citation_blocks(reply: Reply) -> list[dict[str, Any]]:
+    """Each citation with its evidence sentence quoted under its page link (up to ``MAX_QUOTES``);
+    citations without a quote, and any beyond, as links in context lines."""
+    blocks: list[dict[str, Any]] = []
+    rest = [{"type": "mrkdwn", "text": "*Sources:*"}]
+    for i, c in enumerate(reply.citations, 1):
+        label = link(c.url, _citation_label(i, c.source, c.page))
+        if c.quote and c.quote.strip() and len(blocks) < MAX_QUOTES:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": label}]})
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": quote_text(c.quote)}})
+        else:
+            rest.append({"type": "mrkdwn", "text": label})
+    if len(rest) > 1:
+        for start in range(0, len(rest), CONTEXT_ELEMENTS):
+            blocks.append({"type": "context", "elements": rest[start:start + CONTEXT_ELEMENTS]})
+    return blocks
+
+
+def placeholder_blocks(text: str) -> Blocks:
+    """The first post in the thread while the answer is worked out (replaced in place by the answer)."""
+    return text, [{"type": "context", "block_id": PLACEHOLDER_BLOCK,
+                   "elements": [{"type": "mrkdwn", "text": ":hourglass_flowing_sand: " + escape(text)}]}]
+
+
+def progress_blocks(text: str, seconds: float) -> Blocks:
+    """The placeholder during long work: what is being done and for how long so far."""
+    note = f"{escape(text)} (still working, {int(seconds)} s)"
+    return f"{text} (still working, {int(seconds)} s)", [
+        {"type": "context", "block_id": PLACEHOLDER_BLOCK,
+         "elements": [{"type": "mrkdwn", "text": ":hourglass_flowing_sand: " + note}]}]
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": text[:HEADER_CHARS], "emoji": True}}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_CHARS]}}
+
+
+def home_view(capabilities: list[str], course: str | None, documents: list[str] | None,
+              questions: list[tuple[str, str | None]], *, documents_note: str | None = None,
+              max_documents: int = 30) -> dict[str, Any]:
+    """The App Home tab.
+
+    Args:
+        capabilities: one line per thing the bot can do (from the Help intent).
+        course: the course every channel of this workspace uses (one course per workspace for now).
+        documents: the course's document names; ``None`` when the list could not be read.
+        questions: the person's recent questions as (text, link to the thread or ``None``), newest first.
+        documents_note: said instead of the list when it could not be read.
+    """
+    blocks: list[dict[str, Any]] = [_header("coursebot, your course assistant")]
+    blocks.append(_section("Mention me in a channel (`@coursebot …`), reply in a thread I'm in, message me "
+                           "here, or use the message shortcut *Ask coursebot about this*."))
+    blocks.append({"type": "divider"})
+    blocks.append(_header("What I can do"))
+    blocks.append(_section("\n".join("• " + escape(c) for c in capabilities) or "Ask me about the course."))
+    blocks.append({"type": "divider"})
+    blocks.append(_header("Course"))
+    where = escape(course or "The course")
+    if documents is None:
+        blocks.append(_section(f"*{where}* is used in every channel of this workspace. "
+                               + escape(documents_note or "I couldn't read its documents just now.")))
+    elif not documents:
+        blocks.append(_section(f"*{where}* is used in every channel of this workspace. It has no documents yet: "
+                               "share a PDF with me to add one."))
+    else:
+        shown = documents[:max_documents]
+        more = f"\n…and {len(documents) - len(shown)} more." if len(documents) > len(shown) else ""
+        blocks.append(_section(f"*{where}* is used in every channel of this workspace. "
+                               f"{len(documents)} document(s):\n" + "\n".join("• " + escape(d) for d in shown) + more))
+    blocks.append({"type": "divider"})
+    blocks.append(_header("Your recent questions"))
+    if not questions:
+        blocks.append(_section("You haven't asked me anything yet."))
+    for text, url in questions:
+        q = " ".join(text.split())
+        q = q if len(q) <= 200 else q[:199] + "…"
+        blocks.append(_section(link(url, q) if url else escape(q)))
+    return {"type": "home", "blocks": blocks[:HOME_BLOCKS]}
 
 
 def sources_blocks(sources: list[list[Any]]) -> Blocks:

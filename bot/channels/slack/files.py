@@ -29,13 +29,33 @@ class UploadFailed(Exception):
         self.title = title
 
 
-def file_hosts(api_url: str | None) -> set[str]:
-    """The hosts our bot token may be sent to: Slack's file hosts, and a configured API host (a proxy, a test fake)."""
-    api = urlparse(api_url or "https://slack.com/api/")
-    return set(FILE_HOSTS) | ({api.hostname} if api_url and api.hostname else set())
+Origin = tuple[str, str, int]  # (scheme, host, port) the bot token may be sent to
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
-def download(files: list[dict[str, Any]], client: Any, limit: int, hosts: set[str]) -> tuple[Attachment, ...]:
+def origin(url: str | None) -> Origin | None:
+    """``(scheme, host, port)`` of an http(s) URL, the port defaulted; ``None`` for anything else."""
+    try:
+        parsed = urlparse(url or "")
+        port = parsed.port
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+    if parsed.scheme not in _DEFAULT_PORTS or not parsed.hostname:
+        return None
+    return parsed.scheme, parsed.hostname.lower(), port or _DEFAULT_PORTS[parsed.scheme]
+
+
+def file_hosts(api_url: str | None) -> set[Origin]:
+    """Where our bot token may be sent: Slack's file hosts over https on the default port, and exactly
+    the configured API base URL's scheme, host and port (a proxy, a test fake)."""
+    allowed: set[Origin] = {("https", host, 443) for host in FILE_HOSTS}
+    configured = origin(api_url) if api_url else None
+    if configured:
+        allowed.add(configured)
+    return allowed
+
+
+def download(files: list[dict[str, Any]], client: Any, limit: int, hosts: set[Origin]) -> tuple[Attachment, ...]:
     """The files shared with a message, downloaded with the bot token; sizes checked first.
 
     Raises:
@@ -60,11 +80,10 @@ def download(files: list[dict[str, Any]], client: Any, limit: int, hosts: set[st
     return tuple(out)
 
 
-def fetch(url: str | None, token: str | None, limit: int, name: str, hosts: set[str]) -> bytes:
-    """Download a url_private with the bot token, refusing other hosts and more than ``limit`` bytes."""
-    parsed = urlparse(url or "")
-    if parsed.hostname not in hosts or parsed.scheme not in ("https", "http") or (
-            parsed.scheme == "http" and parsed.hostname in FILE_HOSTS):
+def fetch(url: str | None, token: str | None, limit: int, name: str, hosts: set[Origin]) -> bytes:
+    """Download a url_private with the bot token, refusing other origins and more than ``limit`` bytes."""
+    if origin(url) not in hosts:
+        log.warning("refused to send the bot token to %s", (origin(url) or ("?", "?", 0))[:2])
         raise InputError(f"I couldn't download '{name}' from Slack.", code="attachment_unreadable")
     opener = urllib.request.build_opener(_SameHostsRedirect(hosts))
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # type: ignore[arg-type]
@@ -87,13 +106,13 @@ def fetch(url: str | None, token: str | None, limit: int, name: str, hosts: set[
 
 
 class _SameHostsRedirect(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only within Slack's file hosts: the bot token must not travel elsewhere."""
+    """Follow redirects only within the allowed origins: the bot token must not travel elsewhere."""
 
-    def __init__(self, hosts: set[str]):
+    def __init__(self, hosts: set[Origin]):
         self.hosts = hosts
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[override]
-        if urlparse(newurl).hostname not in self.hosts:
+        if origin(newurl) not in self.hosts:
             return None
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
