@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     guardrail_id: str | None = None
     guardrail_version: str | None = None
 
-    # --- issue 3: course knowledge base --------------------------------------------------------
+    # --- course knowledge base --------------------------------------------------------
     kb_prompt_template: str | None = None  # RetrieveAndGenerate prompt; must contain $search_results$
     kb_langchain_prompt: str | None = None  # kb_mode=langchain prompt; must contain {context} and {question}
     kb_ingest_wait_seconds: float = Field(300.0, ge=0)  # how long to poll a Bedrock ingestion job
@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # signs local file URLs; generated into COURSEBOT_HOME if unset
     public_url: str = "http://127.0.0.1:8000"  # base of links the local web server serves
 
-    # --- photos and generated images (issue 5) ---------------------------------------------------
+    # --- photos and generated images ---------------------------------------------------
     vision_min_confidence: float = Field(70.0, ge=0.0, le=100.0)  # labels, text, celebrities below are dropped
     vision_max_labels: int = Field(10, ge=1, le=100)
     vision_max_pixels: int = Field(40_000_000, gt=0)  # decoding refused above this (JPEG decodes scaled down)
@@ -98,10 +98,10 @@ class Settings(BaseSettings):
     image_size: int = Field(1024, ge=256, le=2048)  # generated images are square, this many pixels a side
     image_negative_prompt: str = "blurry, distorted, low quality, text, watermark"
 
-    # --- issue 8: local web chat (`coursebot serve`) ---------------------------------------------
+    # --- local web chat (`coursebot serve`) ---------------------------------------------
     web_max_upload_bytes: int = Field(20_000_000, gt=0)  # larger uploads get a clear 413 reply
     web_body_timeout_seconds: float = Field(30.0, gt=0, le=600)  # a slower request body gets 408
-    # --- issue 4: summarize text and speak answers ------------------------------------------------
+    # --- summarize text and speak answers ------------------------------------------------
     summary_max_chars: int = Field(20_000, ge=200, le=1_000_000)  # longer input is cut (and the reply says so)
     summary_sentences: int = Field(3, ge=1, le=20)
     speech_max_chars: int = Field(3_000, ge=50, le=100_000)  # longer text is cut before synthesis
@@ -120,19 +120,19 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str | None = None
 
-    # --- Lex V2 channel (issue 6) ----------------------------------------------------------------
+    # --- Lex V2 channel ----------------------------------------------------------------
     # Lex waits at most 30 s for the code hook; past this budget the hook answers "still working".
     lex_time_budget_seconds: float = Field(20.0, gt=0, le=28)
     lex_speech_chars: int = Field(350, ge=60, le=900)  # spoken answers stay short
 
-    # --- Slack channel (issue 7) -----------------------------------------------------------------
+    # --- Slack channel -----------------------------------------------------------------
     # threads answering Slack after the ack (server modes); default: CPU count on local (CPU-bound
     # engines), 16 on aws (waiting on Bedrock); more CPU-bound workers than cores slow the acks
     slack_workers: int | None = Field(None, ge=1, le=64)
     slack_host: str = "127.0.0.1"  # `coursebot slack --http` listens here; 0.0.0.0 in a container
     slack_port: int = Field(3000, ge=1, le=65535)
 
-    # --- short links for Lex (follow-up to issue 6) ------------------------------------------------
+    # --- short links for Lex ------------------------------------------------
     # Lex messages hold 1,024 characters and card URLs 250; a presigned S3 URL is ~1.3 KB on Lambda.
     # Short links <base>/l/<id> redirect to a fresh signed URL. Local default: public_url (the web
     # server); on AWS the stack sets it to its HTTP API.

@@ -441,7 +441,7 @@ def print_table(rows: list[Row]) -> None:
         print(fmt.format(*t))
 
 
-# --- issue 6: Lex code hook ------------------------------------------------------------------------
+# --- Lex code hook ------------------------------------------------------------------------
 _IMPORT_BOTO3 = "import time; t = time.perf_counter(); import boto3; print((time.perf_counter() - t) * 1000)"
 # What a cold Lambda container imports before it can answer: the handler module, the router with its
 # settings and intents, and boto3 (the aws backend's DynamoDB store). Client set-up is timed apart.
