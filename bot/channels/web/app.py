@@ -264,8 +264,8 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     @app.get("/api/progress", response_model=ProgressOut,
              summary="How far the PDF this browser is adding has got (poll while POST /api/turn runs)")
     async def progress(request: Request) -> Response:
-        value = request.cookies.get(COOKIE, "")
-        event = ingesting.get(conversation_key(value)) if _SESSION.match(value) else None
+        session = keys.web_session(request.cookies.get(COOKIE), secret)  # only a session this server issued
+        event = ingesting.get(keys.web(session, secret)) if session is not None else None
         body = {"active": event is not None, **(event or {})}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
