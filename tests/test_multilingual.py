@@ -22,6 +22,9 @@ class RecordingKb:
     def search(self, query, k=5):
         return []
 
+    def retrieval_query(self, question, history=()):
+        return question
+
     def list(self):
         return []
 

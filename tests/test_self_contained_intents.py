@@ -43,7 +43,7 @@ def with_throwaway(tmp_path, monkeypatch):
 
 
 def test_a_new_intent_reaches_nlu_help_and_lex(with_throwaway, services):
-    from bot.channels import lex_definition
+    from bot.channels.lex import definition as lex_definition
     from bot.router import Router
     from bot.turn import Turn
 
