@@ -396,7 +396,7 @@ def test_lex_photo_from_s3_link(tmp_path, photo):
         s3.create_bucket(Bucket="lex-uploads")
         s3.put_object(Bucket="lex-uploads", Key="sessions/abc/photo.jpg", Body=photo)
         s3.put_object(Bucket="lex-uploads", Key="sessions/abc/big.jpg", Body=b"\xff\xd8\xff" + b"\0" * 2_000_000)
-        s = aws_settings(tmp_path, max_attachment_bytes=1_000_000)
+        s = aws_settings(tmp_path, max_attachment_bytes=1_000_000, media_bucket="lex-uploads")
         services = Services(s, overrides={
             "vision": LocalVision(s),
             "blobs": LocalBlobStore(tmp_path / "blobs", b"k" * 32, "http://127.0.0.1:8000"),
