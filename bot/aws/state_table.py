@@ -16,7 +16,7 @@ from bot.conversation import Conversation
 
 # Slack retries a delivery 3 times within ~5 minutes; a day is a generous window for replays too.
 DEDUPE_TTL_SECONDS = 24 * 3600
-DEDUPE_PREFIX = "slack-dedupe#"
+DEDUPE_PREFIX = keys.SLACK_DEDUPE_PREFIX
 
 
 class DynamoConversationStore:

@@ -13,12 +13,13 @@ import json
 import time
 from typing import Any
 
+from bot import keys
 from bot.capabilities import AnswerRecord, CuratedAnswer, Rating
 from bot.errors import ServiceError
 
-ANSWER = "insight#answer#"
-RATING = "insight#rating#"
-CURATED = "insight#curated#"
+ANSWER = f"{keys.INSIGHT_PREFIX}answer#"
+RATING = f"{keys.INSIGHT_PREFIX}rating#"
+CURATED = f"{keys.INSIGHT_PREFIX}curated#"
 MAX_CURATED = 200  # DynamoDB items hold 400 KB; 200 pins of <= 1.5 KB stay well under it
 
 
