@@ -314,3 +314,67 @@ def test_cli_http_mode_serves_signed_events(tmp_path):
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+# -- the thread store: which threads the bot is in, people's recent questions ----------------------
+
+def _threads_contract(store) -> None:
+    from bot.channels.slack.threads import RECENT, Question
+
+    key = slack.adapter.thread_key("T1", "C1", "1.000100")
+    assert store.joined(key) is False
+    store.join(key)
+    store.join(key)  # joining twice is harmless
+    assert store.joined(key) is True
+    assert store.joined(slack.adapter.thread_key("T1", "C1", "1.000200")) is False
+    assert store.joined(slack.adapter.thread_key("T2", "C1", "1.000100")) is False  # another workspace
+    assert store.recent("T1", "U1") == []
+    for i in range(RECENT + 3):
+        store.asked("T1", "U1", Question(f"question {i} " + "x" * 400, "C1", f"2.{i:06d}", "1.000100", 1000.0 + i))
+    store.asked("T1", "U2", Question("someone else's", "C1", "3.000001", None, 2000.0))
+    got = store.recent("T1", "U1", 5)
+    assert [q.text.split()[1] for q in got] == ["12", "11", "10", "9", "8"]  # newest first
+    assert all(len(q.text) <= 300 for q in got) and got[0].channel == "C1" and got[0].thread_ts == "1.000100"
+    assert len(store.recent("T1", "U1", 100)) == RECENT
+    assert [q.text for q in store.recent("T1", "U2")] == ["someone else's"]
+
+
+def test_memory_threads_contract():
+    from bot.channels.slack.threads import MemoryThreads
+
+    _threads_contract(MemoryThreads())
+
+
+def test_sqlite_threads_contract_shared_file_and_expiry(tmp_path):
+    from bot.channels.slack.threads import SqliteThreads
+
+    _threads_contract(SqliteThreads(tmp_path / "t.sqlite3"))
+    key = slack.adapter.thread_key("T1", "C1", "1.000100")
+    assert SqliteThreads(tmp_path / "t.sqlite3").joined(key) is True  # another process sees it
+    assert SqliteThreads(tmp_path / "t.sqlite3", ttl_seconds=-1).joined(key) is False  # older than a term
+
+
+def test_dynamo_threads_contract_on_moto(settings):
+    from moto import mock_aws
+
+    from bot.aws.clients import make_client
+    from bot.channels.slack.threads import DynamoThreads, build
+
+    with mock_aws():
+        cfg = settings.model_copy(update={"backend": "aws", "state_table": "cb-state"})
+        client = make_client("dynamodb", cfg)
+        client.create_table(TableName="cb-state", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        store = DynamoThreads("cb-state", client)
+        _threads_contract(store)
+        item = client.get_item(TableName="cb-state", Key={"pk": {"S": "slack-thread#slack:T1:C1:1.000100"}})["Item"]
+        assert int(item["expires"]["N"]) > time.time() + 80 * 24 * 3600
+        assert isinstance(build(cfg), DynamoThreads)
+        # an item past its TTL that DynamoDB has not deleted yet no longer counts
+        client.put_item(TableName="cb-state", Item={"pk": {"S": "slack-thread#slack:T1:C9:1.1"},
+                                                    "expires": {"N": str(int(time.time()) - 10)}})
+        assert store.joined("slack:T1:C9:1.1") is False
+        # the items never collide with conversations or deliveries
+        keys = {i["pk"]["S"].split("#")[0] for i in client.scan(TableName="cb-state")["Items"]}
+        assert keys == {"slack-thread", "slack-asked"}
