@@ -1,4 +1,4 @@
-"""The capabilities intents use, as small Protocols; an AWS and a local implementation of each.
+"""Every capability as a small Protocol, with its result types; providers implement them (bot/providers.py).
 
 Result types are plain frozen dataclasses so every implementation returns the same shape.
 """
@@ -6,9 +6,14 @@ Result types are plain frozen dataclasses so every implementation returns the sa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, runtime_checkable
 
 from bot.turn import Citation
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from bot.conversation import Conversation
 
 
 # --- knowledge base ------------------------------------------------------------------------------
@@ -31,7 +36,7 @@ class Answer:
     session_id: str | None = None  # Bedrock RetrieveAndGenerate session; None locally
     nearest: tuple[Citation, ...] = ()  # when not found: the closest pages (quote = their section heading)
     more: dict[str, Any] | None = None  # where "tell me more" continues (opaque to callers)
-    kind: str = "answer"  # "answer" | "overview"
+    kind: str = "answer"  # "answer" | "overview" | "more" (continues the previous passage)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"found": self.found, "answer": self.text,
@@ -55,13 +60,58 @@ class IngestResult:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far an ingest has got, for a progress display (a terminal line, the web chat).
+
+    ``stage``: "reading" (text of page ``page`` of ``pages`` extracted), "indexing" (pages up to ``page``
+    embedded), "uploading", "syncing" (the Bedrock ingestion job's ``status``), "done" (``result`` set).
+    """
+
+    source: str
+    stage: str
+    page: int = 0
+    pages: int = 0  # 0 while unknown
+    file: int = 1  # 1-based position of this PDF among ``files``
+    files: int = 1
+    status: str | None = None
+    result: IngestResult | None = None
+
+    def describe(self) -> str:
+        if self.stage == "done" and self.result is not None:
+            return f"{self.result.status} {self.source}"
+        if self.stage == "syncing":
+            state = (self.status or "starting").lower().replace("_", " ")
+            return f"the knowledge base is indexing {self.source} ({state})…"
+        if self.stage == "uploading":
+            return f"uploading {self.source}…"
+        if self.pages:
+            verb = "reading" if self.stage == "reading" else "indexing"
+            return f"{verb} page {self.page} of {self.pages}…"
+        return f"reading {self.source}…"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if v is not None and k != "result"}
+        if self.result is not None:
+            out["result"] = self.result.to_dict()
+        out["text"] = self.describe()
+        return out
+
+
+IngestListener = Callable[[IngestProgress], None]
+
+
 @runtime_checkable
 class KnowledgeBase(Protocol):
-    def ingest(self, paths: Sequence[str]) -> list[IngestResult]: ...
+    def ingest(self, paths: Sequence[str], *, progress: IngestListener | None = None) -> list[IngestResult]: ...
 
     def search(self, query: str, k: int = 5) -> list[Passage]: ...
 
     def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = ()) -> Answer: ...
+
+    def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
+        """The query ``ask`` searches for: a follow-up question joined with the previous one."""
+        ...
 
 
 # --- text ----------------------------------------------------------------------------------------
@@ -89,6 +139,24 @@ class Summarizer(Protocol):
 
 class Translator(Protocol):
     def translate(self, text: str, target_language: str) -> str: ...
+
+
+class LanguageDetector(Protocol):
+    def detect(self, text: str) -> tuple[str, float]:
+        """(ISO 639-1 code, probability) of the text's language."""
+        ...
+
+
+class Embedder(Protocol):
+    def embed(self, texts: Sequence[str], batch_size: int = 16) -> "np.ndarray": ...
+
+    def embed_one(self, text: str) -> "np.ndarray": ...
+
+
+class Nlu(Protocol):
+    """Intent and slots of a message (bot/nlu.py); ``parse`` returns an ``NluResult``."""
+
+    def parse(self, text: str, attachment_kinds: Sequence[str] = ()) -> Any: ...
 
 
 # --- speech and blobs ----------------------------------------------------------------------------
@@ -120,12 +188,20 @@ class BlobStore(Protocol):
     def url(self, key: str, expires_in: int | None = None) -> str: ...
 
 
+class RemoteFiles(Protocol):
+    """Files a channel names by link instead of sending them (Lex: ``s3://bucket/key``)."""
+
+    def read(self, url: str, limit: int, *, what: str = "the file") -> bytes:
+        """The file's bytes; InputError when the link is invalid or the file is over ``limit`` bytes."""
+        ...
+
+
 class LinkStore(Protocol):
-    """Short links ``<base>/l/<id>`` to stored files (bot/links.py)."""
+    """Short links ``<base>/l/<id>`` to stored files (bot/shortlinks.py)."""
 
     def shorten(self, key_or_url: str, expires_in: int | None = None) -> str: ...
 
-    def resolve(self, link_id: str) -> Any: ...  # bot.links.ShortLink; LinkError when unknown or expired
+    def resolve(self, link_id: str) -> Any: ...  # bot.shortlinks.ShortLink; LinkError when unknown or expired
 
     def target_url(self, link: Any) -> str: ...  # a freshly signed URL of the link's file
 
@@ -157,3 +233,84 @@ class GeneratedImage:
 class ImageGenerator(Protocol):
     def generate(self, prompt: str, *, negative_prompt: str | None = None, width: int = 1024, height: int = 1024,
                  seed: int | None = None) -> GeneratedImage: ...
+
+
+# --- state ---------------------------------------------------------------------------------------
+class ConversationStore(Protocol):
+    """What the bot remembers per conversation key (bot/conversation.py)."""
+
+    def load(self, key: str) -> "Conversation": ...
+
+    def save(self, key: str, conversation: "Conversation") -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class DedupeStore(Protocol):
+    """Seen Slack deliveries: a retried or replayed event is answered once."""
+
+    def claim(self, key: str) -> bool:
+        """True for the first delivery of ``key``; False for a retry or a replay."""
+        ...
+
+    def begin(self, key: str) -> bool:
+        """True once per claimed key: the worker that may do the work."""
+        ...
+
+
+# --- instructor insight --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One answered turn as instructors see it: never the student's identity, only the conversation hash."""
+
+    answer_id: str
+    conversation: str  # the conversation hash (bot.insight.conversation_hash), never the key itself
+    course: str
+    intent: str
+    question: str
+    answer: str
+    citations: tuple[tuple[str, int | None], ...] = ()  # (source, page)
+    found: bool | None = None  # AskCoursePdfs: whether the course had the answer; None for other intents
+    at: float = 0.0  # epoch seconds
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A student's rating of one answer; one per answer and conversation, the last one counts."""
+
+    answer_id: str
+    conversation: str  # hash, as in AnswerRecord
+    rating: str  # "up" | "down"
+    comment: str = ""
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
+class CuratedAnswer:
+    """An answer an instructor pinned for a question (and its paraphrases)."""
+
+    id: str
+    course: str
+    question: str
+    answer: str
+    at: float = 0.0
+
+
+class InsightStore(Protocol):
+    """Answers, ratings and curated answers, per course. Local: SQLite; aws: the state table."""
+
+    def record(self, record: AnswerRecord) -> None: ...
+
+    def get(self, answer_id: str) -> AnswerRecord | None: ...
+
+    def rate(self, rating: Rating) -> None: ...
+
+    def answers(self, *, since: float = 0.0, course: str | None = None) -> list[AnswerRecord]: ...
+
+    def ratings(self, *, since: float = 0.0) -> list[Rating]: ...
+
+    def pin(self, curated: CuratedAnswer) -> None: ...
+
+    def unpin(self, course: str, curated_id: str) -> bool: ...
+
+    def curated(self, course: str) -> list[CuratedAnswer]: ...

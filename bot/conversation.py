@@ -1,14 +1,17 @@
-"""Conversation state keyed by conversation key: SQLite locally, DynamoDB on AWS, one interface."""
+"""What the bot remembers per conversation, and the hash that names a conversation's files.
+
+The stores (ConversationStore in bot/capabilities.py) live beside their backends: SQLite in
+bot/local/state.py, DynamoDB in bot/aws/state_table.py.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import sqlite3
-import threading
-import time
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from bot.capabilities import ConversationStore  # noqa: F401  (re-exported)
 
 # Keep state small: it is ids and the last answer, never transcripts. Lex session attributes only
 # carry the conversation key; DynamoDB items are capped at 400 KB.
@@ -46,85 +49,19 @@ class Conversation:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-class ConversationStore(Protocol):
-    def load(self, key: str) -> Conversation: ...
-
-    def save(self, key: str, conversation: Conversation) -> None: ...
-
-    def delete(self, key: str) -> None: ...
+def conversation_hash(conversation: str) -> str:
+    """The key segment that groups a conversation's files: a hash, never the raw (possibly personal) key."""
+    return hashlib.sha256(conversation.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
-class SqliteConversationStore:
-    """Local store: one SQLite file in COURSEBOT_HOME; safe across threads and processes."""
+def __getattr__(name: str) -> Any:
+    # the stores moved beside their backends; old imports keep working
+    if name == "SqliteConversationStore":
+        from bot.local.state import SqliteConversationStore
 
-    def __init__(self, path: str | Path, ttl_days: int = 7):
-        self.path = str(path)
-        self.ttl = ttl_days * 86400
-        self._local = threading.local()
-        with self._db() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, data TEXT NOT NULL, updated REAL NOT NULL)"
-            )
+        return SqliteConversationStore
+    if name == "DynamoConversationStore":
+        from bot.aws.state_table import DynamoConversationStore
 
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
-
-    def load(self, key: str) -> Conversation:
-        row = self._db().execute("SELECT data, updated FROM conversations WHERE key = ?", (key,)).fetchone()
-        if row is None or time.time() - row[1] > self.ttl:
-            return Conversation()
-        return Conversation.from_json(row[0])
-
-    def save(self, key: str, conversation: Conversation) -> None:
-        conversation.updated_at = time.time()
-        self._db().execute(
-            "INSERT INTO conversations (key, data, updated) VALUES (?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET data = excluded.data, updated = excluded.updated",
-            (key, conversation.to_json(), conversation.updated_at),
-        )
-
-    def delete(self, key: str) -> None:
-        self._db().execute("DELETE FROM conversations WHERE key = ?", (key,))
-
-
-class DynamoConversationStore:
-    """AWS store: a DynamoDB table with string partition key ``pk``, a JSON ``data`` attribute and a
-    numeric ``expires`` attribute used as the table's TTL."""
-
-    def __init__(self, table: str, client: Any, ttl_days: int = 7):
-        self.table = table
-        self.client = client
-        self.ttl = ttl_days * 86400
-
-    def load(self, key: str) -> Conversation:
-        from bot.aws.clients import call
-
-        item = call(self.client.get_item, TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
-        if not item or float(item.get("expires", {}).get("N", "0")) < time.time():
-            return Conversation()
-        return Conversation.from_json(item.get("data", {}).get("S"))
-
-    def save(self, key: str, conversation: Conversation) -> None:
-        from bot.aws.clients import call
-
-        conversation.updated_at = time.time()
-        call(
-            self.client.put_item,
-            TableName=self.table,
-            Item={
-                "pk": {"S": key},
-                "data": {"S": conversation.to_json()},
-                "expires": {"N": str(int(conversation.updated_at + self.ttl))},
-            },
-        )
-
-    def delete(self, key: str) -> None:
-        from bot.aws.clients import call
-
-        call(self.client.delete_item, TableName=self.table, Key={"pk": {"S": key}})
+        return DynamoConversationStore
+    raise AttributeError(name)

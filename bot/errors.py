@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from bot.turn import Reply
+
 
 class CoursebotError(Exception):
     """Base class. ``user_message`` is safe to show: no paths, ARNs, bucket names or stack traces.
@@ -51,3 +56,51 @@ def missing_extra(extra: str, package: str, what: str) -> NotAvailable:
         f"Install it with: pip install 'coursebot[{extra}]'",
         code="missing_extra",
     )
+
+
+# --- failures -> replies: one table, matched through the class hierarchy ---------------------------
+INTERNAL_ERROR = "Sorry, something went wrong on my side while answering that. Please try again."
+
+ErrorRenderer = Callable[[BaseException, str], "Reply"]
+_RENDERERS: dict[type, ErrorRenderer] = {}
+
+
+def error_reply(exc_type: type[BaseException]) -> Callable[[ErrorRenderer], ErrorRenderer]:
+    """Register ``fn(exc, intent) -> Reply`` as the reply for ``exc_type`` and its subclasses
+    (the most specific registered class wins, as with powertools' ``exception_handler``)."""
+
+    def register(fn: ErrorRenderer) -> ErrorRenderer:
+        _RENDERERS[exc_type] = fn
+        return fn
+
+    return register
+
+
+def reply_for_error(exc: BaseException, intent: str = "Fallback") -> "Reply":
+    """The failed Reply a user reads for ``exc``: a CoursebotError's own sentence and code; any
+    other exception is an internal failure (never its text: it may hold paths or ARNs).
+
+    Args:
+        exc: what was raised while answering.
+        intent: the intent the turn was routed to (``Fallback`` when not known yet).
+    """
+    for cls in type(exc).__mro__:
+        renderer = _RENDERERS.get(cls)
+        if renderer is not None:
+            return renderer(exc, intent)
+    return _internal(exc, intent)
+
+
+@error_reply(CoursebotError)
+def _user_error(exc: BaseException, intent: str) -> "Reply":
+    from bot.turn import Reply
+
+    return Reply(text=getattr(exc, "user_message", INTERNAL_ERROR), intent=intent, state="failed",
+                 error=getattr(exc, "code", "internal"))
+
+
+@error_reply(BaseException)
+def _internal(exc: BaseException, intent: str) -> "Reply":
+    from bot.turn import Reply
+
+    return Reply(text=INTERNAL_ERROR, intent=intent, state="failed", error="internal")

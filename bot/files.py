@@ -23,6 +23,42 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
+# What a file is, by the type sniffed from its bytes, in the words a user reads (one table for every
+# channel and intent that refuses a file).
+DESCRIPTIONS: dict[str, str] = {
+    "image/jpeg": "a JPEG photo", "image/png": "a PNG image", "image/gif": "a GIF image",
+    "image/webp": "a WebP image", "image/bmp": "a BMP image", "image/tiff": "a TIFF image",
+    "image/heic": "a HEIC photo", "application/pdf": "a PDF document", "text/plain": "a text file",
+    "text/html": "a web page (HTML)", "text/xml": "an XML/SVG file", "application/zip": "a ZIP archive",
+    "application/gzip": "a compressed archive", "application/x-executable": "a program",
+    "video/mp4": "a video", "audio/mpeg": "an audio file", "audio/ogg": "an audio file",
+    "audio/wav": "an audio file", "application/x-empty": "an empty file",
+}
+UNKNOWN = "a file type I don't know"
+# Uploads a channel may store and hand to the router, with the extension they are stored under.
+# BMP and TIFF are converted to JPEG before any engine sees them (bot/images.py).
+UPLOAD_EXTENSIONS: dict[str, str] = {
+    "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
+    "image/bmp": ".bmp", "image/tiff": ".tif", "application/pdf": ".pdf", "text/plain": ".txt",
+}
+ACCEPTED = "photos (JPEG, PNG, GIF, WebP, BMP, TIFF), PDF files and plain-text files"
+
+
+def describe(mime: str, default: str = UNKNOWN) -> str:
+    """What a file of type ``mime`` is ("a ZIP archive"), else ``default``."""
+    return DESCRIPTIONS.get(mime, default)
+
+
+def unsupported(name: str, mime: str) -> str:
+    """The sentence for a file of a type the bot cannot use (empty, 8-bit text, an archive, ...)."""
+    if mime == "application/x-empty":
+        return f"'{name}' is empty (0 bytes), so there is nothing for me to read. Please send the file again."
+    if mime == LEGACY_TEXT:
+        return not_utf8(name)
+    return (f"I can't use '{name}': it looks like {describe(mime)}, whatever its name says. "
+            f"I understand {ACCEPTED}.")
+
+
 # Text in an 8-bit encoding (Latin-1, Windows-1252, ...): refused, but with a sentence that says how to fix it.
 LEGACY_TEXT = "text/x-not-utf8"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.errors import InputError
-from bot.files import sniff
+from bot.files import describe, sniff
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -68,11 +68,9 @@ def _not_a_photo(name: str, mime: str) -> str:
     if mime == "application/pdf":
         return (f"'{name}' is a PDF document, not a photo. Send a JPEG or PNG picture to describe, "
                 "or ask me a question about the PDF instead.")
-    what = {"text/html": "a web page (HTML)", "text/xml": "an XML/SVG file", "text/plain": "a text file",
-            "application/zip": "a ZIP archive", "video/mp4": "a video", "audio/mpeg": "an audio file",
-            "audio/wav": "an audio file", "audio/ogg": "an audio file"}.get(mime, "data I can't read as a picture")
+    what = describe(mime, "data I can't read as a picture")
     return (f"'{name}' is not a photo: it looks like {what}, whatever its name says. "
-            "Please send a JPEG, PNG, GIF or WebP picture.")
+            "Please send a JPEG, PNG, GIF, WebP, BMP or TIFF picture.")
 
 
 def open_image(data: bytes, *, name: str = "the photo", max_pixels: int = MAX_PIXELS,

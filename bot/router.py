@@ -1,7 +1,9 @@
-"""The fulfillment router: Turn -> intent (from Lex, or the local NLU) -> slots -> handler -> Reply.
+"""The fulfillment router: Turn -> checks -> intent (from Lex, or the local NLU) -> slots -> handler -> Reply.
 
-It also keeps conversation state (pending slot, last answer, last image) and turns any failure
-into a polite Reply: no traceback ever reaches a channel.
+A pipeline: pre-check steps (size, attachments, empty) may answer a turn by themselves; then the
+intent is understood, its slots filled or elicited, and its handler called. It keeps conversation
+state (pending slot, last answer, last image) and turns any failure into a polite Reply: no
+traceback ever reaches a channel. It names no intent: what differs between intents is in their specs.
 """
 
 from __future__ import annotations
@@ -9,21 +11,34 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from bot.conversation import Conversation
-from bot.errors import CoursebotError
-from bot.files import LEGACY_TEXT, not_utf8
+from bot.errors import CoursebotError, reply_for_error
+from bot.files import unsupported
 from bot.services import Services
-from bot.specs import Intent, IntentContext
+from bot.specs import Intent, IntentContext, Slots, fallback_name
 from bot.turn import Reply, Turn
 
 log = logging.getLogger(__name__)
 
 _CANCEL = re.compile(r"^\s*(cancel|stop|never ?mind|forget it|nothing|quit|abort)\s*[.!]*\s*$", re.I)
 _SUPPORTED = ("image", "pdf", "text")
+CLAIM_CONFIDENCE = 0.6  # a reply to a prompt that the NLU reads as another request this surely is one
 
-Middleware = Callable[[Turn, Callable[[Turn], Reply]], Reply]
+# A pre-check step: may return a Reply that ends the turn (or raise a CoursebotError), else None.
+Step = Callable[[Turn, Conversation], "Reply | None"]
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What the turn asks for: the intent, its confidence and its slots (and a prompt it dropped)."""
+
+    intent: str
+    confidence: float
+    slots: Slots
+    dropped_prompt: str | None = None
 
 
 class Router:
@@ -34,11 +49,15 @@ class Router:
         intents: name -> Intent; defaults to the registry in ``intents``.
     """
 
-    def __init__(self, services: Services, intents: dict[str, Intent] | None = None):
+    def __init__(self, services: Services, intents: dict[str, Intent] | None = None,
+                 steps: list[Step] | None = None):
         from intents import registry
 
         self.services = services
         self.intents = intents if intents is not None else registry()
+        self.fallback = fallback_name(i.spec for i in self.intents.values())
+        self.steps: list[Step] = steps if steps is not None else [check_size(services.settings), check_attachments,
+                                                                   check_empty(self.fallback)]
 
     @property
     def settings(self):
@@ -57,12 +76,10 @@ class Router:
         try:
             reply = self._route(turn, conversation)
         except CoursebotError as e:
-            reply = Reply(text=e.user_message, intent=conversation.extra.get("_intent", "Fallback"),
-                          state="failed", error=e.code)
-        except Exception:
+            reply = reply_for_error(e, conversation.extra.get("_intent", "Fallback"))
+        except Exception as e:
             log.exception("handler failed for turn in channel %s", turn.channel)
-            reply = Reply(text="Sorry, something went wrong on my side while answering that. Please try again.",
-                          intent=conversation.extra.get("_intent", "Fallback"), state="failed", error="internal")
+            reply = reply_for_error(e, conversation.extra.get("_intent", "Fallback"))
         conversation.extra.pop("_intent", None)
         self._remember(turn, reply, conversation)
         if store is not None:
@@ -71,113 +88,148 @@ class Router:
             except Exception:
                 log.exception("could not save conversation state")
         log.debug("turn routed to %s in %.1f ms", reply.intent, (time.perf_counter() - started) * 1000)
-        return reply.with_(conversation=turn.conversation)
+        reply = reply.with_(conversation=turn.conversation)
+        from bot.insight import record_turn  # post-step: keep the answer for the instructor's report
 
-    # -- steps --
+        record_turn(turn, reply, self.services)
+        return reply
+
+    # -- the pipeline --
     def _route(self, turn: Turn, conversation: Conversation) -> Reply:
-        text = turn.text or ""
-        if len(text.encode("utf-8", "surrogatepass")) > self.settings.max_message_bytes:
-            kb = len(text.encode("utf-8", "surrogatepass")) // 1000
-            raise CoursebotError(
-                f"That message is {kb} KB; I accept up to {self.settings.max_message_bytes // 1000} KB per message. "
-                "To analyze a long text, attach it as a .txt or .pdf file instead.", code="message_too_long")
-        for a in turn.attachments:
-            if a.kind not in _SUPPORTED:
-                raise CoursebotError(_unsupported(a.name, a.mime), code="unsupported_attachment")
-        if not text.strip() and not turn.attachments and not turn.intent:
-            conversation.pending = None
-            return Reply(text="Your message was empty. Ask me something about the course, or type \"help\".",
-                         intent="Fallback", error="empty_message",
-                         suggestions=("help", "What is Amazon Lex?"))
+        for step in self.steps:
+            reply = step(turn, conversation)
+            if reply is not None:
+                return reply
+        understood = self._understand(turn, conversation)
+        reply = self._fulfil(turn, conversation, understood)
+        if understood.dropped_prompt:
+            reply = reply.with_(text=f"(I set aside my earlier question, \u201c{understood.dropped_prompt}\u201d.)\n"
+                                     + reply.text, details={**reply.details, "dropped_prompt": True})
+        return reply
 
-        intent_name, confidence, slots = self._understand(turn, conversation)
-        intent = self.intents.get(intent_name) or self.intents["Fallback"]
+    def _fulfil(self, turn: Turn, conversation: Conversation, understood: Understood) -> Reply:
+        intent = self.intents.get(understood.intent) or self.intents[self.fallback]
+        confidence = understood.confidence
         conversation.extra["_intent"] = intent.name
+        slots = understood.slots
         if intent.fill_slots is not None:
-            slots = intent.fill_slots(turn, dict(slots), conversation)
+            slots = Slots.of(intent.fill_slots(turn, slots.copy(), conversation))
         for slot in intent.spec.required_slots:
-            if slots.get(slot.name) in (None, "") and not _satisfied(slot.name, slots):
+            if not slots.satisfies(slot.name):
                 conversation.pending = {"intent": intent.name, "slot": slot.name,
                                         "slots": {k: v for k, v in slots.items() if _storable(v)}}
                 return Reply(text=slot.prompt, intent=intent.name, confidence=confidence, state="elicit",
-                             elicit_slot=slot.name, slots=_public(slots))
+                             elicit_slot=slot.name, slots=dict(slots))
         conversation.pending = None
         ctx = IntentContext(intent=intent.name, confidence=confidence, slots=slots, conversation=conversation,
-                            services=self.services)
+                            services=self.services, intents=self.intents)
         reply = intent.handle(turn, ctx)
         return reply.with_(intent=reply.intent or intent.name,
                            confidence=reply.confidence or confidence,
-                           slots={**_public(slots), **reply.slots})
+                           slots={**dict(slots), **reply.slots})
 
-    def _understand(self, turn: Turn, conversation: Conversation) -> tuple[str, float, dict[str, Any]]:
-        """(intent, confidence, slots) from the channel (Lex), a pending slot, or the local NLU."""
+    def _understand(self, turn: Turn, conversation: Conversation) -> Understood:
+        """What the turn asks for: from the channel (Lex), a pending slot, or the local NLU."""
         if turn.intent:
             conversation.pending = None
-            return turn.intent, 1.0 if turn.confidence is None else turn.confidence, dict(turn.slots)
+            return Understood(turn.intent, 1.0 if turn.confidence is None else turn.confidence, Slots.of(dict(turn.slots)))
         pending = conversation.pending
+        if pending and _CANCEL.match(turn.text or ""):
+            conversation.pending = None
+            raise CoursebotError("OK, cancelled. What would you like to do next?", code="cancelled")
+        result = self.services.nlu.parse(turn.text or "", [a.kind for a in turn.attachments])
         if pending:
-            if _CANCEL.match(turn.text or ""):
-                conversation.pending = None
-                raise CoursebotError("OK, cancelled. What would you like to do next?", code="cancelled")
-            slots = dict(pending.get("slots") or {})
-            slot = pending.get("slot")
-            restated = self._restated(turn, pending)
-            if restated is not None:
-                return restated
-            if turn.text.strip():
-                slots[slot] = turn.text.strip()
-                slots["_explicit_payload"] = True
-            return pending["intent"], 1.0, slots
-        kinds = [a.kind for a in turn.attachments]
-        result = self.services.nlu.parse(turn.text or "", kinds)
+            answered = self._answer_to_prompt(turn, pending, result)
+            if answered is not None:
+                return answered
+            conversation.pending = None
+            intent = self.intents.get(pending.get("intent") or "")
+            slot = intent.spec.slot(pending.get("slot") or "") if intent else None
+            dropped = slot.prompt.split("?")[0].strip() + "?" if slot and "?" in slot.prompt else (slot.prompt if slot else None)
+            return Understood(result.intent, result.confidence, Slots.of(result.slots), dropped)
         previous = self.intents.get(conversation.last_intent or "")
         if (previous is not None and previous.follow_up is not None and result.intent != previous.name
                 and previous.follow_up(turn, conversation)):
-            return previous.name, max(result.confidence, 0.9), {}
-        return result.intent, result.confidence, dict(result.slots)
+            return Understood(previous.name, max(result.confidence, 0.9), Slots())
+        return Understood(result.intent, result.confidence, Slots.of(result.slots))
 
-    def _restated(self, turn: Turn, pending: dict[str, Any]) -> tuple[str, float, dict[str, Any]] | None:
-        """The NLU's reading when the answer to a slot prompt is the same command again ("read that
-        aloud" after "What should I read aloud?"), so it is not taken literally as the slot's value."""
-        result = self.services.nlu.parse(turn.text or "", [a.kind for a in turn.attachments])
-        if result.intent != pending.get("intent"):
+    def _answer_to_prompt(self, turn: Turn, pending: dict[str, Any], result: Any) -> Understood | None:
+        """The pending intent with the message as its slot's value, or None when the message is its own
+        request (the NLU reads it as another intent, and it is no plausible value for the slot)."""
+        name = pending.get("intent") or ""
+        slot_name = pending.get("slot") or ""
+        slots = Slots(pending.get("slots") or {})
+        intent = self.intents.get(name)
+        spec = intent.spec.slot(slot_name) if intent else None
+        accepts = spec.accepts if spec else None
+        plausible = accepts(turn) if accepts is not None else None
+        if plausible is not True and result.intent == name and (result.slots.refers_to_previous
+                                                                or result.slots.get(slot_name)):
+            return Understood(result.intent, result.confidence, Slots.of(result.slots))  # the command restated
+        other = self.intents.get(result.intent)
+        claimed = (other is not None and result.intent != name and not other.spec.small_talk
+                   and not other.spec.is_fallback)
+        if plausible is not True and claimed and (plausible is False or result.confidence >= CLAIM_CONFIDENCE):
             return None
-        if result.slots.get("_refers_to_previous") or result.slots.get(pending.get("slot") or ""):
-            return result.intent, result.confidence, dict(result.slots)
-        return None
+        text = (turn.text or "").strip()
+        as_text = accepts(turn.with_(attachments=())) if accepts is not None else True
+        if text and (as_text or not turn.attachments):
+            slots[slot_name] = text
+            slots.explicit_payload = True
+        return Understood(name, 1.0, slots)
 
     def _remember(self, turn: Turn, reply: Reply, conversation: Conversation) -> None:
-        if reply.state == "fulfilled" and reply.error is None and reply.intent not in ("Help", "Greeting", "Fallback"):
+        intent = self.intents.get(reply.intent or "")
+        spec = intent.spec if intent else None
+        if reply.state == "fulfilled" and reply.error is None and spec is not None and spec.remembers_answer:
             conversation.last_answer = reply.text
             conversation.last_intent = reply.intent
-        if reply.intent == "AskCoursePdfs" and turn.text.strip():
+        if spec is not None and spec.remembers_question and turn.text.strip():
             conversation.last_question = turn.text.strip()[:2000]
-        # DescribePhoto and GenerateImage record the blob key of the image they stored themselves
-        if reply.intent not in ("DescribePhoto", "GenerateImage"):
+        # intents that use the last image record the blob key of the image they stored themselves
+        if spec is None or not spec.uses_last_image:
             for a in turn.attachments:
                 if a.kind == "image" and a.path:
                     conversation.last_image = a.path
 
 
-def _unsupported(name: str, mime: str) -> str:
-    if mime == "application/x-empty":
-        return f"'{name}' is empty (0 bytes), so there is nothing for me to read. Please send the file again."
-    if mime == LEGACY_TEXT:
-        return not_utf8(name)
-    what = {"text/html": "a web page (HTML)", "text/xml": "an XML/SVG file", "application/zip": "a ZIP archive",
-            "video/mp4": "a video", "audio/mpeg": "an audio file", "audio/ogg": "an audio file",
-            "audio/wav": "an audio file"}.get(mime, "a file type I don't know")
-    return (f"I can't use '{name}': it looks like {what}, whatever its name says. "
-            "I understand photos (JPEG, PNG, GIF, WebP), PDF files and plain-text files.")
+# -- pre-check steps ---------------------------------------------------------------------------------
+def check_size(settings: Any) -> Step:
+    """Refuses a message larger than ``max_message_bytes`` (it says how to send a long text instead)."""
+    def step(turn: Turn, conversation: Conversation) -> Reply | None:
+        size = len((turn.text or "").encode("utf-8", "surrogatepass"))
+        if size > settings.max_message_bytes:
+            raise CoursebotError(
+                f"That message is {size // 1000} KB; I accept up to {settings.max_message_bytes // 1000} KB per message. "
+                "To analyze a long text, attach it as a .txt or .pdf file instead.", code="message_too_long")
+        return None
+
+    return step
+
+
+def check_attachments(turn: Turn, conversation: Conversation) -> Reply | None:
+    """Refuses an attachment that is no photo, PDF or text file, saying what it is."""
+    for a in turn.attachments:
+        if a.kind not in _SUPPORTED:
+            raise CoursebotError(unsupported(a.name, a.mime), code="unsupported_attachment")
+    return None
+
+
+def check_empty(fallback: str) -> Step:
+    """Answers an empty message (no text, no file, no intent) with what to do."""
+    def step(turn: Turn, conversation: Conversation) -> Reply | None:
+        if not (turn.text or "").strip() and not turn.attachments and not turn.intent:
+            conversation.pending = None
+            return Reply(text="Your message was empty. Ask me something about the course, or type \"help\".",
+                         intent=fallback, error="empty_message", suggestions=("help", "What is a data frame?"))
+        return None
+
+    return step
 
 
 def _satisfied(name: str, slots: dict[str, Any]) -> bool:
-    """A required slot counts as filled when a flag says its value comes from an attachment."""
-    return bool(slots.get("_from_attachment") or (name == "question" and slots.get("_ingest_only")))
-
-
-def _public(slots: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in slots.items() if not k.startswith("_")}
+    """A required slot counts as filled when it has a value or an attachment stands for it."""
+    return Slots.of(slots).satisfies(name)
 
 
 def _storable(v: Any) -> bool:

@@ -29,8 +29,19 @@ class Settings(BaseSettings):
     home: Path = Path(".coursebot")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
+    # --- providers: one per capability (bot/providers.py); unset = COURSEBOT_BACKEND's default --------
+    speech: str | None = None  # espeak | polly
+    vision: str | None = None  # local | rekognition
+    kb: str | None = None  # local | bedrock
+    text: str | None = None  # local | comprehend (text analysis)
+    summarizer: str | None = None  # extractive | bedrock
+    blobs: str | None = None  # local | s3 (file storage)
+    imagegen: str | None = None  # bedrock | jumpstart
+    conversations: str | None = None  # sqlite | dynamodb
+
     # --- conversation / NLU --------------------------------------------------------------------
     nlu_threshold: float = Field(0.52, ge=0.0, le=1.0)
+    bench_pdf_routing: bool = True  # `coursebot bench nlu` also ingests third-party PDFs and routes questions
     max_message_bytes: int = Field(100_000, gt=0)  # longer messages get a clear reply
     max_attachment_bytes: int = Field(30_000_000, gt=0)  # never read more than this from a file
     conversation_ttl_days: int = Field(7, gt=0)
@@ -89,8 +100,6 @@ class Settings(BaseSettings):
 
     # --- issue 8: local web chat (`coursebot serve`) ---------------------------------------------
     web_max_upload_bytes: int = Field(20_000_000, gt=0)  # larger uploads get a clear 413 reply
-    web_bench_sessions: int = Field(20, ge=1, le=500)  # `coursebot bench web`: concurrent sessions
-    web_bench_turns: int = Field(10, ge=1, le=1000)  # ... and turns per session
     # --- issue 4: summarize text and speak answers ------------------------------------------------
     summary_max_chars: int = Field(20_000, ge=200, le=1_000_000)  # longer input is cut (and the reply says so)
     summary_sentences: int = Field(3, ge=1, le=20)
@@ -128,6 +137,10 @@ class Settings(BaseSettings):
     # server); on AWS the stack sets it to its HTTP API.
     short_link_base_url: str | None = None
     short_link_expiry_seconds: int = Field(86_400, gt=0, le=30 * 86_400)
+
+    # --- instructor insight: answers, ratings, curated answers ------------------------------------
+    insight_days: int = Field(180, gt=0, le=3650)  # answers and ratings are kept this long (aws: item TTL)
+    instructor_token: str | None = None  # opens the web Insights page; `serve` prints a random one when unset
 
     @property
     def data_dir(self) -> Path:

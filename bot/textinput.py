@@ -107,3 +107,15 @@ def limit(raw: str, max_chars: int, source: str, force_truncated: bool = False) 
 
 def first_text_attachment(attachments: tuple[Attachment, ...], kinds: tuple[str, ...]) -> Attachment | None:
     return next((a for a in attachments if a.kind in kinds), None)
+
+
+def message_or_attachment(text: object, label: str, attachments: tuple[Attachment, ...], *, max_chars: int,
+                          max_bytes: int) -> InputText | None:
+    """The text to work on: the message's (``label`` names it in notes), else the first .txt/.md/.pdf
+    attachment's; None when there is neither (the caller asks for it in its own words)."""
+    if isinstance(text, str) and text.strip():
+        return limit(text, max_chars, label)
+    att = first_text_attachment(attachments, ("text", "pdf"))
+    if att is not None:
+        return from_attachment(att, max_bytes=max_bytes, max_chars=max_chars)
+    return None

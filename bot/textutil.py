@@ -38,6 +38,13 @@ class Span:
     end: int
 
 
+def speakable(text: str) -> str:
+    """Text as it should sound: no citation markers ("[1]", "[2, 3]") or markdown emphasis read aloud."""
+    text = re.sub(r"\s*\[\d+(?:[,\s]*\d+)*\]", "", text)
+    text = re.sub(r"(\*\*|__|`)", "", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
 def sentence_spans(text: str) -> list[Span]:
     """Sentences of ``text`` as verbatim slices (stripped), in order. Abbreviations like 'e.g.' do not split."""
     spans: list[Span] = []

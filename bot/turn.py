@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -147,6 +148,8 @@ class Reply:
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     conversation: str | None = None
+    # stable id of this answer (kept by with_); feedback names it, never a client-chosen key
+    answer_id: str = field(default_factory=lambda: new_answer_id())
 
     def with_(self, **changes: Any) -> "Reply":
         return dataclasses.replace(self, **changes)
@@ -166,7 +169,16 @@ class Reply:
             "error": self.error,
             "details": self.details,
             "conversation": self.conversation,
+            "answer_id": self.answer_id,
         }
+
+
+ANSWER_ID_CHARS = 22  # token_urlsafe(16): 128 random bits
+
+
+def new_answer_id() -> str:
+    """A fresh, unguessable answer id (URL-safe base64, 22 characters)."""
+    return secrets.token_urlsafe(16)
 
 
 def _jsonable(v: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 
-from bot.specs import Intent, IntentSpec
+from bot.specs import Intent, IntentSpec, fallback_name
 
 # Adding an intent: its module here, its test, and a fixture. Order is the order Help lists them.
 MODULES = (
@@ -19,12 +19,12 @@ MODULES = (
     "intents.fallback",
 )
 
-FALLBACK = "Fallback"
+FALLBACK = "Fallback"  # the name of the default intent (its spec says ``is_fallback``)
 
 
 @lru_cache(maxsize=1)
 def registry() -> dict[str, Intent]:
-    """Intent name -> Intent, importing each module once."""
+    """Intent name -> Intent, importing each module once (``registry.cache_clear()`` after MODULES changes)."""
     out: dict[str, Intent] = {}
     for name in MODULES:
         mod = importlib.import_module(name)
@@ -35,3 +35,8 @@ def registry() -> dict[str, Intent]:
 
 def specs() -> list[IntentSpec]:
     return [i.spec for i in registry().values()]
+
+
+def fallback() -> str:
+    """The registered default intent's name."""
+    return fallback_name(specs())

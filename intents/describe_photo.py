@@ -11,13 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from bot.capabilities import PhotoDescription
-from bot.conversation import Conversation
+from bot.conversation import Conversation, conversation_hash
 from bot.errors import CoursebotError, InputError
-from bot.specs import IntentContext, IntentSpec, SlotSpec
+from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Attachment, Reply, Turn
 from bot.vision_words import count_phrase, join, position_words
 
 log = logging.getLogger(__name__)
+
+
+def _a_photo(turn: Turn) -> bool:
+    """A plausible answer to "Please attach the photo": an attachment or an ``s3://`` link."""
+    return bool(turn.attachments) or (turn.text or "").strip().startswith("s3://")
+
+
+def extract(text: str, instruction: str, payload: str | None) -> Slots:
+    """An ``s3://`` link in the message names the photo (Lex and the CLI send photos that way)."""
+    link = re.search(r"s3://[^\s\"'<>]+", text or "")
+    return Slots({"image": link.group(0)} if link else {})
+
 
 SPEC = IntentSpec(
     name="DescribePhoto",
@@ -37,8 +49,17 @@ SPEC = IntentSpec(
     ),
     slots=(
         SlotSpec("image", "AMAZON.AlphaNumeric", "Please attach the photo you want me to describe.", required=True,
-                 description="The photo: an attachment, or the last photo of the conversation."),
+                 description="The photo: an attachment, or the last photo of the conversation.", accepts=_a_photo),
     ),
+    keywords=("photo", "photos", "picture", "pictures", "pic", "pics", "image", "images", "selfie", "snapshot",
+              "screenshot", "face", "faces", "eyes", "looking", "smiling", "celebrity", "famous", "foto", "imagen",
+              "imagem", "bild", "photographie"),
+    lead_verbs=("describe", "analyze", "analyse", "identify", "label", "classify", "describe", "describir",
+                "décris", "decris", "beschreibe", "descreva", "describa"),
+    help=("Attach a photo (the paper-clip button in the web chat, or upload it in Slack) and I describe it: objects, "
+          "faces, where people are looking, and any text in it. Then ask follow-ups like \"where is she looking?\"."),
+    extract=extract,
+    uses_last_image=True,
 )
 
 
@@ -56,17 +77,18 @@ def follow_up(turn: Turn, conversation: Conversation) -> bool:
             and bool(_TEXT_FOLLOW_UP.search(text)) and not _NOT_ABOUT_THE_PHOTO.search(text))
 
 
-def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+def fill_slots(turn: Turn, slots: Slots, conversation: Conversation) -> Slots:
     """The photo: an attachment, else the slot's value (a Lex ``s3://`` link), else the last photo."""
+    slots = Slots.of(slots)
     for a in turn.attachments:
         if a.kind == "image":
-            return {**slots, "image": a.name, "_from_attachment": True}
+            return slots.with_({"image": a.name}, from_attachment=True)
     if turn.attachments:  # a PDF or text file sent as "the photo": the handler explains
-        return {**slots, "image": turn.attachments[0].name, "_from_attachment": True}
+        return slots.with_({"image": turn.attachments[0].name}, from_attachment=True)
     if slots.get("image"):
         return slots
     if conversation.last_image:
-        return {**slots, "image": conversation.last_image}
+        return slots.with_({"image": conversation.last_image})
     return slots
 
 
@@ -139,24 +161,8 @@ def _image(turn: Turn, ctx: IntentContext) -> tuple[bytes, str, str, tuple[str, 
 
 def _read(a: Attachment, limit: int, ctx: IntentContext) -> bytes:
     if a.data is None and a.path is None and a.url and a.url.startswith("s3://"):
-        return _read_s3(a.url, limit, ctx)
+        return ctx.services.remote_files.read(a.url, limit, what="photo")
     return a.read(limit)
-
-
-def _read_s3(url: str, limit: int, ctx: IntentContext) -> bytes:
-    """A photo from an ``s3://bucket/key`` link (Lex), its size checked before it is downloaded."""
-    from bot.aws.clients import call, make_client
-
-    bucket, _, key = url[5:].partition("/")
-    if not bucket or not key:
-        raise InputError("That photo link is not a valid S3 link.", code="bad_link")
-    s3 = make_client("s3", ctx.settings)
-    head = call(s3.head_object, Bucket=bucket, Key=key, what="the photo storage")
-    if head.get("ContentLength", 0) > limit:
-        raise InputError(f"That photo is {head['ContentLength'] / 1e6:.1f} MB; the most I accept is "
-                         f"{limit / 1e6:.0f} MB.", code="attachment_too_large")
-    body = call(s3.get_object, Bucket=bucket, Key=key, what="the photo storage")["Body"]
-    return body.read(limit + 1)[:limit]
 
 
 def _last_image(ctx: IntentContext) -> tuple[bytes, str, str]:
@@ -181,11 +187,6 @@ def _url(ctx: IntentContext, key: str) -> str | None:
         return ctx.services.blobs.url(key)
     except CoursebotError:
         return None
-
-
-def conversation_hash(conversation: str) -> str:
-    """Blob keys group a conversation's files under a hash, never the raw (possibly personal) key."""
-    return hashlib.sha256(conversation.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
 # -- describing, with a cache so follow-up questions don't pay twice ------------------------------

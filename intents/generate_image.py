@@ -3,12 +3,43 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
-from bot.conversation import Conversation
-from bot.specs import IntentContext, IntentSpec, SlotSpec
+from bot.conversation import Conversation, conversation_hash
+from bot.nlu import POLITE
+from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Media, Reply, Turn
-from intents.describe_photo import conversation_hash
+
+_TRIGGER = re.compile(
+    rf"^{POLITE}(?:draw|drw|generate|create|make|paint|sketch|render|illustrate|imagine|design|produce|picture|show|"
+    r"dibuja|dessine|zeichne|desenhe|disegna)\b\s*(?:me\s+)?"
+    r"(?:(?:(?:an?|the|some)\s+)?(?:image|picture|pic|photo|drawing|illustration|painting|sketch|artwork|art|poster|logo|"
+    r"cartoon|wallpaper|render|diagram)s?\b\s*(?:(?:of|showing|with|for)\b\s*)?)?",
+    re.I,
+)
+_VAGUE = ("something", "it", "this", "one", "an image", "a picture", "pls", "please")
+
+
+def extract(text: str, instruction: str, payload: str | None) -> Slots:
+    """"draw a cat" -> prompt "a cat"; "generate an image: <prompt>" -> the prompt."""
+    if payload:
+        return Slots({"prompt": payload})
+    m = _TRIGGER.match(instruction.strip())
+    rest = instruction.strip()[m.end():] if m else instruction.strip()
+    rest = re.sub(r"\s*\b(pls|plz|please|thanks|thx)\b[\s!.]*$", "", rest, flags=re.I).strip(" .,!?:;")
+    return Slots({"prompt": rest} if rest and rest.lower() not in _VAGUE else {})
+
+
+def _available(services) -> str | None:
+    settings = services.settings
+    if settings.backend == "aws":
+        return f"Pictures come from the Bedrock image model {settings.image_model_id}."
+    if settings.image_endpoint:
+        return "Pictures come from a SageMaker image-generation endpoint."
+    return ("There is no offline image model, so generating pictures needs the AWS backend (Bedrock) or a "
+            "SageMaker endpoint; ask your instructor to enable one.")
+
 
 SPEC = IntentSpec(
     name="GenerateImage",
@@ -30,18 +61,29 @@ SPEC = IntentSpec(
         SlotSpec("prompt", "AMAZON.FreeFormInput", "What should the picture show?", required=True,
                  description="A description of the image to generate."),
     ),
+    keywords=("draw", "drawing", "images", "pictures", "paint", "painting", "sketch", "illustration", "illustrate", "generate an image",
+              "create an image", "make an image", "make a picture", "cartoon", "artwork", "wallpaper", "logo",
+              "dibuja", "dibujo", "dessine", "dessin", "zeichne", "zeichnung", "desenhe", "desenho", "genera una imagen",
+              "génère une image", "gere uma imagem", "erstelle ein bild", "bild von", "mal mir"),
+    lead_verbs=("draw", "paint", "sketch", "illustrate", "render", "generate", "design", "imagine", "dibuja",
+                "dessine", "zeichne", "desenhe", "disegna", "genera", "génère", "genere", "gere", "erstelle", "mal", "teken"),
+    help="\"Draw a robot teaching a class\" generates an image.",
+    extract=extract,
+    help_status=_available,
+    uses_last_image=True,
 )
 
 
-def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+def fill_slots(turn: Turn, slots: Slots, conversation: Conversation) -> Slots:
     """Lex sends "draw a cat" with an empty prompt slot: take the prompt from the utterance itself."""
+    slots = Slots.of(slots)
     if slots.get("prompt") or not turn.text.strip():
         return slots
-    from bot.nlu import extract_slots, split_payload
+    from bot.nlu import split_payload
 
     instruction, payload = split_payload(turn.text)
-    prompt = extract_slots(SPEC.name, turn.text, instruction, payload).get("prompt")
-    return {**slots, "prompt": prompt} if prompt else slots
+    prompt = extract(turn.text, instruction, payload).get("prompt")
+    return slots.with_({"prompt": prompt}) if prompt else slots
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:

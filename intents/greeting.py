@@ -18,10 +18,17 @@ SPEC = IntentSpec(
         "cheers", "bye", "goodbye", "see you later", "good night", "have a nice day", "hola", "bonjour",
         "hallo", "ciao", "hey, good to see you", "sup",
     ),
+    keywords=("hi", "hello", "hey", "heya", "hiya", "howdy", "yo", "sup", "greetings", "morning", "evening",
+              "thanks", "thank you", "thx", "ty", "tysm", "cheers", "appreciate it", "bye", "goodbye", "see you",
+              "see ya", "later", "good night", "cya", "hola", "buenos dias", "buenas", "gracias", "adios", "adiós",
+              "bonjour", "bonsoir", "salut", "merci", "au revoir", "hallo", "guten tag", "guten morgen", "danke",
+              "tschüss", "tschuss", "servus", "olá", "ola", "oi", "bom dia", "boa tarde", "obrigado", "obrigada",
+              "tchau", "ciao", "grazie"),
+    small_talk=True,
 )
 
-_THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|cheers|gracias|merci|danke|grazie|obrigad[oa])\b", re.I)
-_BYE = re.compile(r"\b(bye|goodbye|see you|good night|farewell|adios|adiós|au revoir|tsch(ü|u)ss|ciao for now)\b", re.I)
+_THANKS = re.compile(r"\b(thanks?|thank you|thank u|thanx|thx|ty|tysm|cheers|appreciate|gracias|merci|danke|grazie|obrigad[oa]|vielen dank)\b", re.I)
+_BYE = re.compile(r"\b(bye|goodbye|see you|see ya|cya|later|good night|farewell|adios|adiós|au revoir|tsch(ü|u)ss|tchau|ciao for now|hasta luego)\b", re.I)
 _SUGGESTIONS = ("What is Amazon Rekognition?", "Summarize: <paste a paragraph>", "What can you do?")
 
 

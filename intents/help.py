@@ -1,7 +1,10 @@
-"""Help: what the bot can do, built from the registered intents and this backend's capabilities."""
+"""Help: what the bot can do — the capability the user asked about, or everything — from the intents' specs."""
 
 from __future__ import annotations
 
+import re
+
+from bot.nlu import fold, normalize
 from bot.specs import IntentContext, IntentSpec
 from bot.turn import Reply, Turn
 
@@ -17,22 +20,58 @@ SPEC = IntentSpec(
         "who are you", "what are you", "list your skills", "menu", "options", "what services do you support",
         "instructions please", "how do I get started", "what can I do here", "ayuda", "aide",
     ),
+    keywords=("help", "hlep", "halp", "commands", "features", "capabilities", "skills", "menu", "options",
+              "what can you do", "do you support", "how do i use", "how do i send", "how do i upload",
+              "ayuda", "aide", "hilfe", "ajuda", "aiuto", "que puedes hacer", "que peux-tu faire", "was kannst du",
+              "o que voce pode fazer"),
+    lead_verbs=("help", "hlep", "halp", "ayuda", "aide", "hilfe", "ajuda"),
+    remembered=False,
 )
 
-_LINES = {
-    "AskCoursePdfs": "Ask a question about the course (\"What is Amazon Lex?\") and I answer from the course PDFs with page citations. Attach a PDF to add it to the course.",
-    "SummarizeText": "\"Summarize: <text>\" (or attach a .txt/.pdf) gives a summary, key phrases, entities, sentiment and language.",
-    "DescribePhoto": "Attach a photo and I describe it: objects, faces, where people are looking, and any text in it.",
-    "SpeakAnswer": "\"Read that aloud\" speaks my last answer; \"read this aloud: <text>\" speaks your text.",
-    "GenerateImage": "\"Draw a robot teaching a class\" generates an image (needs the AWS backend or an endpoint).",
-}
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
+
+
+def _topics(text: str, specs: list[IntentSpec]) -> list[IntentSpec]:
+    """The capabilities a help question names ("can you do stuff with images?" -> the photo intents)."""
+    low = fold(normalize(text))
+    words = set(_WORD.findall(low))
+    out = []
+    for spec in specs:
+        hits = 0
+        for k in spec.keywords:
+            k = fold(normalize(k))
+            if (" " in k and k in low) or k in words or (len(k) >= 5 and any(w.startswith(k[:5]) and len(w) <= len(k) + 3 for w in words)):
+                hits += 1
+        if hits:
+            out.append(spec)
+    return out
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
-    from intents import registry
+    intents = ctx.intents
+    if not intents:
+        from intents import registry
 
-    lines = [f"- {_LINES[name]}" for name in registry() if name in _LINES]
+        intents = registry()
+    listed = [i.spec for i in intents.values() if i.spec.help and i.spec.name != SPEC.name]
+    asked = _topics(turn.text or "", listed)
+    specs = asked or listed
+    lines = []
+    for spec in specs:
+        line = f"- {spec.help}"
+        if asked and spec.help_status is not None:
+            try:
+                status = spec.help_status(ctx.services)
+            except Exception:  # what is installed is a detail; Help still answers
+                status = None
+            if status:
+                line += f" {status}"
+        lines.append(line)
     backend = ctx.settings.backend
-    text = "Here is what I can do:\n" + "\n".join(lines) + f"\n(Running on the {backend} backend.)"
-    return Reply(text=text, intent=SPEC.name,
-                 suggestions=("What is Amazon Polly?", "Read that aloud", "What can you see in this photo?"))
+    if asked:
+        text = ("Yes — " if re.match(r"^\W*(can|could|do|are|will)\b", turn.text.strip().lower()) else "") + \
+            "here is how:\n" + "\n".join(lines) + f"\n(Running on the {backend} backend. Type \"help\" for everything I do.)"
+    else:
+        text = "Here is what I can do:\n" + "\n".join(lines) + f"\n(Running on the {backend} backend.)"
+    return Reply(text=text, intent=SPEC.name, details={"topics": [s.name for s in asked]},
+                 suggestions=("What is a data frame?", "Read that aloud", "What can you see in this photo?"))

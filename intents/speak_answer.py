@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from typing import Any
 
 from bot import textinput, textutil
-from bot.conversation import Conversation
+from bot.conversation import Conversation, conversation_hash
 from bot.errors import InputError, NotAvailable
-from bot.specs import IntentContext, IntentSpec, SlotSpec
+from bot.nlu import POLITE, is_reference, mentions_previous, normalize, strip_trailing
+from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Media, Reply, Turn
+
+_TRIGGER = re.compile(rf"^{POLITE}(?:say|read|speak|pronounce|narrate|voice|recite)\b\s*(?:(?:this|the following|out loud|aloud|to me|for me|back|again|it|that)\b\s*)*", re.I)
+LANGUAGES = {
+    "english": "en", "spanish": "es", "french": "fr", "german": "de", "italian": "it", "portuguese": "pt",
+    "japanese": "ja", "chinese": "zh", "korean": "ko", "arabic": "ar", "hindi": "hi", "dutch": "nl",
+    "russian": "ru", "polish": "pl", "swedish": "sv", "turkish": "tr", "danish": "da", "norwegian": "no",
+}
+_LANG = re.compile(r"\bin (" + "|".join(LANGUAGES) + r")\b", re.I)
+_VOICE = re.compile(r"\b(?:with|using|in) (?:a |an |the )?([\w-]+(?: [\w-]+)?) (?:voice|accent)\b", re.I)
+
+
+def extract(text: str, instruction: str, payload: str | None) -> Slots:
+    """"say hello world" -> its text; "read that aloud" -> the previous answer; language and voice."""
+    slots = Slots()
+    if payload:
+        slots["text"] = payload
+        slots.explicit_payload = True
+    else:
+        m = _TRIGGER.match(instruction.strip())
+        if m:
+            rest = strip_trailing(instruction.strip()[m.end():])
+            if is_reference(rest):
+                slots.refers_to_previous = True
+            else:
+                slots["text"] = rest
+                slots.explicit_payload = True
+        if "text" not in slots and len(instruction.split()) <= 8 and mentions_previous(normalize(instruction)):
+            slots.refers_to_previous = True
+    lang = _LANG.search(instruction)
+    if lang:
+        slots["language"] = LANGUAGES[lang.group(1).lower()]
+    voice = _VOICE.search(instruction)
+    if voice:
+        slots["voice"] = voice.group(1)
+    return slots
+
 
 SPEC = IntentSpec(
     name="SpeakAnswer",
@@ -34,28 +70,33 @@ SPEC = IntentSpec(
         SlotSpec("voice", "AMAZON.AlphaNumeric", "Which voice would you like?", description="A voice name, e.g. Joanna."),
         SlotSpec("language", "AMAZON.Language", "Which language should I speak?", description="Target language."),
     ),
+    keywords=("aloud", "out loud", "read aloud", "speak", "say", "pronounce", "narrate", "voice", "audio", "mp3",
+              "listen", "hear", "text to speech", "tts", "talk", "en voz alta", "à voix haute", "a voix haute",
+              "vorlesen", "laut", "em voz alta", "ad alta voce", "lee", "lis", "lies"),
+    lead_verbs=("say", "read", "speak", "pronounce", "narrate", "recite", "voice", "lee", "leer", "lis", "lire",
+                "lies", "sag", "leia", "di", "dis"),
+    help=("\"Read that aloud\" speaks my last answer; \"read this aloud: <text>\" speaks your text "
+          "(\"say it in Spanish\" translates first)."),
+    extract=extract,
 )
 
 
-def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+def fill_slots(turn: Turn, slots: Slots, conversation: Conversation) -> Slots:
+    slots = Slots.of(slots)
     if slots.get("text"):
         return slots
     if any(a.kind in ("text", "pdf") for a in turn.attachments):
-        return {**slots, "_from_attachment": True}
-    if conversation.last_answer and (slots.get("_refers_to_previous") or not slots.get("_explicit_payload")):
+        return slots.with_(from_attachment=True)
+    if conversation.last_answer and (slots.refers_to_previous or not slots.explicit_payload):
         previous = conversation.last_answer
         # "read it again" after a spoken answer repeats what was spoken, not the reply holding the link
         if conversation.last_intent == SPEC.name and conversation.extra.get(_SPOKEN):
             previous = conversation.extra[_SPOKEN]
-        return {**slots, "text": speakable(previous), "_previous_answer": True}
+        return slots.with_({"text": speakable(previous)}, previous_answer=True)
     return slots
 
 
-def speakable(answer: str) -> str:
-    """An answer as it should sound: no citation markers ("[1]") or markdown emphasis read aloud."""
-    text = re.sub(r"\s*\[\d+(?:[,\s]*\d+)*\]", "", answer)
-    text = re.sub(r"(\*\*|__|`)", "", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
+speakable = textutil.speakable  # an answer as it should sound
 
 
 _SPOKEN = "spoken_text"
@@ -71,7 +112,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     notes: list[str] = []
     language = _language_code(ctx.slots.get("language"))
     translated = False
-    if language and language.split("-")[0].lower() != (_detect(text) or "").split("-")[0]:
+    if language and language.split("-")[0].lower() != (_detect(ctx, text) or "").split("-")[0]:
         text = _translate(ctx, text, language)
         translated = True
         text, cut_again = textutil.cut(textutil.clean(text), settings.speech_max_chars)
@@ -83,7 +124,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     blobs = ctx.services.blobs  # fails early (e.g. no media bucket) before paying for synthesis
     audio = ctx.services.speech.synthesize(text, voice=ctx.slots.get("voice") or None, language=language)
     ext = "mp3" if audio.mime == "audio/mpeg" else "ogg" if audio.mime == "audio/ogg" else "wav"
-    key = f"audio/{_conversation_prefix(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
+    key = f"audio/{conversation_hash(turn.conversation)}/{uuid.uuid4().hex}.{ext}"
     blob = blobs.put(key, audio.data, audio.mime)
     ctx.conversation.extra[_SPOKEN] = text
 
@@ -106,15 +147,12 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
 
 def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
     settings = ctx.settings
-    text = ctx.slots.get("text")
-    if isinstance(text, str) and text.strip():
-        label = "previous answer" if ctx.slots.get("_previous_answer") and not ctx.slots.get("_explicit_payload") \
-            else "text"
-        return textinput.limit(text, settings.speech_max_chars, label)
-    att = textinput.first_text_attachment(turn.attachments, ("text", "pdf"))
-    if att is not None:
-        return textinput.from_attachment(att, max_bytes=settings.max_attachment_bytes,
-                                         max_chars=settings.speech_max_chars)
+    previous = getattr(ctx.slots, "previous_answer", False) and not getattr(ctx.slots, "explicit_payload", False)
+    source = textinput.message_or_attachment(ctx.slots.get("text"), "previous answer" if previous else "text",
+                                             turn.attachments, max_chars=settings.speech_max_chars,
+                                             max_bytes=settings.max_attachment_bytes)
+    if source is not None:
+        return source
     raise InputError("What should I read aloud? Type the text, or ask me a question first and say "
                      "\"read that aloud\".", code="empty_text")
 
@@ -123,8 +161,6 @@ def _language_code(value: Any) -> str | None:
     """An ISO code from the slot: 'es' as is, 'Spanish' (Lex's AMAZON.Language gives names) mapped."""
     if not isinstance(value, str) or not value.strip():
         return None
-    from bot.nlu import LANGUAGES
-
     v = value.strip()
     if v.lower() in LANGUAGES:
         return LANGUAGES[v.lower()]
@@ -134,12 +170,10 @@ def _language_code(value: Any) -> str | None:
                      code="bad_language")
 
 
-def _detect(text: str) -> str | None:
+def _detect(ctx: IntentContext, text: str) -> str | None:
     """The text's language when the offline detector is installed (avoids translating English to English)."""
     try:
-        from bot.local.text import detect_language
-
-        lang, prob = detect_language(text)
+        lang, prob = ctx.services.language.detect(text)
         return lang if prob >= 0.8 else None
     except Exception:  # the `text` extra is not installed: translate whatever the target
         return None
@@ -154,11 +188,6 @@ def _translate(ctx: IntentContext, text: str, language: str) -> str:
                            "Set COURSEBOT_BACKEND=aws to use Amazon Translate, or ask me to read it as it is.",
                            code="translation_not_available") from e
     return translator.translate(text, language)
-
-
-def _conversation_prefix(conversation: str) -> str:
-    """A per-conversation key segment that reveals nothing of the conversation id (Slack ids, emails)."""
-    return hashlib.sha256(conversation.encode("utf-8")).hexdigest()[:20]
 
 
 def _voice_ssml(text: str) -> str:

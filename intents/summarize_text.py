@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot import textinput, textutil
 from bot.capabilities import TextInsights
 from bot.conversation import MAX_ANSWER_CHARS, Conversation
 from bot.errors import CoursebotError, InputError
-from bot.specs import IntentContext, IntentSpec, SlotSpec
+from bot.nlu import POLITE, is_reference, mentions_previous, normalize, strip_trailing
+from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Reply, Turn
+
+_TRIGGER = re.compile(rf"^{POLITE}(?:summari[sz]e|tl;?dr|sum up|condense|shorten|recap)\b\s*(?:(?:this|the following|for me|text|please)\b\s*)*", re.I)
+
+
+def extract(text: str, instruction: str, payload: str | None) -> Slots:
+    """"summarize: <text>" -> the text; "summarize that" -> the previous answer (flagged)."""
+    if payload:
+        return Slots({"text": payload}, explicit_payload=True)
+    slots = Slots()
+    m = _TRIGGER.match(instruction.strip())
+    if m:
+        rest = strip_trailing(instruction.strip()[m.end():])
+        if is_reference(rest):
+            slots.refers_to_previous = True
+        elif len(rest) > 40:
+            slots["text"] = rest
+            slots.explicit_payload = True
+    elif len(text) > 300 and not text.rstrip().endswith("?"):  # a pasted text with no instruction
+        return Slots({"text": text.strip()}, explicit_payload=True)
+    if "text" not in slots and len(instruction.split()) <= 8 and mentions_previous(normalize(instruction)):
+        slots.refers_to_previous = True
+    return slots
+
+
+def _pasted_text(turn: Turn) -> bool:
+    """A plausible answer to "What should I summarize?": a file, or a text of a few sentences."""
+    text = (turn.text or "").strip()
+    if any(a.kind in ("text", "pdf") for a in turn.attachments):
+        return True
+    return len(text) >= 200 or (len(text) >= 60 and len(re.findall(r"[.!?](\s|$)", text)) >= 2
+                                 and not text.endswith("?"))
+
 
 SPEC = IntentSpec(
     name="SummarizeText",
@@ -31,8 +65,17 @@ SPEC = IntentSpec(
     ),
     slots=(
         SlotSpec("text", "AMAZON.FreeFormInput", "What text should I summarize? Paste it, or attach a .txt or .pdf file.",
-                 required=True, description="The text to analyze."),
+                 required=True, description="The text to analyze.", accepts=_pasted_text),
     ),
+    keywords=("summarize", "summarise", "summary", "summarization", "tldr", "tl;dr", "gist", "sum up", "recap",
+              "condense", "shorten", "key phrases", "key points", "takeaways", "sentiment", "entities", "tone",
+              "resumen", "resumir", "resume", "résumé", "résume", "résumer", "zusammenfassung", "zusammenfassen",
+              "fasse", "resumo", "resumir", "resuma", "riassumi", "riassunto"),
+    lead_verbs=("summarize", "summarise", "summarize:", "tldr", "condense", "shorten", "recap", "resume", "resumir",
+                "résume", "résumer", "resuma", "zusammenfassen", "fasse"),
+    help=("\"Summarize: <text>\" (or attach a .txt/.pdf and say \"summarize this\") gives a summary, key phrases, "
+          "entities, sentiment and language."),
+    extract=extract,
 )
 
 MAX_SUMMARY_CHARS = 1500  # a summary longer than this is not a summary
@@ -41,13 +84,14 @@ _REFERS_TO_ANSWER = ("that", "it", "this answer", "that answer", "the answer", "
                      "the last answer", "the previous answer", "what you said", "your reply")
 
 
-def fill_slots(turn: Turn, slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+def fill_slots(turn: Turn, slots: Slots, conversation: Conversation) -> Slots:
+    slots = Slots.of(slots)
     if slots.get("text"):
         return slots
     if any(a.kind in ("text", "pdf") for a in turn.attachments):
-        return {**slots, "text": None, "_from_attachment": True}
-    if slots.get("_refers_to_previous") and conversation.last_answer:
-        return {**slots, "text": _previous_answer(conversation)}
+        return slots.with_({"text": None}, from_attachment=True)
+    if slots.refers_to_previous and conversation.last_answer:
+        return slots.with_({"text": _previous_answer(conversation)}, previous_answer=True)
     return slots
 
 
@@ -108,16 +152,12 @@ def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
     settings = ctx.settings
     slots = ctx.slots
     text = slots.get("text")
-    if isinstance(text, str) and text.strip():
-        if slots.get("_refers_to_previous") and text == _previous_answer(ctx.conversation):
-            label = "previous answer"
-        else:
-            label = "text"
-        return textinput.limit(text, settings.summary_max_chars, label)
-    att = textinput.first_text_attachment(turn.attachments, ("text", "pdf"))
-    if att is not None:
-        return textinput.from_attachment(att, max_bytes=settings.max_attachment_bytes,
-                                         max_chars=settings.summary_max_chars)
+    previous = getattr(slots, "refers_to_previous", False) and text == _previous_answer(ctx.conversation)
+    source = textinput.message_or_attachment(text, "previous answer" if previous else "text", turn.attachments,
+                                             max_chars=settings.summary_max_chars,
+                                             max_bytes=settings.max_attachment_bytes)
+    if source is not None:
+        return source
     raise InputError("What text should I summarize? Paste it, or attach a .txt, .md or .pdf file.",
                      code="empty_text")
 

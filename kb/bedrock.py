@@ -19,12 +19,13 @@ from typing import Any, Callable, Sequence
 from urllib.parse import unquote, urlparse
 
 from bot.aws.clients import call, make_client
-from bot.capabilities import Answer, IngestResult, Passage
+from bot.capabilities import Answer, IngestListener, IngestResult, Passage
 from bot.errors import InputError, NotAvailable
 from bot.turn import Citation
 from kb import extractive
 from kb.local import pdf_files
 from kb.pdf import PdfProblem, extract_document
+from bot.progress import Reporter
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,9 @@ class BedrockKnowledgeBase:
         return out
 
     # --- ask -------------------------------------------------------------------------------------
+    def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
+        return extractive.condense(question, history)[:MAX_QUERY_CHARS]
+
     def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = (),
             about: str | None = None) -> Answer:
         question = self._check_query(question)
@@ -235,7 +239,7 @@ class BedrockKnowledgeBase:
                                "pip install langchain-aws", code="missing_extra") from e
         from botocore.exceptions import BotoCoreError, ClientError
 
-        query = extractive.condense(question, history)[:MAX_QUERY_CHARS]
+        query = self.retrieval_query(question, history)
         retriever = AmazonKnowledgeBasesRetriever(
             knowledge_base_id=self._kb_id(), retrieval_config=self._retrieval_config(), client=self.runtime,
             guardrail_config=({"guardrailId": self.settings.guardrail_id,
@@ -291,32 +295,38 @@ class BedrockKnowledgeBase:
             prefix += "/"
         return prefix + name
 
-    def ingest(self, paths: Sequence[str], progress: Callable[[int, int, str], None] | None = None,
+    def ingest(self, paths: Sequence[str], *, progress: IngestListener | None = None,
                wait: float | None = None) -> list[IngestResult]:
-        """Upload PDFs to the data source bucket, then sync the KB and wait (with backoff) for the job."""
+        """Upload PDFs to the data source bucket, then sync the KB and wait (with backoff) for the job.
+
+        ``progress`` hears each upload, the ingestion job's states while it is polled, and each result.
+        """
         files = pdf_files(paths)
         results: list[IngestResult] = []
-        uploaded: list[tuple[int, int]] = []  # (index in results, pages)
+        uploaded: list[tuple[int, int, Reporter]] = []  # (index in results, pages, its reporter)
         for i, f in enumerate(files):
-            if progress:
-                progress(i, len(files), f.name)
+            report = Reporter(progress, f.name, i + 1, len(files))
+            report("uploading")
             try:
                 data = f.read_bytes()
             except OSError as e:
-                results.append(IngestResult(f.name, "failed", reason=f"I couldn't read '{f.name}' ({e.strerror or e})."))
+                results.append(report.done(IngestResult(f.name, "failed",
+                                                        reason=f"I couldn't read '{f.name}' ({e.strerror or e}).")))
                 continue
             result, pages = self._upload(f.name, data)
             if result is None:
-                uploaded.append((len(results), pages))
+                uploaded.append((len(results), pages, report))
                 results.append(IngestResult(f.name, "submitted", pages=pages))
             else:
-                results.append(result)
-        if progress:
-            progress(len(files), len(files), "")
+                results.append(report.done(result))
         if uploaded:
-            job = self.sync(wait=wait)
-            for idx, pages in uploaded:
-                results[idx] = self._job_result(results[idx].source, pages, job)
+            def job_state(status: str) -> None:
+                for _, pages, report in uploaded:
+                    report("syncing", 0, pages, status=status)
+
+            job = self.sync(wait=wait, on_status=job_state)
+            for idx, pages, report in uploaded:
+                results[idx] = report.done(self._job_result(results[idx].source, pages, job))
         return results
 
     def _upload(self, name: str, data: bytes) -> tuple[IngestResult | None, int]:
@@ -344,8 +354,11 @@ class BedrockKnowledgeBase:
              Metadata={"sha256": sha, **outline_metadata(doc)})
         return None, pages
 
-    def sync(self, wait: float | None = None) -> dict[str, Any]:
-        """Start an ingestion job and poll it with exponential backoff; returns the last job description."""
+    def sync(self, wait: float | None = None, on_status: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Start an ingestion job and poll it with exponential backoff; returns the last job description.
+
+        ``on_status`` hears the job's status (STARTING, IN_PROGRESS, COMPLETE, ...) after each poll.
+        """
         from botocore.exceptions import ClientError
 
         if self.agent is None or not self.settings.kb_data_source_id:
@@ -367,6 +380,8 @@ class BedrockKnowledgeBase:
                 self.sleep(delay)
                 delay = min(delay * 2, 15.0)
         delay = 1.0
+        if on_status is not None:
+            on_status(str(job.get("status") or "STARTING"))
         while job.get("status") not in ("COMPLETE", "FAILED", "STOPPED"):
             if time.monotonic() + delay > deadline:
                 break
@@ -374,6 +389,8 @@ class BedrockKnowledgeBase:
             delay = min(delay * 2, 15.0)
             job = call(self.agent.get_ingestion_job, what=WHAT, knowledgeBaseId=kb_id, dataSourceId=ds_id,
                        ingestionJobId=job["ingestionJobId"])["ingestionJob"]
+            if on_status is not None:
+                on_status(str(job.get("status") or "IN_PROGRESS"))
         return job
 
     @staticmethod

@@ -19,6 +19,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from bot.local.sqlite import PerThread
 from kb.words import STOPWORDS
 
 SCHEMA = """
@@ -130,7 +131,7 @@ class Index:
     def __init__(self, path: str | Path, dim: int):
         self.path = str(path)
         self.dim = dim
-        self._local = threading.local()
+        self._conn = PerThread(path, timeout=30)
         self._lock = threading.Lock()
         self._matrix: np.ndarray = np.zeros((0, dim), dtype=np.float32)
         self._ids: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -140,13 +141,7 @@ class Index:
 
     @property
     def db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
+        return self._conn.get()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -1,7 +1,7 @@
 """The embedded knowledge base (local default): ingest PDFs, hybrid search, extractive answers with citations.
 
 Retrieval fuses BM25 (SQLite FTS5) with dense cosine (offline all-MiniLM-L6-v2) by a weighted sum
-of normalised scores; the weights were tuned on kb/data/dev_qa.jsonl (see ``coursebot bench kb``).
+of normalised scores; the weights were tuned on bot/bench/data/dev_qa.jsonl (see ``coursebot bench kb``).
 """
 
 from __future__ import annotations
@@ -9,16 +9,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from bot.capabilities import Answer, IngestResult, Passage
+from bot.capabilities import Answer, IngestListener, IngestResult, Passage
 from bot.errors import InputError
 from kb import extractive
 from kb.chunking import chunk_pages, section_heading, sentences
 from kb.index import Index
 from kb.pdf import PdfProblem, extract_document
+from bot.progress import Reporter
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,7 @@ log = logging.getLogger(__name__)
 DENSE_WEIGHT = 0.7
 CANDIDATES = 40  # from each retriever before fusion
 MAX_PDF_BYTES = 100_000_000
-
-Progress = Callable[[int, int, str], None]
+EMBED_WINDOW = 32  # chunks embedded between two progress reports (the embedder batches within a window)
 
 
 @dataclass(frozen=True)
@@ -96,48 +96,48 @@ class LocalKnowledgeBase:
         self.url_expiry = url_expiry
 
     # --- ingest ----------------------------------------------------------------------------------
-    def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> list[IngestResult]:
+    def ingest(self, paths: Sequence[str], *, progress: IngestListener | None = None) -> list[IngestResult]:
+        """Index PDFs one after another; ``progress`` hears each page read and indexed, and each result."""
         files = pdf_files(paths)
-        results = []
-        for i, f in enumerate(files):
-            if progress:
-                progress(i, len(files), f.name)
-            results.append(self.ingest_file(f))
-        if progress:
-            progress(len(files), len(files), "")
-        return results
+        return [self.ingest_file(f, progress=progress, file=(i + 1, len(files))) for i, f in enumerate(files)]
 
-    def ingest_file(self, path: str | Path, name: str | None = None) -> IngestResult:
+    def ingest_file(self, path: str | Path, name: str | None = None, *, progress: IngestListener | None = None,
+                    file: tuple[int, int] = (1, 1)) -> IngestResult:
         path = Path(path)
         name = name or path.name
+        report = Reporter(progress, name, *file)
         try:
             size = path.stat().st_size
             if size > MAX_PDF_BYTES:
-                return IngestResult(name, "failed", reason=f"'{name}' is {size / 1e6:.0f} MB; the most I index is "
-                                    f"{MAX_PDF_BYTES / 1e6:.0f} MB per PDF.")
+                return report.done(IngestResult(name, "failed", reason=f"'{name}' is {size / 1e6:.0f} MB; the most "
+                                                f"I index is {MAX_PDF_BYTES / 1e6:.0f} MB per PDF."))
             data = path.read_bytes()
         except FileNotFoundError:
-            return IngestResult(name, "failed", reason=f"No such file: '{path}'.")
+            return report.done(IngestResult(name, "failed", reason=f"No such file: '{path}'."))
         except OSError as e:
-            return IngestResult(name, "failed", reason=f"I couldn't read '{name}' ({e.strerror or e}).")
-        return self.ingest_bytes(name, data)
+            return report.done(IngestResult(name, "failed", reason=f"I couldn't read '{name}' ({e.strerror or e})."))
+        return self._ingest(name, data, report)
 
-    def ingest_bytes(self, name: str, data: bytes) -> IngestResult:
+    def ingest_bytes(self, name: str, data: bytes, *, progress: IngestListener | None = None) -> IngestResult:
         """Index one PDF atomically: unchanged, duplicate, added or replaced; failed leaves the index as it was."""
+        return self._ingest(name, data, Reporter(progress, name))
+
+    def _ingest(self, name: str, data: bytes, report: Reporter) -> IngestResult:
         sha = hashlib.sha256(data).hexdigest()
         current = self.index.document(name)
         if current is not None and current.sha256 == sha:
-            return IngestResult(name, "unchanged", pages=current.pages, chunks=current.chunks)
+            return report.done(IngestResult(name, "unchanged", pages=current.pages, chunks=current.chunks))
         twin = self.index.by_sha(sha)
         if twin is not None and twin.name != name:
-            return IngestResult(name, "duplicate", pages=twin.pages, chunks=twin.chunks,
-                                reason=f"Same content as '{twin.name}', which is already indexed.")
+            return report.done(IngestResult(name, "duplicate", pages=twin.pages, chunks=twin.chunks,
+                                            reason=f"Same content as '{twin.name}', which is already indexed."))
+        report("reading")
         try:
-            doc = extract_document(data, name)
+            doc = extract_document(data, name, on_page=lambda done, total: report("reading", done, total))
         except PdfProblem as e:
-            return IngestResult(name, "failed", reason=e.user_message)
+            return report.done(IngestResult(name, "failed", reason=e.user_message))
         chunks = chunk_pages(doc.pages)
-        vectors = self.embedder.embed([embedding_text(c) for c in chunks])
+        vectors = self._embed(chunks, report, doc.total_pages)
         blob_key = self._store_pdf(sha, data)
         total_pages = doc.total_pages
         title, headings = outline_of(doc, chunks)
@@ -147,8 +147,29 @@ class LocalKnowledgeBase:
                                        blob_key=blob_key, model=getattr(self.embedder, "model_id", "?"),
                                        chunks=[(c.page, c.ordinal, c.context, c.text) for c in chunks], vectors=vectors,
                                        title=title, headings=headings)
-        return IngestResult(name, "replaced" if replaced else "added", pages=total_pages, chunks=len(chunks),
-                            reason=doc.note)
+        return report.done(IngestResult(name, "replaced" if replaced else "added", pages=total_pages,
+                                        chunks=len(chunks), reason=doc.note))
+
+    def _embed(self, chunks: Sequence[Any], report: Reporter, pages: int) -> Any:
+        """The chunks' vectors, embedded in page order a window at a time so progress can name a page."""
+        import numpy as np
+
+        texts = [embedding_text(c) for c in chunks]
+        if report.listener is None or len(texts) <= EMBED_WINDOW:
+            vectors = self.embedder.embed(texts)
+        else:
+            report("indexing", 0, pages)
+            parts = []
+            for start in range(0, len(texts), EMBED_WINDOW):
+                parts.append(self.embedder.embed(texts[start:start + EMBED_WINDOW]))
+                end = min(start + EMBED_WINDOW, len(chunks))
+                # the last page reached is only partly done unless the next chunk starts a new page
+                page = chunks[end - 1].page if end == len(chunks) or chunks[end].page > chunks[end - 1].page \
+                    else chunks[end - 1].page - 1
+                report("indexing", page if end < len(chunks) else pages, pages)
+            return np.concatenate(parts)
+        report("indexing", pages, pages)
+        return vectors
 
     def _store_pdf(self, sha: str, data: bytes) -> str | None:
         if self.blobs is None:
@@ -198,6 +219,9 @@ class LocalKnowledgeBase:
         return [h.passage() for h in self.hits(query, k)]
 
     # --- ask -------------------------------------------------------------------------------------
+    def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
+        return extractive.condense(question, history)
+
     def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = (),
             about: str | None = None, more: dict[str, Any] | None = None) -> Answer:
         """Answer from the course PDFs. ``about``: the document the conversation is on ("this PDF");
@@ -208,10 +232,10 @@ class LocalKnowledgeBase:
         if more and extractive.is_more(question):
             continued = self.more(more)
             if continued is not None:
-                return continued
+                return replace(continued, kind="more")
         if extractive.is_overview(question):
             return self.overview(question, about=about)
-        query = extractive.condense(question, history)
+        query = self.retrieval_query(question, history)
         qv = self.embedder.embed_one(query[:2000])
         hits = self.hits(query, k=8, query_vec=qv)
         if not hits and not self.index.stats()["documents"]:

@@ -62,8 +62,12 @@ def extract(data: bytes, name: str = "the PDF") -> list[Page]:
     return extract_document(data, name).pages
 
 
-def extract_document(data: bytes, name: str = "the PDF") -> Extracted:
-    """Like :func:`extract`, with the page count and the scanned pages that could not be read."""
+def extract_document(data: bytes, name: str = "the PDF",
+                     on_page: Callable[[int, int], None] | None = None) -> Extracted:
+    """Like :func:`extract`, with the page count and the scanned pages that could not be read.
+
+    ``on_page(done, total)`` is called after each page's text is read (for a progress display).
+    """
     try:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
@@ -82,7 +86,12 @@ def extract_document(data: bytes, name: str = "the PDF") -> Extracted:
             if not ok:
                 raise PdfProblem(f"'{name}' is password-protected (encrypted), so I can't read it. "
                                  "Please send a copy without a password.", code="encrypted_pdf")
-        raw_pages = [_page_text(p) for p in reader.pages]
+        total = len(reader.pages)
+        raw_pages = []
+        for page in reader.pages:
+            raw_pages.append(_page_text(page))
+            if on_page is not None:
+                on_page(len(raw_pages), total)
     except PdfProblem:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError) as e:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
 import os
+import shutil
 from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
 
 import pytest
 
@@ -17,6 +23,43 @@ for var in [v for v in os.environ if v.startswith("COURSEBOT_")]:
     os.environ.pop(var)
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# .ci/run sets CI=true: there a missing engine fails its tests instead of skipping them quietly.
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_engine(name: str, available: bool, hint: str = "`make test` installs it") -> None:
+    """Skip the calling test (or module) when engine ``name`` is missing here; under CI, fail instead."""
+    if available:
+        return
+    message = f"{name} is not installed ({hint})"
+    if IN_CI:
+        pytest.fail(f"{message}; under CI a missing engine fails the test instead of skipping it", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
+def require_module(module: str, name: str | None = None, hint: str = "`make test` installs it") -> ModuleType:
+    """``pytest.importorskip`` that fails under CI: the imported module, or a skip (locally) / failure (CI)."""
+    found = importlib.util.find_spec(module.split(".")[0]) is not None
+    require_engine(name or module, found, hint)
+    return importlib.import_module(module)
+
+
+def has_program(program: str) -> bool:
+    return shutil.which(program) is not None
+
+
+def needs_engine(name: str, available: Callable[[], bool], hint: str = "`make test` installs it") -> Callable:
+    """Decorator: the test needs engine ``name`` (``available()`` says whether it is here)."""
+    def decorate(test: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(test)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            require_engine(name, available(), hint)
+            return test(*args, **kwargs)
+
+        return run
+
+    return decorate
 
 
 @pytest.fixture

@@ -90,5 +90,5 @@ def test_add_requests_with_a_pdf_do_not_become_questions(text):
 
     turn = Turn(conversation="x", text=text, attachments=(pdf("a.pdf", b"%PDF-1.4"),))
     slots = fill_slots(turn, {"question": text}, Conversation())
-    assert slots["_ingest_only"] is True and slots["question"] is None
+    assert slots.ingest_only is True and slots["question"] is None
     assert fill_slots(Turn(conversation="x", text="what is lex"), {}, Conversation())["question"] == "what is lex"

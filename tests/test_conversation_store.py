@@ -8,7 +8,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from bot.conversation import Conversation, DynamoConversationStore, SqliteConversationStore
+from bot.aws.state_table import DynamoConversationStore
+from bot.conversation import Conversation
+from bot.local.state import SqliteConversationStore
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

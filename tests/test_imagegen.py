@@ -169,10 +169,12 @@ def test_random_seed_is_reported(tmp_path):
 def test_local_backend_builds_only_with_an_endpoint(tmp_path):
     from bot.settings import load
 
+    from bot.services import Services
+
     with pytest.raises(NotAvailable) as e:
-        imagegen.build_local(load(home=tmp_path, backend="local"), None)
-    assert "COURSEBOT_BACKEND=aws" in e.value.user_message
-    gen = imagegen.build_local(load(home=tmp_path, backend="local", image_endpoint="my-endpoint"), None)
+        Services(load(home=tmp_path, backend="local")).imagegen
+    assert "COURSEBOT_BACKEND=aws" in e.value.user_message and "COURSEBOT_IMAGE_ENDPOINT" in e.value.user_message
+    gen = Services(load(home=tmp_path, backend="local", image_endpoint="my-endpoint")).imagegen
     assert isinstance(gen, imagegen.JumpStartImageGenerator) and gen.endpoint == "my-endpoint"
     assert isinstance(imagegen.build(settings(tmp_path), None), imagegen.BedrockImageGenerator)
 
@@ -185,7 +187,7 @@ def gen_router(tmp_path):
     from moto import mock_aws
 
     from bot.aws.s3 import S3BlobStore
-    from bot.conversation import SqliteConversationStore
+    from bot.local.state import SqliteConversationStore
     from bot.router import Router
     from bot.services import Services
 

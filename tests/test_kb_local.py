@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import needs_engine
 
 from kb.sample import render
 
@@ -232,7 +233,7 @@ def _has_tesseract() -> bool:
     return shutil.which("tesseract") is not None
 
 
-@pytest.mark.skipif(not _has_tesseract(), reason="tesseract-ocr / pytesseract not installed")
+@needs_engine("tesseract-ocr and pytesseract", _has_tesseract)
 def test_scanned_pdf_is_read_by_the_installed_ocr_engine(kb, tmp_path):
     from fpdf import FPDF
     from PIL import Image, ImageDraw, ImageFont

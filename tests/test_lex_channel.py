@@ -183,7 +183,7 @@ EXPECTED = {
 @pytest.fixture
 def shared_router(router, monkeypatch):
     """lambda_handler's process-wide router, replaced by one on an isolated COURSEBOT_HOME."""
-    monkeypatch.setattr(lex, "_router", router)
+    monkeypatch.setattr(lex.handler, "_router", router)
     return router
 
 
@@ -192,7 +192,7 @@ def test_every_fixture_has_an_expectation():
 
 
 def test_fixtures_cover_every_intent_in_text_and_speech_dialog_and_fulfillment():
-    from bot.channels.lex_definition import build
+    from bot.channels.lex.definition import build
 
     events = [load(n) for n in all_fixtures()]
     names = {e["sessionState"]["intent"]["name"] for e in events if (e.get("sessionState") or {}).get("intent")}
@@ -266,7 +266,7 @@ def test_a_crashing_router_still_gives_a_valid_failed_close(monkeypatch):
     def broken():
         raise RuntimeError("boom: arn:aws:dynamodb:secret")
 
-    monkeypatch.setattr(lex, "get_router", broken)
+    monkeypatch.setattr(lex.handler, "get_router", broken)
     event = load("greeting_text_fulfillment")
     response = lex.lambda_handler(event, None)
     assert_valid(response, event)
@@ -448,14 +448,14 @@ def test_aws_backend_keeps_conversation_state_in_dynamodb(home, monkeypatch):
 def test_cli_invoke_prints_the_response(home, monkeypatch):
     from bot.cli import main
 
-    monkeypatch.setattr(lex, "_router", None)
+    monkeypatch.setattr(lex.handler, "_router", None)
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["lex", "invoke", "--event", str(FIXTURES / "help_text_fulfillment_old_confidence.json")]) == 0
     response = json.loads(out.getvalue())
     assert_valid(response, load("help_text_fulfillment_old_confidence"))
     assert response["sessionState"]["intent"]["name"] == "Help"
-    monkeypatch.setattr(lex, "_router", None)
+    monkeypatch.setattr(lex.handler, "_router", None)
 
 
 def test_cli_invoke_rejects_a_missing_or_broken_file(tmp_path, capsys):
@@ -515,7 +515,7 @@ def test_short_answers_store_nothing(settings):
 
 
 def test_bench_lex_reports_the_import_ratio():
-    from bot.benchmarks import bench_lex
+    from bot.bench.core import bench_lex
 
     rows = {r.metric: r for r in bench_lex(runs=1)}
     ratio = rows["handler cold import / import boto3 (goal <= 1.5)"]

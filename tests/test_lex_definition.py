@@ -10,7 +10,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from bot.channels import lex_definition as ld
+from bot.channels.lex import definition as ld
 from bot.specs import IntentSpec, SlotSpec
 from intents import specs
 

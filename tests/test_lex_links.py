@@ -1,4 +1,4 @@
-"""Short links (bot/links.py): the local and DynamoDB stores, the web and Lambda redirects, and Lex
+"""Short links (bot/shortlinks.py): the local and DynamoDB stores, the web and Lambda redirects, and Lex
 answers that carry them instead of ~1.3 KB presigned S3 URLs."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot import links
+from bot import shortlinks
 from bot.channels import lex
 from bot.errors import InputError, NotAvailable
-from bot.links import LinkError
+from bot.shortlinks import LinkError
 from test_lex_channel import RecordingIntent, assert_valid, load, router_with
 
 BASE = "http://127.0.0.1:8000"
@@ -89,7 +89,7 @@ def test_unknown_malformed_and_expired_ids(local, monkeypatch):
     url = store.shorten("x/y.txt", expires_in=60)
     store.resolve(link_id(url))
     real = time.time
-    monkeypatch.setattr(links.time, "time", lambda: real() + 61)
+    monkeypatch.setattr(shortlinks.time, "time", lambda: real() + 61)
     with pytest.raises(LinkError) as e:
         store.resolve(link_id(url))
     assert e.value.code == "link_expired" and "expired" in e.value.user_message
@@ -101,7 +101,7 @@ def test_an_id_collision_never_overwrites_a_link(local, monkeypatch):
     local.blobs.put("a/1.txt", b"one", "text/plain")
     local.blobs.put("a/2.txt", b"two", "text/plain")
     ids = iter(["A" * 22, "A" * 22, "B" * 22])
-    monkeypatch.setattr(links, "new_id", lambda: next(ids))
+    monkeypatch.setattr(shortlinks, "new_id", lambda: next(ids))
     first = local.links.shorten("a/1.txt")
     second = local.links.shorten("a/2.txt")
     assert link_id(first) == "A" * 22 and link_id(second) == "B" * 22
@@ -134,7 +134,7 @@ def test_web_redirect(local, monkeypatch):
         local.blobs.put("x.txt", b"x", "text/plain")
         gone_later = local.links.shorten("x.txt")
         real = time.time
-        monkeypatch.setattr(links.time, "time", lambda: real() + 2 * 86400)
+        monkeypatch.setattr(shortlinks.time, "time", lambda: real() + 2 * 86400)
         r = client.get(gone_later.removeprefix(BASE), follow_redirects=False)
         assert r.status_code == 410 and "expired" in r.text
 
@@ -204,7 +204,7 @@ def handler(aws, monkeypatch):
     from bot import services as services_module
     from bot.channels import links as channel
 
-    monkeypatch.setattr(services_module, "_services", aws)
+    monkeypatch.setattr(services_module, "default", lambda: aws)
     return channel.lambda_handler
 
 
@@ -221,7 +221,7 @@ def test_dynamodb_store_item_expiry_and_conditional_put(aws, monkeypatch):
     assert store.shorten("generated/c/pic.png").startswith(API + "/l/")  # a bare blob key works too
 
     ids = iter([link_id(url), "C" * 22])  # the first draw collides with the existing link
-    monkeypatch.setattr(links, "new_id", lambda: next(ids))
+    monkeypatch.setattr(shortlinks, "new_id", lambda: next(ids))
     other = store.shorten("generated/c/other.png")
     assert link_id(other) == "C" * 22
     assert store.resolve(link_id(url)).target["key"] == "media/generated/c/pic.png"  # not overwritten
@@ -250,7 +250,7 @@ def test_dynamodb_store_refuses_other_buckets_and_prefixes(aws):
 
 
 def test_s3_location_reads_both_url_styles():
-    from bot.aws.links import s3_location
+    from bot.aws.shortlinks import s3_location
 
     buckets = {"coursebot-media-1": "media/"}
     assert s3_location("https://coursebot-media-1.s3.amazonaws.com/media/a%20b.mp3?X-Amz-Signature=1", buckets) \
@@ -301,7 +301,7 @@ def test_lambda_redirect_unknown_expired_and_gone(aws, handler, monkeypatch):
     aws.blobs.put("generated/c/old.png", PNG, "image/png")
     old = link_id(aws.links.shorten("generated/c/old.png", expires_in=30))
     real = time.time
-    monkeypatch.setattr(links.time, "time", lambda: real() + 31)
+    monkeypatch.setattr(shortlinks.time, "time", lambda: real() + 31)
     response = handler(redirect_event(old), None)
     assert response["statusCode"] == 410 and "expired" in response["body"]
 
@@ -437,11 +437,11 @@ def test_stack_has_the_redirect_route_with_least_privilege():
     assert "dynamodb:PutItem" in lex_actions  # the Lex function writes the links
 
 
-def test_import_bot_links_stays_light():
+def test_import_shortlinks_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, bot.links, bot.channels.links, bot.local.links; "
+    code = ("import sys, bot.shortlinks, bot.channels.links, bot.local.shortlinks, bot.aws.shortlinks; "
             "print(any(m in sys.modules for m in ('boto3', 'botocore', 'fastapi')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

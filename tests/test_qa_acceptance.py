@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from conftest import require_engine, require_module
 
 
 def test_describing_a_photo_prints_nothing_on_stderr(tmp_path):
     """LiteRT's C++ 'Created TensorFlow Lite XNNPACK delegate' line must not reach the terminal."""
-    skimage_data = pytest.importorskip("skimage.data")
+    skimage_data = require_module("skimage.data", "scikit-image (the `dev` extra)")
     from PIL import Image
 
     photo = tmp_path / "astronaut.jpg"
@@ -38,7 +38,7 @@ def test_stderr_written_while_loading_the_face_models_is_kept(capfd):
 
 def test_web_replies_do_not_show_server_file_paths(home):
     """/api/turn drops attachments' `path`; the same path in `details.audio.path` must go too."""
-    pytest.importorskip("fastapi")
+    require_module("fastapi", "fastapi (the `web` extra)")
     from fastapi.testclient import TestClient
 
     from bot.channels.web import create_app
@@ -221,8 +221,7 @@ def test_the_photo_reply_s_own_text_suggestion_is_answered_about_the_photo(route
 
     from bot.turn import Attachment, Turn
 
-    if shutil.which("tesseract") is None:
-        pytest.skip("tesseract-ocr is not installed (make install installs it)")
+    require_engine("tesseract-ocr", shutil.which("tesseract") is not None)
 
     data = _sign_png()
     first = router.handle(Turn(conversation="qa-sign", text="what's this?", attachments=(
@@ -247,7 +246,7 @@ def test_text_questions_without_a_photo_are_not_photo_questions(router):
 def test_a_photo_follow_up_does_not_suggest_the_question_just_asked(router):
     from bot.turn import Attachment, Turn
 
-    skimage_data = pytest.importorskip("skimage.data")
+    skimage_data = require_module("skimage.data", "scikit-image (the `dev` extra)")
     import io
 
     from PIL import Image
@@ -290,7 +289,7 @@ def test_text_that_is_not_utf8_gets_a_reply_that_says_so(router, tmp_path):
 
 
 def test_web_upload_of_non_utf8_text_says_so(home):
-    pytest.importorskip("fastapi")
+    require_module("fastapi", "fastapi (the `web` extra)")
     from fastapi.testclient import TestClient
 
     from bot.channels.web import create_app

@@ -23,7 +23,7 @@ def lex_router(router, monkeypatch):
 
     for k, v in SECRET_ENV.items():
         monkeypatch.setenv(k, v)
-    monkeypatch.setattr(lex, "_router", router)
+    monkeypatch.setattr(lex.handler, "_router", router)
     return router
 
 
@@ -64,8 +64,8 @@ def test_bad_text_through_lex(name, intent, slot, lex_router):
 def real_slack(tmp_path, settings, monkeypatch):
     """The Slack app over real HTTP with the real intents, against the local fake Slack Web API."""
     from bot.channels import slack
-    from bot.channels.slack_dedupe import SqliteDedupe
-    from bot.channels.slack_fake import FakeSlack
+    from bot.channels.slack.dedupe import SqliteDedupe
+    from bot.testing.slack_web_api import FakeSlack
     from bot.router import Router
     from bot.services import Services
 

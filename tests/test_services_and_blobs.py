@@ -29,7 +29,7 @@ def test_capabilities_are_built_once(settings):
 
 
 def test_aws_conversation_store_is_dynamodb(settings):
-    from bot.conversation import DynamoConversationStore
+    from bot.aws.state_table import DynamoConversationStore
 
     s = Services(settings.model_copy(update={"backend": "aws"}))
     assert isinstance(s.conversations, DynamoConversationStore)

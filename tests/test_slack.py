@@ -77,8 +77,8 @@ class Recorder:
 def slack_env(tmp_path, settings):
     """(fake Slack API, app server URL, recorder, app) with fake AskCoursePdfs/DescribePhoto/SpeakAnswer."""
     from bot.channels import slack
-    from bot.channels.slack_dedupe import SqliteDedupe
-    from bot.channels.slack_fake import FakeSlack
+    from bot.channels.slack.dedupe import SqliteDedupe
+    from bot.testing.slack_web_api import FakeSlack
     from bot.router import Router
     from bot.services import Services
     from bot.specs import Intent
@@ -215,8 +215,8 @@ def test_pdf_shared_with_a_mention_is_ingested(slack_env):
 def _share_photo(settings, data: bytes):
     """A real DM file share through the real registry's DescribePhoto; returns the fake Slack."""
     from bot.channels import slack
-    from bot.channels.slack_dedupe import MemoryDedupe
-    from bot.channels.slack_fake import FakeSlack
+    from bot.channels.slack.dedupe import MemoryDedupe
+    from bot.testing.slack_web_api import FakeSlack
     from bot.router import Router
     from bot.services import Services
 

@@ -7,9 +7,9 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
+from conftest import require_module
 
-ws_server = pytest.importorskip("websockets.sync.server")
+ws_server = require_module("websockets.sync.server", "websockets (the `dev` extra)")
 
 FIX = Path(__file__).parent / "fixtures" / "slack"
 TOKEN = "xoxb-socket-test"
@@ -18,8 +18,8 @@ APP_TOKEN = "xapp-1-socket-test"
 
 def test_socket_mode_event_is_acked_and_answered_once(settings):
     from bot.channels import slack
-    from bot.channels.slack_dedupe import MemoryDedupe
-    from bot.channels.slack_fake import FakeSlack
+    from bot.channels.slack.dedupe import MemoryDedupe
+    from bot.testing.slack_web_api import FakeSlack
     from bot.router import Router
     from bot.services import Services
 

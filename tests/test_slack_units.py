@@ -104,7 +104,7 @@ def _contract(store):
 
 
 def test_sqlite_dedupe_contract_and_shared_file(tmp_path):
-    from bot.channels.slack_dedupe import SqliteDedupe
+    from bot.channels.slack.dedupe import SqliteDedupe
 
     _contract(SqliteDedupe(tmp_path / "d.sqlite3"))
     again = SqliteDedupe(tmp_path / "d.sqlite3")  # another process sees the same deliveries
@@ -114,7 +114,7 @@ def test_sqlite_dedupe_contract_and_shared_file(tmp_path):
 
 
 def test_memory_dedupe_contract():
-    from bot.channels.slack_dedupe import MemoryDedupe
+    from bot.channels.slack.dedupe import MemoryDedupe
 
     _contract(MemoryDedupe())
 
@@ -123,7 +123,8 @@ def test_dynamo_dedupe_contract_on_moto(settings):
     from moto import mock_aws
 
     from bot.aws.clients import make_client
-    from bot.channels.slack_dedupe import DynamoDedupe, build
+    from bot.aws.state_table import DynamoDedupe
+    from bot.channels.slack_dedupe import build
 
     with mock_aws():
         cfg = settings.model_copy(update={"backend": "aws", "state_table": "cb-state"})
@@ -140,6 +141,13 @@ def test_dynamo_dedupe_contract_on_moto(settings):
         client.put_item(TableName="cb-state", Item={"pk": {"S": "slack-dedupe#event:old"}, "state": {"S": "working"},
                                                     "expires": {"N": str(int(time.time()) - 10)}})
         assert store.claim("event:old") is True
+
+
+def test_dedupe_stores_keep_their_old_import_path():
+    from bot.channels import slack_dedupe
+    from bot.channels.slack import dedupe
+
+    assert slack_dedupe.DedupeStore is dedupe.DedupeStore and slack_dedupe.build is dedupe.build
 
 
 # -- Lambda: ack in the first invocation, work in the second ---------------------------------------
@@ -160,8 +168,8 @@ def test_lambda_acks_then_works_in_an_async_invocation(settings, tmp_path):
     from botocore.stub import ANY, Stubber
 
     from bot.aws.clients import make_client
-    from bot.channels.slack_dedupe import SqliteDedupe
-    from bot.channels.slack_fake import FakeSlack
+    from bot.channels.slack.dedupe import SqliteDedupe
+    from bot.testing.slack_web_api import FakeSlack
     from bot.router import Router
     from bot.services import Services
 
@@ -233,7 +241,7 @@ def test_cli_needs_app_token_for_socket_mode(capsys, home, monkeypatch):
 
 
 def test_wrong_token_fails_at_start(settings):
-    from bot.channels.slack_fake import FakeSlack
+    from bot.testing.slack_web_api import FakeSlack
     from bot.errors import ConfigError
     from bot.router import Router
     from bot.services import Services
@@ -252,6 +260,16 @@ def test_import_bot_does_not_import_slack_bolt():
     code = "import bot, bot.router, bot.cli, sys; print('slack_bolt' in sys.modules or 'slack_sdk' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_slack_web_api_fake_is_not_on_a_request_path():
+    import subprocess
+    import sys
+
+    code = ("import bot.channels.slack, bot.channels.slack_dedupe, bot.router, bot.cli, sys; "
+            "print(sorted(m for m in sys.modules if m.startswith('bot.testing')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_manifest_scopes_and_events_match_the_app():
@@ -274,7 +292,7 @@ def test_cli_http_mode_serves_signed_events(tmp_path):
     import sys
     import urllib.request
 
-    from bot.channels.slack_fake import FakeSlack
+    from bot.testing.slack_web_api import FakeSlack
 
     with FakeSlack(TOKEN) as fake:
         env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,

@@ -4,19 +4,19 @@ S3 via moto (object exists, SSE set, presigned URL)."""
 from __future__ import annotations
 
 import io
-import shutil
 import time
 from urllib.parse import parse_qs, urlparse
 
 import boto3
 import pytest
+from conftest import has_program, needs_engine, require_module
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from bot.errors import InputError
 
-soundfile = pytest.importorskip("soundfile")
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (make install)")
+soundfile = require_module("soundfile", "soundfile (the `speech` extra)")
+needs_espeak = needs_engine("espeak-ng", lambda: has_program("espeak-ng"))
 
 THREE_HUNDRED = ("Amazon Polly turns text into lifelike speech. Neural voices sound natural, while standard voices "
                  "are cheaper. The audio is stored in Amazon S3 and shared through a presigned link that expires "
@@ -219,11 +219,12 @@ def test_s3_store_with_kms_key():
 
 
 def test_s3_build_needs_a_bucket(settings):
-    from bot.aws.s3 import build
     from bot.errors import NotAvailable
+    from bot.services import Services
 
-    with pytest.raises(NotAvailable, match="COURSEBOT_MEDIA_BUCKET"):
-        build(settings, None)
+    with pytest.raises(NotAvailable, match="COURSEBOT_MEDIA_BUCKET") as e:
+        Services(settings.model_copy(update={"backend": "aws"})).blobs
+    assert e.value.code == "not_configured"
 
 
 def test_presigned_url_downloads_over_http():

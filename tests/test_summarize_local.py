@@ -8,7 +8,7 @@ import pytest
 
 from bot import textutil
 
-SAMPLE = (Path(__file__).parents[1] / "bot" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
+SAMPLE = (Path(__file__).parents[1] / "bot" / "bench" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
 
 
 # --- text helpers --------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import require_engine
 
 from bot import textutil
 from bot.turn import Turn
@@ -27,16 +27,14 @@ COMPREHEND_TYPES = {"PERSON", "LOCATION", "ORGANIZATION", "COMMERCIAL_ITEM", "EV
 TEXT = ("Jeff Bezos founded Amazon in Seattle in 1994. The company first sold books online and launched Amazon Web "
         "Services in 2006. Today Andy Jassy runs Amazon, and the Kindle e-reader costs about $100 in the United "
         "States.")
-SAMPLE = (Path(__file__).parents[1] / "bot" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
+SAMPLE = (Path(__file__).parents[1] / "bot" / "bench" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def nlp():
-    if importlib.util.find_spec("spacy") is None or importlib.util.find_spec(MODEL) is None:
-        if os.environ.get("CI"):
-            raise RuntimeError("CI must test offline entities: `make test` installs the `ner` extra "
-                               "(pip install -e '.[ner]')")
-        pytest.skip("the `ner` extra is not installed (pip install -e '.[ner]', or run `make test`)")
+    require_engine("spaCy and its English model (the `ner` extra)",
+                   importlib.util.find_spec("spacy") is not None and importlib.util.find_spec(MODEL) is not None,
+                   "pip install -e '.[ner]', or run `make test`")
     from bot.local.text import load_ner
 
     model = load_ner(MODEL)
@@ -109,7 +107,17 @@ def test_entities_are_capped_at_25_distinct(analyzer, nlp):
 
 
 # --- loading: once per process, thread-safe, by package or path, never from the network ------------------
-def test_model_is_loaded_once_per_process_even_from_many_threads(nlp, monkeypatch):
+@pytest.fixture
+def fresh_ner_cache():
+    """The process-wide pipeline cache emptied for the test, and again after it (no test sees another's)."""
+    from bot.local import text as local_text
+
+    local_text._load_ner.cache_clear()
+    yield
+    local_text._load_ner.cache_clear()
+
+
+def test_model_is_loaded_once_per_process_even_from_many_threads(nlp, monkeypatch, fresh_ner_cache):
     import spacy
 
     from bot.local import text as local_text
@@ -122,7 +130,6 @@ def test_model_is_loaded_once_per_process_even_from_many_threads(nlp, monkeypatc
         time.sleep(0.2)  # widen the window in which a second thread could start its own load
         return real_load(*args, **kwargs)
 
-    monkeypatch.setattr(local_text, "_ner_models", {})
     monkeypatch.setattr(spacy, "load", counting_load)
     got, barrier = [], threading.Barrier(8)
 
@@ -186,10 +193,9 @@ def test_model_loads_by_folder_path(nlp):
     assert _by_text(insights.entities)["Seattle"]["type"] == "LOCATION"
 
 
-def test_missing_model_gives_the_clear_note(monkeypatch, tmp_path):
+def test_missing_model_gives_the_clear_note(monkeypatch, tmp_path, fresh_ner_cache):
     from bot.local import text as local_text
 
-    monkeypatch.setattr(local_text, "_ner_models", {})
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == MODEL else real_find_spec(name, *a))
@@ -201,7 +207,9 @@ def test_missing_model_gives_the_clear_note(monkeypatch, tmp_path):
         insights = local_text.LocalTextAnalyzer(ner_model=bad).analyze(TEXT)
         assert insights.entities == ()
         assert any(f"COURSEBOT_NER_MODEL={bad}" in n for n in insights.notes), insights.notes
-    assert local_text._ner_models == {MODEL: None, "coursebot_no_such_model": None, str(tmp_path): None}
+    assert local_text._load_ner.cache_info().currsize == 3  # each missing model is looked for once
+    assert all(local_text.load_ner(m) is None for m in (MODEL, "coursebot_no_such_model", str(tmp_path)))
+    assert local_text._load_ner.cache_info().misses == 3
 
 
 # --- through the Router -----------------------------------------------------------------------------------
@@ -258,7 +266,7 @@ def test_long_message_through_the_router_stays_under_the_request_limit(router, s
 
 # --- bench row ---------------------------------------------------------------------------------------------
 def test_bench_row_for_entities_per_5kb(analyzer):
-    from bot import benchmarks
+    from bot.bench import core as benchmarks
     from bot.local.text import LocalTextAnalyzer
 
     text = benchmarks._sample_text(5000)

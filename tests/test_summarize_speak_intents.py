@@ -4,18 +4,17 @@ stubbed/moto clients, and the bad inputs from the issue (empty, 200 KB, markup, 
 from __future__ import annotations
 
 import io
-import shutil
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import pytest
+from conftest import has_program, needs_engine
 
 from bot import textutil
 from bot.turn import Attachment, Turn
 
-SAMPLE = (Path(__file__).parents[1] / "bot" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (make install)")
+SAMPLE = (Path(__file__).parents[1] / "bot" / "bench" / "data" / "summarize_sample.md").read_text(encoding="utf-8")
+needs_espeak = needs_engine("espeak-ng", lambda: has_program("espeak-ng"))
 
 
 def make_pdf(text_lines: list[str]) -> bytes:
@@ -250,7 +249,7 @@ def test_say_it_in_spanish_on_aws(home, monkeypatch):
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="media-bucket")
         translate = boto3.client("translate", region_name="us-east-1")
         polly = boto3.client("polly", region_name="us-east-1")
-        from bot.local.wiring import conversations
+        from bot.local.state import build_conversations as conversations
         from bot.nlu import build as nlu
 
         services = Services(settings, overrides={"translator": AwsTranslator(translate), "speech": PollySpeech(polly),
@@ -286,10 +285,10 @@ def test_say_it_in_spanish_on_aws(home, monkeypatch):
 # --- bench rows ---------------------------------------------------------------------------------------
 @needs_espeak
 def test_bench_rows(services, monkeypatch):
-    from bot import benchmarks
+    from bot.bench import core as benchmarks
     from bot import services as services_mod
 
-    monkeypatch.setattr(services_mod, "_services", services)
+    monkeypatch.setattr(services_mod, "default", lambda: services)
     rows = benchmarks.bench_speech() + benchmarks.bench_summarize()
     by_metric = {r.metric: r for r in rows}
     assert by_metric["speech per 300 characters p50"].unit == "ms"

@@ -7,12 +7,13 @@ import io
 
 import numpy as np
 import pytest
+from conftest import require_module
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.local import vision as lv
 from bot.turn import Turn
 
-skimage_data = pytest.importorskip("skimage.data")
+skimage_data = require_module("skimage.data", "scikit-image (the `dev` extra)")
 
 
 def png(im: Image.Image) -> bytes:

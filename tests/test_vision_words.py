@@ -71,6 +71,6 @@ def test_declined_says_only_the_refusal():
 
 
 def test_vision_bench_is_registered():
-    from bot.benchmarks import BENCHES, _resolve
+    from bot.bench.core import BENCHES, _resolve
 
     assert callable(_resolve(BENCHES["vision"]))

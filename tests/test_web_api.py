@@ -7,8 +7,9 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import require_module
 
-pytest.importorskip("fastapi")
+require_module("fastapi", "fastapi (the `web` extra)")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from web_fakes import FIXTURES, HOSTILE, PDF_KEY, fake_intents  # noqa: E402
@@ -86,7 +87,7 @@ def test_greeting_help_fallback_and_empty(client):
     assert "httponly" in hello.headers["set-cookie"].lower() and "samesite=strict" in hello.headers["set-cookie"].lower()
 
     assert turn(client, "what can you do?").json()["intent"] == "Help"
-    assert turn(client, "what's the weather in Paris tomorrow").json()["intent"] == "Fallback"
+    assert turn(client, "book me a flight to Paris tomorrow").json()["intent"] == "Fallback"
     empty = turn(client, "   ").json()
     assert empty["error"] == "empty_message" and empty["text"]
     # the same browser keeps one conversation

@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import require_engine, require_module
 
-pytest.importorskip("fastapi")
-selenium = pytest.importorskip("selenium")
+require_module("fastapi", "fastapi (the `web` extra)")
+selenium = require_module("selenium", "selenium (the `dev` extra)")
 
 from web_fakes import FIXTURES, fake_intents  # noqa: E402
 
@@ -24,12 +25,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "web"
 
-if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser test: install chromium and chromium-driver "
-                           "(scripts/apt-packages-test.txt, installed by `make test`)")
-    pytest.skip("Debian's chromium and chromium-driver are not installed (make install installs them)",
-                allow_module_level=True)
+require_engine("Chromium and chromium-driver", os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER),
+               "scripts/apt-packages-test.txt, installed by `make test`")
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +45,7 @@ class SlowIntent:
 @pytest.fixture
 def server(home):
     from bot.channels.web import create_app
-    from bot.channels.web_cli import BackgroundServer
+    from bot.cli.serve import BackgroundServer
     from bot.router import Router
     from bot.services import Services
     from bot.settings import load
@@ -241,7 +238,7 @@ def _b64(path: Path) -> str:
 def real_server(home, tmp_path):
     """The web app with the real intents on the local backend and the sample course ingested."""
     from bot.channels.web import create_app
-    from bot.channels.web_cli import BackgroundServer
+    from bot.cli.serve import BackgroundServer
     from bot.router import Router
     from bot.services import Services
     from bot.settings import load

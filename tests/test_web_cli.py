@@ -11,9 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
+from conftest import require_module
 
-pytest.importorskip("fastapi")
+require_module("fastapi", "fastapi (the `web` extra)")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +45,7 @@ def test_serve_prints_its_url_and_answers(home):
 def test_serve_sets_public_url_and_binds_loopback(home, monkeypatch, capsys):
     import uvicorn
 
-    from bot.channels import web_cli
+    from bot.cli import serve as web_cli
     from bot.cli import build_parser
 
     seen = {}
@@ -67,7 +67,7 @@ def test_serve_sets_public_url_and_binds_loopback(home, monkeypatch, capsys):
 def test_serve_reports_a_busy_port(home, capsys):
     import socket
 
-    from bot.channels import web_cli
+    from bot.cli import serve as web_cli
     from bot.cli import build_parser
 
     with socket.socket() as busy:
@@ -79,7 +79,7 @@ def test_serve_reports_a_busy_port(home, capsys):
 
 
 def test_bench_web_concurrent_sessions_have_no_errors(home):
-    from bot.channels.web_bench import bench_web
+    from bot.bench.web import bench_web
 
     rows = {r.metric: r.value for r in bench_web(sessions=4, turns=5)}
     assert rows["turns"] == 20 and rows["errors"] == 0

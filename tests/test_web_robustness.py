@@ -4,8 +4,9 @@ status, no traceback and no internals, for every bad message and file."""
 from __future__ import annotations
 
 import pytest
+from conftest import require_module
 
-pytest.importorskip("fastapi")
+require_module("fastapi", "fastapi (the `web` extra)")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import badinputs  # noqa: E402

@@ -3,7 +3,7 @@ Stability models (each family has its own request body), or a SageMaker JumpStar
 
 Every answer is checked to be a real, decodable image; a content-filter refusal becomes an
 InputError with a sentence the user can act on. There is no offline image model: without AWS or an
-endpoint, :func:`build_local` says which setting enables it, and nothing fakes a picture.
+endpoint, :mod:`bot.providers` says which setting enables it, and nothing fakes a picture.
 """
 
 from __future__ import annotations
@@ -247,10 +247,6 @@ def build(settings: Any, services: Any) -> BedrockImageGenerator | JumpStartImag
     return BedrockImageGenerator(settings)
 
 
-def build_local(settings: Any, services: Any) -> JumpStartImageGenerator:
-    """Local backend: there is no offline image model; only a configured SageMaker endpoint works."""
-    if settings.image_endpoint:
-        return JumpStartImageGenerator(settings)
-    raise NotAvailable("Image generation has no offline engine, so it is not available on the local backend. "
-                       "Set COURSEBOT_BACKEND=aws (Bedrock) or COURSEBOT_IMAGE_ENDPOINT (a SageMaker endpoint) "
-                       "to enable it.", code="not_available")
+def build_jumpstart(settings: Any, services: Any) -> JumpStartImageGenerator:
+    """The SageMaker endpoint COURSEBOT_IMAGE_ENDPOINT names (the registry checks that it is set)."""
+    return JumpStartImageGenerator(settings)

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.aws.clients import call, make_client
 from bot.capabilities import StoredBlob
-from bot.errors import InputError, NotAvailable
+from bot.errors import InputError
 from bot.local.blobs import check_key
 
 
@@ -60,10 +60,33 @@ class S3BlobStore:
                     ExpiresIn=int(expires_in or self.expiry))
 
 
+class S3Files:
+    """RemoteFiles for ``s3://bucket/key`` links (Lex carries no files: an uploaded photo comes as its link)."""
+
+    def __init__(self, client: Any):
+        self.client = client
+
+    def read(self, url: str, limit: int, *, what: str = "file") -> bytes:
+        """The object's bytes, its size checked before it is downloaded."""
+        bucket, _, key = url.removeprefix("s3://").partition("/") if url.startswith("s3://") else ("", "", "")
+        if not bucket or not key:
+            raise InputError(f"That {what} link is not a valid S3 link.", code="bad_link")
+        head = call(self.client.head_object, Bucket=bucket, Key=key, what=f"the {what} storage")
+        if head.get("ContentLength", 0) > limit:
+            raise InputError(f"That {what} is {head['ContentLength'] / 1e6:.1f} MB; the most I accept is "
+                             f"{limit / 1e6:.0f} MB.", code="attachment_too_large")
+        body = call(self.client.get_object, Bucket=bucket, Key=key, what=f"the {what} storage")["Body"]
+        try:
+            return body.read(limit + 1)[:limit]
+        finally:
+            body.close()
+
+
+def build_files(settings: Any, services: Any) -> S3Files:
+    return S3Files(make_client("s3", settings))
+
+
 def build(settings: Any, services: Any) -> S3BlobStore:
-    if not settings.media_bucket:
-        raise NotAvailable("Storing audio and images on AWS needs a bucket: set COURSEBOT_MEDIA_BUCKET.",
-                           code="not_configured")
     from botocore.config import Config
 
     # Presigned URLs must be SigV4 (botocore still presigns SigV2 in us-east-1; SSE-KMS objects need SigV4).

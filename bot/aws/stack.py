@@ -12,7 +12,7 @@ from typing import Any
 LEX_HANDLER = "bot.channels.lex.lambda_handler"
 SLACK_HANDLER = "bot.channels.slack.lambda_handler"
 LINKS_HANDLER = "bot.channels.links.lambda_handler"
-LINK_PATH = "/l/{id}"  # short links (bot/links.py) on the HTTP API
+LINK_PATH = "/l/{id}"  # short links (bot/shortlinks.py) on the HTTP API
 PDF_PREFIX = "course-pdfs/"
 LEX_TIMEOUT_SECONDS = 30  # Lex waits 30 s for a code hook; the handler answers within its budget
 SLACK_TIMEOUT_SECONDS = 60  # Slack gets its 200 within 3 s (Bolt acks first); the lazy work has longer
@@ -214,7 +214,7 @@ def _alarms(function: str, label: str, duration_ms: int) -> dict[str, Any]:
 
 def build_template() -> dict[str, Any]:
     """The whole SAM template as a dict (see infra/template.yaml)."""
-    from bot.channels import lex_definition
+    from bot.channels.lex import definition as lex_definition
 
     locale = lex_definition.cfn_bot_locale()
     # A new bot version is only cut when the BotVersion resource changes: tie it to the intents.

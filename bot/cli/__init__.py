@@ -15,11 +15,12 @@ COMMANDS = (
     "bot.cli.turn",
     "bot.cli.nlu",
     "bot.cli.bench",
-    "kb.cli",  # issue 3 (kb)
-    "bot.cli.faces",  # issue 5 (faces)
-    "bot.channels.lex_cli",  # issue 6 (lex)
-    "bot.channels.slack_cli",  # issue 7 (slack)
-    "bot.channels.web_cli",  # issue 8 (serve)
+    "bot.cli.kb",
+    "bot.cli.faces",
+    "bot.cli.lex",
+    "bot.cli.slack",
+    "bot.cli.serve",
+    "bot.cli.report",
 )
 
 

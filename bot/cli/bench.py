@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from bot.benchmarks import BENCHES
+    from bot.bench.core import BENCHES
 
     p = sub.add_parser("bench", help="measure accuracy, speed and memory",
                        description="Run benchmarks and print one table (or JSON). Each figure says what it was measured on.")
@@ -16,6 +16,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.benchmarks import run_benches
+    from bot.bench.core import run_benches
 
     return run_benches(args.which, as_json=args.json)

@@ -24,8 +24,10 @@ def run(args: argparse.Namespace) -> int:
     import uuid
 
     from bot.cli import common
+    from bot.cli.progress import TerminalProgress
     from bot.files import attachment_from_path
     from bot.turn import Turn
+    from bot.progress import watching
 
     router = common.router()
     session = args.session or f"chat-{uuid.uuid4().hex[:12]}"
@@ -74,7 +76,16 @@ def run(args: argparse.Namespace) -> int:
         elif line.startswith("/"):
             print(f"Unknown command {line.split()[0]!r}. Type /help.")
             continue
-        reply = router.handle(Turn(conversation=session, text=line, user="you", channel="cli", attachments=attachments))
+        turn = Turn(conversation=session, text=line, user="you", channel="cli", attachments=attachments)
+        if attachments:  # a PDF being added shows its pages on the terminal as they are read and indexed
+            display = TerminalProgress(sys.stderr)
+            try:
+                with watching(display):
+                    reply = router.handle(turn)
+            finally:
+                display.clear()
+        else:
+            reply = router.handle(turn)
         if as_json:
             common.print_json(reply.to_dict())
         else:

@@ -7,6 +7,7 @@ sentence-transformers' all-MiniLM-L6-v2 within ~0.002 cosine. The tokenizer.json
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any, Sequence
@@ -57,6 +58,7 @@ class OnnxEmbedder:
         self._session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._inputs = {i.name for i in self._session.get_inputs()}
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
@@ -82,25 +84,28 @@ class OnnxEmbedder:
             enc = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-        types = np.zeros_like(ids)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feed)[0]
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-_shared: OnnxEmbedder | None = None
-_shared_lock = threading.Lock()
+_shared_lock = threading.Lock()  # threads asking at once wait for the one load
 
 
-def get_embedder() -> OnnxEmbedder:
-    """The process-wide embedder (the model loads once, ~0.25 s)."""
-    global _shared
+@functools.cache
+def _shared(model_path: str | None, tokenizer_path: str | None) -> OnnxEmbedder:
+    return OnnxEmbedder(model_path, tokenizer_path)
+
+
+def get_embedder(model_path: str | None = None, tokenizer_path: str | None = None) -> OnnxEmbedder:
+    """The process-wide embedder for these model files (the default model loads once, ~0.25 s)."""
     with _shared_lock:
-        if _shared is None:
-            _shared = OnnxEmbedder()
-        return _shared
+        return _shared(model_path, tokenizer_path)
 
 
 def shared_embedder(settings: Any = None, services: Any = None) -> OnnxEmbedder:

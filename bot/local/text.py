@@ -61,7 +61,6 @@ SPACY_TO_COMPREHEND = {
 NER_MAX_CHARS = 100_000  # as Comprehend's DetectEntities (100 KB): ~2 s of spaCy on 2 cores
 MAX_ENTITIES = 25
 
-_ner_models: dict[str, Any] = {}  # model name or path -> pipeline (None: not installed), loaded once per process
 _ner_load_lock = threading.Lock()
 _ner_lock = threading.Lock()  # a spaCy pipeline is not documented as safe to call from several threads
 
@@ -74,11 +73,10 @@ def load_ner(model: str) -> Any | None:
     an importable package is reported missing without calling spaCy at all.
     """
     with _ner_load_lock:
-        if model not in _ner_models:
-            _ner_models[model] = _load_ner(model)
-        return _ner_models[model]
+        return _load_ner(model)
 
 
+@functools.cache  # model name or path -> pipeline (None: not installed), loaded once per process
 def _load_ner(model: str) -> Any | None:
     import importlib.util
     from pathlib import Path
@@ -275,6 +273,17 @@ class ExtractiveSummarizer:
 
 def build(settings: Any, services: Any) -> LocalTextAnalyzer:
     return LocalTextAnalyzer(ner_model=settings.ner_model)
+
+
+class LangidDetector:
+    """LanguageDetector offline (langid, the ``text`` extra)."""
+
+    def detect(self, text: str) -> tuple[str, float]:
+        return detect_language(text)
+
+
+def build_language_detector(settings: Any, services: Any) -> LangidDetector:
+    return LangidDetector()
 
 
 def build_summarizer(settings: Any, services: Any) -> ExtractiveSummarizer:

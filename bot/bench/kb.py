@@ -1,0 +1,360 @@
+"""`coursebot bench kb`: answer quality on held-out questions, retrieval, ingest speed and query latency.
+
+The labelled QA sets were written by a helper who had not seen the answer code, over third-party
+PDFs (R manuals from Debian r-doc-pdf, libtasn1-doc's and shared-mime-info's PDFs):
+bot/bench/data/qa_dev.jsonl (tuning) and bot/bench/data/qa_test.jsonl (held out: the reported numbers), each line
+{"id", "question", "source", "pages", "facts", "answerable", "type"}; bot/bench/data/qa_overview.jsonl holds
+"what does the course cover" questions. An answer has a question's key facts when every fact
+string is in it (case-insensitive, whitespace and markdown emphasis ignored). Beside every answer
+metric: the same metric for "the top chunk as the answer", the baseline the answers must beat.
+``python -m bot.bench.kb --tune [--home DIR]`` prints the dev numbers only (DIR keeps the index between runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from bot.bench.core import Row, machine, peak_rss_mb, percentile
+
+DATA = Path(__file__).parent / "data"
+MANUALS = ("/usr/share/R/doc/manual", "/usr/share/doc/r-doc-pdf/manual")
+CORPUS = {  # the PDFs the QA sets ask about -> where Debian installs them (r-doc-pdf, libtasn1-doc, shared-mime-info)
+    **{f"{n}.pdf": tuple(f"{d}/{n}.pdf" for d in MANUALS) for n in ("R-intro", "R-admin", "R-exts", "R-ints", "R-lang")},
+    "libtasn1.pdf": ("/usr/share/doc/libtasn1-doc/libtasn1.pdf",),
+    "shared-mime-info-spec.pdf": ("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf",),
+}
+PACKAGES = "r-doc-pdf libtasn1-doc shared-mime-info"
+
+
+def r_intro() -> Path | None:
+    return corpus().get("R-intro.pdf")
+
+
+def corpus() -> dict[str, Path]:
+    out = {}
+    for name, paths in CORPUS.items():
+        found = next((Path(p) for p in paths if Path(p).is_file()), None)
+        if found is not None:
+            out[name] = found
+    return out
+
+
+def load_qa(split: str = "dev") -> list[dict[str, Any]]:
+    """``split``: dev | test | overview."""
+    path = DATA / f"qa_{split}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+
+
+def _norm(text: str) -> str:
+    """What a reader sees: case, whitespace, typographic quotes and markdown bold markers do not matter."""
+    text = unicodedata.normalize("NFKC", text or "").translate(_QUOTES).replace("**", "")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def has_facts(text: str, facts: list[str]) -> bool:
+    t = _norm(text)
+    return all(_norm(f) in t for f in facts)
+
+
+def evaluate(kb: Any, qa: list[dict[str, Any]], dense_weight: float | None = None, k: int = 5) -> dict[str, Any]:
+    """Retrieval (hit@1/@5: a passage of the expected PDF and page) and the top-chunk baseline's fact recall."""
+    hit1 = hit5 = n = top_facts = 0
+    misses = []
+    for item in qa:
+        if not item.get("answerable", True):
+            continue
+        hits = kb.hits(item["question"], k, dense_weight=dense_weight)
+        ok = [h.source == item["source"] and h.page in item["pages"] for h in hits]
+        n += 1
+        hit1 += bool(ok[:1] and ok[0])
+        hit5 += any(ok)
+        top_facts += bool(hits) and has_facts(hits[0].text, item["facts"])
+        if not (ok[:1] and ok[0]):
+            top = hits[0] if hits else None
+            misses.append(f"{item['id']} {item['question']!r}: expected {item['source']} p{item['pages']}, got "
+                          f"{(top.source, top.page) if top else None}{' (in top 5)' if any(ok) else ''}")
+    unanswerable = sum(1 for q in qa if not q.get("answerable", True))
+    return {"n": n, "hit1": hit1 / max(n, 1), "hit5": hit5 / max(n, 1), "misses": misses,
+            "top_chunk_facts": top_facts / max(n, 1), "top_chunk_answered": 1.0 if n else 0.0,
+            "top_chunk_abstained": 0, "unanswerable": unanswerable}
+
+
+def evaluate_answers(kb: Any, qa: list[dict[str, Any]]) -> dict[str, Any]:
+    """Answered, key facts present, cited page, abstention on unanswerable; both error kinds listed."""
+    answered = facts = cited = abstained = unanswerable = n = 0
+    wrong = []
+    times = []
+    for item in qa:
+        t = time.perf_counter()
+        a = kb.ask(item["question"])
+        times.append((time.perf_counter() - t) * 1000)
+        if item.get("answerable", True):
+            n += 1
+            answered += a.found
+            ok = a.found and has_facts(a.text, item["facts"])
+            facts += ok
+            cited += a.found and any(c.source == item["source"] and c.page in item["pages"] for c in a.citations)
+            if not a.found:
+                wrong.append(f"{item['id']} abstained on answerable {item['question']!r}")
+            elif not ok:
+                wrong.append(f"{item['id']} facts {item['facts']} missing for {item['question']!r}: "
+                             f"{' '.join(a.text.split())[:160]!r}")
+        else:
+            unanswerable += 1
+            abstained += not a.found
+            if a.found:
+                wrong.append(f"{item['id']} answered unanswerable {item['question']!r}: {' '.join(a.text.split())[:100]!r}")
+    return {"n": n, "answer_rate": answered / max(n, 1), "facts_rate": facts / max(n, 1),
+            "cited_rate": cited / max(n, 1), "abstained": abstained, "unanswerable": unanswerable,
+            "wrong": wrong, "times": times}
+
+
+def evaluate_overview(kb: Any, qa: list[dict[str, Any]]) -> dict[str, Any]:
+    """An overview names the asked document (all documents for the course) with its sections."""
+    good = 0
+    wrong = []
+    names = [d["name"] for d in kb.list()]
+    for item in qa:
+        a = kb.ask(item["question"])
+        text = a.text
+        if item.get("source"):
+            ok = a.found and a.citations and all(c.source == item["source"] for c in a.citations) and len(a.citations) >= 3
+        else:
+            ok = a.found and all(n in text for n in names)
+        good += bool(ok)
+        if not ok:
+            wrong.append(f"{item['id']} overview {item['question']!r}: {' '.join(text.split())[:120]!r}")
+    return {"rate": good / max(len(qa), 1), "n": len(qa), "wrong": wrong}
+
+
+def setup(home: Path, pdfs: dict[str, Path] | None = None) -> tuple[Any, dict[str, Path], dict[str, float]]:
+    """A local KB in ``home`` holding exactly ``pdfs`` (default: the QA corpus); ingest timings (zero
+    for PDFs already indexed in ``home``)."""
+    from bot.services import Services
+    from bot.settings import load
+    from kb.local import build
+
+    settings = load(home=home, backend="local")
+    services = Services(settings)
+    kb = build(settings, services)
+    services.embedder.embed_one("warm up")  # model load is not ingest time
+    pdfs = corpus() if pdfs is None else pdfs
+    for d in kb.list():
+        if d["name"] not in pdfs:
+            kb.remove(d["name"])
+    t = time.perf_counter()
+    results = kb.ingest([str(p) for p in pdfs.values()])
+    seconds = time.perf_counter() - t
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise RuntimeError(f"ingest failed: {failed[0].source}: {failed[0].reason}")
+    new = [r for r in results if r.status in ("added", "replaced")]
+    timing = {"seconds": seconds, "pages": sum(r.pages for r in new), "chunks": sum(r.chunks for r in new)}
+    return kb, pdfs, timing
+
+
+def recipe_chunks(path: Path, size: int = 1000, overlap: int = 200) -> list[str]:
+    """The standard LangChain recipe's chunks (PyPDFLoader pages, RecursiveCharacterTextSplitter 1000/200),
+    emulated: raw pypdf page text cut at whitespace into ~1000-character windows overlapping by ~200."""
+    import io
+
+    from pypdf import PdfReader
+
+    out = []
+    for page in PdfReader(io.BytesIO(path.read_bytes())).pages:
+        text = page.extract_text() or ""
+        start = 0
+        while start < len(text):
+            end = min(len(text), start + size)
+            if end < len(text):
+                cut = text.rfind(" ", start + size // 2, end)
+                end = cut if cut > 0 else end
+            out.append(text[start:end])
+            if end >= len(text):
+                break
+            start = max(end - overlap, start + 1)
+    return out
+
+
+def scaled_search_p95(kb: Any, target_chunks: int, questions: list[str]) -> tuple[float, int]:
+    """Search p95 after growing the index to ``target_chunks`` with perturbed copies of its own chunks."""
+    import numpy as np
+
+    from kb.index import Index
+
+    rows = kb.index.db.execute("SELECT page, ordinal, context, text, vec FROM chunks").fetchall()
+    rng = np.random.default_rng(0)
+    n = kb.index.stats()["chunks"]
+    with kb.index.transaction() as db:
+        copy = 0
+        while n < target_chunks:
+            vecs = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            vecs = vecs + rng.normal(0, 0.05, vecs.shape).astype(np.float32)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            Index.insert_document(db, name=f"synthetic-{target_chunks}-{copy}.pdf",
+                                  sha256=f"{target_chunks:032d}{copy:032d}", size=0, pages=0,
+                                  blob_key=None, model="synthetic", chunks=[r[:4] for r in rows], vectors=vecs)
+            n += len(rows)
+            copy += 1
+    kb.search("warm up: load the grown matrix", 5)
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        kb.search(q, 5)
+        times.append((time.perf_counter() - t) * 1000)
+    return percentile(times, 95), kb.index.stats()["chunks"]
+
+
+def scaled_search_p95(kb: Any, target_chunks: int, questions: list[str]) -> tuple[float, int]:
+    """Search p95 after growing the index to ``target_chunks`` with perturbed copies of its own chunks."""
+    import numpy as np
+
+    from kb.index import Index
+
+    rows = kb.index.db.execute("SELECT page, ordinal, context, text, vec FROM chunks").fetchall()
+    rng = np.random.default_rng(0)
+    n = kb.index.stats()["chunks"]
+    with kb.index.transaction() as db:
+        copy = 0
+        while n < target_chunks:
+            vecs = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            vecs = vecs + rng.normal(0, 0.05, vecs.shape).astype(np.float32)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            Index.insert_document(db, name=f"synthetic-{target_chunks}-{copy}.pdf",
+                                  sha256=f"{target_chunks:032d}{copy:032d}", size=0, pages=0,
+                                  blob_key=None, model="synthetic", chunks=[r[:4] for r in rows], vectors=vecs)
+            n += len(rows)
+            copy += 1
+    kb.search("warm up: load the grown matrix", 5)
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        kb.search(q, 5)
+        times.append((time.perf_counter() - t) * 1000)
+    return percentile(times, 95), kb.index.stats()["chunks"]
+
+
+def _split_rows(kb: Any, split: str, qa: list[dict[str, Any]]) -> tuple[list[Row], dict, dict]:
+    retrieval = evaluate(kb, qa)
+    answers = evaluate_answers(kb, qa)
+    n, u = retrieval["n"], answers["unanswerable"]
+    on = f"{split} bot/bench/data/qa_{split}.jsonl: {n} answerable, {u} unanswerable, blind-written"
+    rows = [
+        Row("kb", f"{split} hit@1", round(retrieval["hit1"], 3), "", on),
+        Row("kb", f"{split} hit@5", round(retrieval["hit5"], 3), "", on),
+        Row("kb", f"{split} answered", round(answers["answer_rate"], 3), "",
+            f"{on}; top chunk as the answer: {retrieval['top_chunk_answered']:.3f}"),
+        Row("kb", f"{split} key facts in answer", round(answers["facts_rate"], 3), "",
+            f"{on}; top chunk as the answer: {retrieval['top_chunk_facts']:.3f}"),
+        Row("kb", f"{split} answer cites the page", round(answers["cited_rate"], 3), "", on),
+        Row("kb", f"{split} abstained (unanswerable)", f"{answers['abstained']}/{u}", "",
+            f"{on}; top chunk as the answer: 0/{u}"),
+        Row("kb", f"{split} ask p95", round(percentile(answers["times"], 95), 1), "ms",
+            f"kb ask after load, {len(answers['times'])} questions; {machine()}"),
+    ]
+    return rows, retrieval, answers
+
+
+def bench_kb() -> list[Row]:
+    pdfs = corpus()
+    missing = sorted(set(CORPUS) - set(pdfs))
+    if missing:
+        print(f"  kb bench: {', '.join(missing)} not found: install the Debian packages {PACKAGES} "
+              "(`make bench` does); their questions are skipped.", file=sys.stderr)
+    home = os.environ.get("COURSEBOT_KB_BENCH_HOME")
+    with tempfile.TemporaryDirectory() as tmp:
+        kb, pdfs, timing = setup(Path(home or tmp), pdfs)
+        stats = kb.index.stats()
+        corpus_note = f"{stats['documents']} PDFs, {stats['pages']} pages, {stats['chunks']} chunks; {machine()}"
+        rows: list[Row] = []
+        report: list[str] = []
+        for split in ("test", "dev"):
+            qa = [q for q in load_qa(split) if not q.get("answerable", True) or q.get("source") in pdfs]
+            split_rows, retrieval, answers = _split_rows(kb, split, qa)
+            rows += split_rows
+            if split == "test":
+                report += [f"  kb miss: {m}" for m in retrieval["misses"]] + [f"  kb answer: {w}" for w in answers["wrong"]]
+        ov = evaluate_overview(kb, [q for q in load_qa("overview") if not q.get("source") or q["source"] in pdfs])
+        rows.append(Row("kb", "overview questions answered with the document's sections", round(ov["rate"], 3), "",
+                        f"bot/bench/data/qa_overview.jsonl: {ov['n']} questions"))
+        report += [f"  kb overview: {w}" for w in ov["wrong"]]
+        questions = [q["question"] for q in load_qa("dev")]
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            kb.search(q, 5)
+            times.append((time.perf_counter() - t) * 1000)
+        if timing["pages"]:
+            rows.append(Row("kb", "ingest pages/s", round(timing["pages"] / timing["seconds"], 1), "pages/s",
+                            f"{timing['pages']} pages, {timing['chunks']} chunks, embedding included; {machine()}"))
+        recipe = None
+        if "R-intro.pdf" in pdfs:  # same embedder, same machine, same moment: the recipe's embedding work
+            ours = kb.index.db.execute("SELECT COUNT(*) FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                                       "WHERE d.name = 'R-intro.pdf'").fetchone()[0]
+            t = time.perf_counter()
+            chunks = recipe_chunks(pdfs["R-intro.pdf"])  # PyPDFLoader's extraction is part of the recipe
+            kb.embedder.embed(chunks)
+            recipe = (time.perf_counter() - t, len(chunks), ours)
+            kb.remove("R-intro.pdf")
+            t = time.perf_counter()
+            kb.ingest([str(pdfs["R-intro.pdf"])])
+            recipe += (time.perf_counter() - t,)
+        scale_p95, scale_n = scaled_search_p95(kb, max(5000, stats["chunks"]), questions)
+        if home:  # the grown index is not the corpus: drop the synthetic documents
+            for d in kb.list():
+                if d["name"].startswith("synthetic-"):
+                    kb.remove(d["name"])
+    rows += [
+        Row("kb", "search p95", round(percentile(times, 95), 2), "ms", f"hybrid top-5, {len(times)} queries; {corpus_note}"),
+        Row("kb", "search p95 at 5k chunks", round(scale_p95, 2), "ms",
+            f"same queries, index grown to {scale_n} chunks (perturbed copies); {machine()}"),
+        *([Row("kb", "R-intro ingest vs recipe embedding", round(recipe[3] / recipe[0], 2), "x",
+               f"our full ingest {recipe[3]:.1f} s ({recipe[2]} chunks) / pypdf + embedding the 1000/200 recipe's "
+               f"{recipe[1]} chunks {recipe[0]:.1f} s, same embedder, measured back to back; <= 1 is faster")]
+          if recipe else []),
+        Row("kb", "peak RSS", round(peak_rss_mb(), 1), "MB", "whole process, model and index loaded"),
+    ]
+    for line in report:
+        print(line, file=sys.stderr)
+    return rows
+
+
+def tune(split: str = "dev", home: str | None = None) -> None:
+    """Dev numbers (and each miss) without the speed measurements; ``home`` keeps the index between runs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        kb, pdfs, _ = setup(Path(home or tmp))
+        qa = [q for q in load_qa(split) if not q.get("answerable", True) or q.get("source") in pdfs]
+        rows, retrieval, answers = _split_rows(kb, split, qa)
+        for w in answers["wrong"]:
+            print(f"  {w}")
+        for m in retrieval["misses"]:
+            print(f"  miss: {m}")
+        if split == "dev":
+            ov = evaluate_overview(kb, load_qa("overview"))
+            for w in ov["wrong"]:
+                print(f"  {w}")
+            print(f"overview {ov['rate']:.3f}")
+        for r in rows:
+            print(f"{r.metric:<40} {r.value}  {r.measured_on[-60:]}")
+
+
+if __name__ == "__main__":
+    if "--tune" in sys.argv or "--split" in sys.argv:
+        args = sys.argv[1:]
+        tune(args[args.index("--split") + 1] if "--split" in args else "dev",
+             args[args.index("--home") + 1] if "--home" in args else None)
+    else:
+        from bot.bench.core import print_table
+
+        print_table(bench_kb())

@@ -1,0 +1,175 @@
+"""Web chat adapter, pure: form fields -> Turn, upload checks, Reply -> the Reply JSON the page
+reads (links relative to this server, no server paths). The routes are in ``app``."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bot.errors import CoursebotError
+from bot.files import UPLOAD_EXTENSIONS, sniff, unsupported
+from bot.turn import Attachment, Reply, Turn
+
+log = logging.getLogger(__name__)
+
+# Uploads the bot can use, by the type sniffed from the bytes (never the name or the browser's type).
+UPLOAD_TYPES = UPLOAD_EXTENSIONS
+
+
+# --- OpenAPI models of the Reply JSON contract (bot.turn.Reply.to_dict) ----------------------------
+class CitationOut(BaseModel):
+    source: str = Field(description="the PDF the answer came from")
+    page: int | None = Field(None, description="1-based page")
+    url: str | None = Field(None, description="link that opens the PDF at that page")
+    quote: str | None = Field(None, description="the sentence(s) that answer, to highlight in the passage")
+    passage: str | None = Field(None, description="the passage of the PDF the answer shows, plain text")
+
+
+class ProgressOut(BaseModel):
+    """GET /api/progress: the PDF this browser is adding, while its turn runs."""
+
+    active: bool
+    text: str | None = None  # e.g. "reading page 12 of 52…"
+    source: str | None = None
+    stage: str | None = None  # reading | indexing | uploading | syncing | done
+    page: int | None = None
+    pages: int | None = None
+    file: int | None = None
+    files: int | None = None
+    status: str | None = None
+
+
+class MediaOut(BaseModel):
+    kind: str = Field(description="audio, image or file")
+    mime: str
+    url: str | None = None
+    path: str | None = None
+    title: str | None = None
+    expires_at: float | None = None
+
+
+class ReplyOut(BaseModel):
+    intent: str
+    confidence: float
+    text: str
+    ssml: str | None = None
+    citations: list[CitationOut] = []
+    attachments: list[MediaOut] = []
+    suggestions: list[str] = []
+    slots: dict[str, Any] = {}
+    state: str = Field(description="fulfilled, elicit or failed")
+    elicit_slot: str | None = None
+    error: str | None = Field(None, description="a short machine code when the turn could not be answered")
+    details: dict[str, Any] = {}
+    conversation: str | None = None
+    answer_id: str = Field(description="this answer's id, for POST /api/feedback")
+
+
+class Health(BaseModel):
+    status: str
+    backend: str
+    intents: list[str]
+    max_upload_bytes: int
+
+
+
+# --- request -> Turn ---------------------------------------------------------------------------------
+def to_turn(session: str, text: str, attachments: tuple[Attachment, ...] = ()) -> Turn:
+    """The Turn for one ``POST /api/turn`` of the browser whose session id is ``session``."""
+    return Turn(conversation=conversation_key(session), text=text, user=f"web:{session[:8]}", channel="web",
+                attachments=attachments)
+
+
+def conversation_key(session: str) -> str:
+    return f"web-{session}"
+
+
+def upload_name(filename: str | None) -> str:
+    """The name to show for an upload: its last path part, at most 200 characters."""
+    return Path(filename or "upload").name[:200] or "upload"
+
+
+def check_upload(name: str, data: bytes, limit: int, conversation: str | None = None) -> tuple[str, tuple[int, Reply] | None]:
+    """``(mime, None)`` for an upload the bot can use, else ``(mime, (status, failed Reply))``:
+    413 larger than ``limit`` bytes, 415 a type the bot cannot use (sniffed from the bytes)."""
+    if len(data) > limit:
+        return "", (413, error_reply(f"'{name}' is larger than {_mb(limit)}, the most I accept. "
+                                     "Try a smaller photo, or split the PDF.", "attachment_too_large", conversation))
+    mime = sniff(data[:4096])
+    if mime not in UPLOAD_TYPES:
+        return mime, (415, error_reply(unsupported(name, mime), "unsupported_attachment", conversation))
+    return mime, None
+
+
+def error_reply(text: str, code: str, conversation: str | None = None) -> Reply:
+    """The failed Reply of a request the router never saw (too large, wrong type, cross-origin, ...)."""
+    return Reply(text=text, intent="Fallback", state="failed", error=code, conversation=conversation)
+
+
+def too_large(limit: int) -> str:
+    return f"That upload is too large: the most I accept is {_mb(limit)}. Try a smaller photo, or split the PDF."
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n < 10e6 else f"{n / 1e6:.0f} MB"
+
+
+# --- Reply -> JSON -------------------------------------------------------------------------------------
+def to_web(reply: Reply, services: Any, base_url: str) -> dict[str, Any]:
+    """The Reply JSON with links made relative to this server, and local media files published
+    through signed links (a handler may return a Media with only a ``path``)."""
+    data = reply.to_dict()
+    for media in data["attachments"]:
+        if not media.get("url") and media.get("path"):
+            media["url"] = _publish(media["path"], media.get("mime", ""), services)
+        media.pop("path", None)  # server paths are not the browser's business
+        if media.get("url"):
+            media["url"] = relative_url(media["url"], base_url)
+    for citation in data["citations"]:
+        if citation.get("url"):
+            citation["url"] = relative_url(citation["url"], base_url)
+    _drop_server_paths(data["details"])
+    return data
+
+
+def _drop_server_paths(value: Any) -> None:
+    """Remove ``path`` entries (files on this server, e.g. ``details.audio.path``) from the details."""
+    if isinstance(value, dict):
+        if isinstance(value.get("path"), str) and os.path.isabs(value["path"]):
+            del value["path"]
+        for item in value.values():
+            _drop_server_paths(item)
+    elif isinstance(value, list):
+        for item in value:
+            _drop_server_paths(item)
+
+
+def relative_url(url: str, base_url: str) -> str:
+    """``http://127.0.0.1:8000/files/x?...`` -> ``/files/x?...`` so links work under any host name
+    the browser used for this server (localhost vs 127.0.0.1) and pass the page's CSP."""
+    base = base_url.rstrip("/")
+    if base and url.startswith(base + "/"):
+        return url[len(base):]
+    return url
+
+
+def _publish(path: str, mime: str, services: Any) -> str | None:
+    try:
+        blobs = services.blobs
+        p = Path(path).resolve()
+        root = Path(getattr(blobs, "root", "/nonexistent")).resolve()
+        if root in p.parents:
+            return blobs.url(p.relative_to(root).as_posix())
+        data = p.read_bytes()
+        ext = mimetypes.guess_extension(mime) or p.suffix or ".bin"
+        return blobs.put(f"media/{uuid.uuid4().hex}{ext}", data, mime).url
+    except (OSError, CoursebotError, ValueError):
+        log.warning("could not publish a reply's media file", exc_info=True)
+        return None
+
