@@ -28,8 +28,9 @@ NOTHING_INDEXED = (NOT_FOUND + " The course has no PDFs yet: attach one (or `cou
 # Evidence thresholds, calibrated on the labelled dev sets (answerable vs. unanswerable questions);
 # `coursebot bench kb` prints both error kinds.
 MIN_DENSE = 0.27  # best passage cosine below this: off-topic
-STRONG_DENSE = 0.55  # at or above this the passage is on topic even without shared words
-MIN_COVERAGE = 0.5  # share of the question's key terms found in the best passages
+MIN_COVERAGE = 0.42  # share of the question's key terms (weighted by rarity) found in one of the best passages
+UNSEEN_COVERAGE = 0.8  # the question names a term no PDF contains: the passage must hold at least this share
+EMBED_SENTENCES = 8  # sentences embedded for the rerank (the most promising by words and answer kind)
 RERANK = 6  # passages reranked with sentence embeddings
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
 BEFORE_CHARS = 200  # of which before the marked sentence
@@ -244,7 +245,8 @@ class _Passage:
     sentences: list[_Sentence]
     score: float = 0.0
     best: int = -1  # index of the best sentence
-    vecs: Any = None
+    vecs: Any = None  # (passage, sentence) -> embedding, for the embedded sentences
+    index: int = 0
     sections: list[str] = field(default_factory=list)
     extra: list[Any] = field(default_factory=list)  # the chunks that continue it (next page)
 
@@ -295,69 +297,80 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     import numpy as np
 
     passages = [_Passage(h, _split(h.text)) for h in hits[:RERANK]]
-    texts = []
-    for p in passages:  # each sentence is embedded with the section heading it falls under
+    qwords = {_stem(w) for w in content_words(query) if w not in _GENERIC} or {_stem(w) for w in content_words(query)}
+    top = max(h.score for h in hits) or 1.0
+    cheap: list[tuple[float, int, int]] = []  # (words + answer kind score, passage, sentence)
+    contexts: dict[tuple[int, int], str] = {}
+    for pi, p in enumerate(passages):
         section = _section_of(p.hit)
+        title = {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{p.hit.source} {getattr(p.hit, 'context', '')}"
+                                                                 .split(" - ")[0].lower())}
         p.sections = []
-        for x in p.sentences:
+        for j, x in enumerate(p.sentences):
             if x.heading:
                 section = x.text
-                texts.append(x.text)
-            else:
-                texts.append(f"{section}: {x.text}" if section else x.text)
             p.sections.append(section)
-    if not texts:
+            # the document's title is what every sentence of it is about
+            words = title | {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{section} {x.text}".lower())}
+            overlap = len(qwords & words) / max(len(qwords), 1)
+            kind = _has_answer_kind(question, x.text)
+            x.score = (OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
+                       + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
+            if x.heading or len(x.text.split()) < 3 or _echoes(question, x.text):
+                x.score -= 0.5  # a heading or the question itself is not the answer
+            else:
+                cheap.append((x.score + 0.1 * p.hit.score / top, pi, j))
+                contexts[(pi, j)] = f"{section}: {x.text}" if section and section != x.text else x.text
+    if not cheap:
         return []
-    vecs = embedder.embed(texts)
+    # only the most promising sentences are embedded (each with its section heading): the rest keep
+    # their passage's cosine as an estimate
+    cheap.sort(reverse=True)
+    chosen = [(pi, j) for _, pi, j in cheap[:EMBED_SENTENCES]]
+    vecs = embedder.embed([contexts[c][:300] for c in chosen])
     qv = embedder.embed_one(query) if query_vec is None else query_vec
     if query != question:  # a follow-up: what is new in the question matters most
         qv = qv + embedder.embed_one(question)
         qv = qv / (np.linalg.norm(qv) or 1.0)
-    qwords = {_stem(w) for w in content_words(query) if w not in _GENERIC} or {_stem(w) for w in content_words(query)}
-    top = max(h.score for h in hits) or 1.0
-    i = 0
-    for p in passages:
-        n = len(p.sentences)
-        p.vecs = vecs[i:i + n]
-        sims = p.vecs @ qv
-        i += n
+    sims = {c: float(v @ qv) for c, v in zip(chosen, vecs)}
+    p_vecs = {c: v for c, v in zip(chosen, vecs)}
+    for pi, p in enumerate(passages):
         cover = coverage(query, [f"{p.hit.source} {getattr(p.hit, 'context', '')} {p.hit.text}"])
-        # the document's title is what every sentence of it is about
-        title = {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{p.hit.source} {getattr(p.hit, 'context', '')}"
-                                                                 .split(" - ")[0].lower())}
         best, best_i = -9.0, -1
         for j, x in enumerate(p.sentences):
-            words = title | {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{p.sections[j]} {x.text}".lower())}
-            overlap = len(qwords & words) / max(len(qwords), 1)
-            kind = _has_answer_kind(question, x.text)
-            score = (SENTENCE_WEIGHT * float(sims[j]) + OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
-                     + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
-            if x.heading or len(x.text.split()) < 3 or _echoes(question, x.text):
-                score -= 0.5  # a heading or the question itself is not the answer
-            x.score = score
-            if score > best:
-                best, best_i = score, j
+            sim = sims.get((pi, j), p.hit.dense - 0.15)
+            x.score += SENTENCE_WEIGHT * sim
+            if x.score > best and (pi, j) in sims:
+                best, best_i = x.score, j
         p.best = best_i
+        p.vecs = p_vecs
+        p.index = pi
         p.score = best + PASSAGE_WEIGHT * p.hit.score / top + COVER_WEIGHT * cover
     passages = [p for p in passages if p.best >= 0]
     passages.sort(key=lambda p: p.score, reverse=True)
     return passages
 
 
-def weighted_coverage(question: str, texts: Sequence[str],
-                      doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None) -> float:
-    """The largest share of the question's key terms one passage holds, each term weighted by how rare
-    it is in the course (a word no PDF contains, like "numpy", weighs most)."""
+def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None
+             ) -> tuple[dict[str, float], bool]:
+    """Each key term's weight (rarer in the course weighs more), and whether one is in no PDF at all."""
     import math
 
     words = list(dict.fromkeys(w for w in content_words(question) if w not in _GENERIC))
-    if not words:
-        return 1.0
     if doc_freq is None:
-        weights = {w: 1.0 for w in words}
-    else:
-        df, total = doc_freq(words)
-        weights = {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}
+        return {w: 1.0 for w in words}, False
+    df, total = doc_freq(words)
+    return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, any(df.get(w, 1) == 0 for w in words)
+
+
+def weighted_coverage(question: str, texts: Sequence[str],
+                      doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None,
+                      weights: dict[str, float] | None = None) -> float:
+    """The largest share of the question's key terms one passage holds, each term weighted by how rare
+    it is in the course (a word no PDF contains, like "numpy", weighs most)."""
+    weights = _weights(question, doc_freq)[0] if weights is None else weights
+    if not weights:
+        return 1.0
     whole = sum(weights.values()) or 1.0
     best = 0.0
     for t in texts:
@@ -368,15 +381,16 @@ def weighted_coverage(question: str, texts: Sequence[str],
 
 def has_evidence(question: str, hits: Sequence[Any],
                  doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None) -> bool:
+    """Whether the best passages answer: on topic (cosine), holding the question's rare terms, and
+    not missing a term that no course PDF contains. Calibrated on the labelled dev set."""
     if not hits:
         return False
-    best = max(h.dense for h in hits)
-    if best < MIN_DENSE:
+    if max(h.dense for h in hits) < MIN_DENSE:
         return False
-    if best >= STRONG_DENSE:
-        return True
+    weights, unseen = _weights(question, doc_freq)
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
-    return weighted_coverage(question, texts, doc_freq) >= MIN_COVERAGE
+    cover = weighted_coverage(question, texts, doc_freq, weights)
+    return cover >= (UNSEEN_COVERAGE if unseen else MIN_COVERAGE)
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -446,10 +460,13 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
         cont_s = _split(nxt[0].text) if nxt else []
         seen = {x.text for x in s}
         new = [x for x in cont_s if x.text not in seen]  # chunks of a page share a boundary sentence
-        if new:
+        if new and not (new[0].heading and body.rstrip().endswith((".", "!", "?"))):
             cont = nxt[0]
             first = stop = new[0].start
+            ends = body.rstrip().endswith((".", "!", "?"))
             for x in new:
+                if x.heading and (ends or stop > first):
+                    break  # a new section starts: the answer does not run on
                 if stop > first and x.end - first > max(size // 2, 250):
                     break
                 stop = x.end
@@ -490,7 +507,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
         best = p.sentences[p.best].text
         if best in shown or getattr(p.hit, "chunk_id", None) == getattr(p0.hit, "chunk_id", -1):
             continue
-        if float(p.vecs[p.best] @ p0.vecs[p0.best]) > 0.8:
+        if float(p.vecs[(p.index, p.best)] @ p0.vecs[(p0.index, p0.best)]) > 0.8:
             continue
         kind0 = _has_answer_kind(question, quote)
         adds = _new_terms(query, best, shown) or (kind0 is False and _has_answer_kind(question, best))

@@ -270,6 +270,14 @@ class Index:
             "JOIN documents d ON d.id = c2.doc_id WHERE c1.id = ? ORDER BY c2.ordinal", (chunk_id,)).fetchall()
         return [ChunkRow(*r) for r in rows]
 
+    def first_line(self, name: str) -> str | None:
+        """The first line of a document's first chunk (its title page), for documents stored without a title."""
+        r = self.db.execute("SELECT c.text FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE d.name = ? "
+                            "ORDER BY c.ordinal LIMIT 1", (name,)).fetchone()
+        line = r[0].strip().split("\n", 1)[0].strip() if r else ""
+        line = re.sub(r"\s+(Version|Release|Edition)\s+\d.*$", "", line)
+        return line[:120] if line and len(line.split()) <= 12 else None
+
     def headings(self, name: str) -> list[Heading]:
         """The document's outline (or detected headings), in reading order; for an index written before
         headings were stored, the distinct section contexts of its chunks."""

@@ -6,6 +6,7 @@ of normalised scores; the weights were tuned on bot/bench/data/dev_qa.jsonl (see
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass, replace
@@ -65,6 +66,9 @@ def outline_of(doc: Any, chunks: Sequence[Any]) -> tuple[str | None, list[tuple[
     """A document's title and headings: its PDF outline when it has one, else the headings found in its text."""
     title = doc.title
     first = chunks[0].context.split(" - ", 1)[0] if chunks and chunks[0].context else ""
+    if not first and doc.pages:
+        line = doc.pages[0].text.strip().split("\n", 1)[0].strip()
+        first = line[:120] if line and len(line.split()) <= 12 else ""
     if not title or title.lower().endswith((".pdf", ".dvi", ".tex")):
         title = first or None
     if doc.outline:
@@ -242,7 +246,9 @@ class LocalKnowledgeBase:
 
     def overview(self, question: str = "What does the course cover?", about: str | None = None) -> Answer:
         """The documents with their titles and section headings, with page links."""
-        answer = extractive.overview(question, self.index.documents(), self.index.headings, self.link, about)
+        docs = [d if d.title else dataclasses.replace(d, title=self.index.first_line(d.name))
+                for d in self.index.documents()]
+        answer = extractive.overview(question, docs, self.index.headings, self.link, about)
         return Answer(answer.found, answer.text, answer.citations, kind="overview")
 
     def more(self, cursor: dict[str, Any]) -> Answer | None:
