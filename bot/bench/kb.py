@@ -216,35 +216,6 @@ def scaled_search_p95(kb: Any, target_chunks: int, questions: list[str]) -> tupl
     return percentile(times, 95), kb.index.stats()["chunks"]
 
 
-def scaled_search_p95(kb: Any, target_chunks: int, questions: list[str]) -> tuple[float, int]:
-    """Search p95 after growing the index to ``target_chunks`` with perturbed copies of its own chunks."""
-    import numpy as np
-
-    from kb.index import Index
-
-    rows = kb.index.db.execute("SELECT page, ordinal, context, text, vec FROM chunks").fetchall()
-    rng = np.random.default_rng(0)
-    n = kb.index.stats()["chunks"]
-    with kb.index.transaction() as db:
-        copy = 0
-        while n < target_chunks:
-            vecs = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-            vecs = vecs + rng.normal(0, 0.05, vecs.shape).astype(np.float32)
-            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-            Index.insert_document(db, name=f"synthetic-{target_chunks}-{copy}.pdf",
-                                  sha256=f"{target_chunks:032d}{copy:032d}", size=0, pages=0,
-                                  blob_key=None, model="synthetic", chunks=[r[:4] for r in rows], vectors=vecs)
-            n += len(rows)
-            copy += 1
-    kb.search("warm up: load the grown matrix", 5)
-    times = []
-    for q in questions:
-        t = time.perf_counter()
-        kb.search(q, 5)
-        times.append((time.perf_counter() - t) * 1000)
-    return percentile(times, 95), kb.index.stats()["chunks"]
-
-
 def _split_rows(kb: Any, split: str, qa: list[dict[str, Any]]) -> tuple[list[Row], dict, dict]:
     retrieval = evaluate(kb, qa)
     answers = evaluate_answers(kb, qa)
