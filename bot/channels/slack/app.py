@@ -23,8 +23,7 @@ from bot.channels.slack.adapter import (COMMAND, SHORTCUT_ASK, HomeOpened, Incom
 from bot.channels.slack.blocks import (failure_blocks, home_view, is_failure, placeholder_blocks, progress_blocks,
                                        sources_blocks, upload_failure_blocks)
 from bot.channels.slack.threads import Question
-from bot.errors import INTERNAL_ERROR as GENERIC_FAILURE  # the one failure sentence
-from bot.errors import ConfigError, CoursebotError
+from bot.errors import INTERNAL_ERROR, ConfigError, CoursebotError
 from bot.turn import Attachment, Media, Reply, Turn
 
 if TYPE_CHECKING:
@@ -34,6 +33,8 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+GENERIC_FAILURE = INTERNAL_ERROR  # the one failure sentence (bot.errors)
 
 PROGRESS_EVERY_S = 8.0  # long work (PDF ingest, image generation) refreshes the placeholder this often
 NOTICE_THREADS = 8  # placeholders are I/O only: a pool of their own, so busy answer workers never delay them
