@@ -177,6 +177,9 @@ EXPECTED = {
     "malformed_null_intent_unknown_source": ("Close", "FallbackIntent", "Fulfilled", None, "didn't catch that"),
     "list_slot_speak_answer_dialog": ("Delegate", "SpeakAnswer", None, None, None),
     "session_key_greeting_text_fulfillment": ("Close", "Greeting", "Fulfilled", None, "You're welcome"),
+    # a new session has no answer to rate yet: the reply says what to do first (rating flows: test_insight_channels)
+    "feedback_text_fulfillment": ("Close", "Feedback", "Fulfilled", None, "no answer of mine to rate yet"),
+    "feedback_speech_fulfillment": ("Close", "Feedback", "Fulfilled", None, "no answer of mine to rate yet"),
 }
 
 
