@@ -28,18 +28,24 @@ window.coursebotFeedback = (function () {
     }
   }
 
+  // the emoji is decoration (some systems have no emoji font); the word beside it is the visible label
+  function button(className, emoji, label, ariaLabel) {
+    const b = el("button", className);
+    b.type = "button";
+    const icon = el("span", "icon", emoji);
+    icon.setAttribute("aria-hidden", "true");
+    b.append(icon, el("span", "label", label));
+    b.setAttribute("aria-label", ariaLabel);
+    return b;
+  }
+
   function attach(box, reply) {
     if (!reply || typeof reply.answer_id !== "string" || !reply.answer_id) return;
     if (reply.error || (reply.state && reply.state !== "fulfilled") || reply.intent === "Feedback") return;
     const id = reply.answer_id;
     const bar = el("div", "feedback");
-    const up = el("button", "rate up", "👍");
-    const down = el("button", "rate down", "👎");
-    up.type = down.type = "button";
-    up.setAttribute("aria-label", "Helpful answer");
-    up.title = "Helpful";
-    down.setAttribute("aria-label", "Not helpful answer");
-    down.title = "Not helpful";
+    const up = button("rate up", "👍", "Helpful", "Helpful answer");
+    const down = button("rate down", "👎", "Not helpful", "Not helpful answer");
     up.setAttribute("aria-pressed", "false");
     down.setAttribute("aria-pressed", "false");
     const status = el("span", "feedback-status");
