@@ -322,3 +322,35 @@ def test_typed_feedback_in_the_web_chat_rates_the_last_answer(course, app):
         assert again["details"]["rated"] == answer["answer_id"] and again["details"]["rating"] == "up"
     [rating] = [r for r in services.insight.ratings() if r.answer_id == answer["answer_id"]]
     assert rating.rating == "up"
+
+
+# --- links to course pages on both backends ------------------------------------------------------------------
+def test_page_links_on_the_aws_backend_are_presigned_s3_links(monkeypatch):
+    import boto3
+    from botocore.config import Config
+    from moto import mock_aws
+
+    from bot.settings import load as load_settings
+    from kb.bedrock import BedrockKnowledgeBase
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+        s3.create_bucket(Bucket="course-pdfs")
+        runtime = boto3.client("bedrock-agent-runtime", region_name="us-east-1")
+        kb = BedrockKnowledgeBase(load_settings(backend="aws", pdf_bucket="course-pdfs", pdf_prefix="pdfs"), runtime,
+                                  s3=s3)
+        url = kb.page_link("02-amazon-polly.pdf", 7)
+        assert url.startswith("https://course-pdfs.s3") and "/pdfs/02-amazon-polly.pdf?" in url
+        assert "X-Amz-Signature=" in url and url.endswith("#page=7")
+        assert kb.page_link("../other-bucket/x.pdf", 1) is None  # a source names a PDF, never a path
+        unset = BedrockKnowledgeBase(load_settings(backend="aws"), runtime, s3=s3)
+        assert unset.page_link("02-amazon-polly.pdf", 7) is None
+
+
+def test_page_links_on_the_local_backend_are_signed_files_links(course):
+    services, _ = course
+    url = services.kb.page_link("02-amazon-polly.pdf", 2)
+    assert url.startswith(BASE + "/files/") and "sig=" in url and url.endswith("#page=2")
+    assert services.kb.page_link("no-such.pdf", 2) is None

@@ -2,8 +2,9 @@
 
 Routes: ``GET /`` the one-page chat, ``POST /api/turn`` (multipart ``text`` + optional ``file``)
 -> the Reply JSON, ``POST /api/feedback`` (JSON ``answer_id``, ``rating``, ``comment``) rates one of
-this browser's answers, ``GET /insights`` the instructor's report (``insights``), ``GET /api/progress`` how far the PDF this browser is adding has got ("reading
-page 12 of 52…", polled while its turn runs), ``POST /api/new`` starts a new conversation,
+this browser's answers, ``GET /insights`` the instructor's report (in ``insights``), ``GET /api/progress``
+how far the PDF this browser is adding has got ("reading page 12 of 52…", polled while its turn runs),
+``POST /api/new`` starts a new conversation,
 ``GET /files/<key>?expires=&sig=`` serves blobs through signed expiring links, ``GET /l/<id>`` redirects a short link (bot/shortlinks.py)
 to a fresh one (those two in ``files``), ``GET /healthz``, ``GET /openapi.json``.
 
