@@ -25,6 +25,7 @@ class Conversation:
 
     last_answer: str | None = None
     last_intent: str | None = None
+    last_answer_id: str | None = None  # the Reply.answer_id of last_answer, which "that was wrong" rates
     last_question: str | None = None
     last_image: str | None = None  # a blob key or local path of the last image seen
     kb_session: str | None = None  # Bedrock RetrieveAndGenerate sessionId, sent back on follow-ups

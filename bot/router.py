@@ -184,6 +184,7 @@ class Router:
         if reply.state == "fulfilled" and reply.error is None and spec is not None and spec.remembers_answer:
             conversation.last_answer = reply.text
             conversation.last_intent = reply.intent
+            conversation.last_answer_id = reply.answer_id
         if spec is not None and spec.remembers_question and turn.text.strip():
             conversation.last_question = turn.text.strip()[:2000]
         # intents that use the last image record the blob key of the image they stored themselves

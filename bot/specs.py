@@ -90,7 +90,8 @@ class IntentSpec:
     ``help`` is the intent's line in Help (None: not listed); ``extract`` pulls its slot values out of a
     message. Flags: ``small_talk`` (never the "last answer", never overrides a pending prompt), ``remembered``,
     ``uses_last_image`` (records the conversation's last image itself), ``remembers_question`` (the
-    message is kept as the last question for follow-ups), ``is_fallback`` (the default intent).
+    message is kept as the last question for follow-ups), ``is_fallback`` (the default intent),
+    ``invites_rating`` (its answers offer Helpful / Not helpful buttons where a channel has no thumbs).
     """
 
     name: str
@@ -108,6 +109,7 @@ class IntentSpec:
     uses_last_image: bool = False
     remembers_question: bool = False
     is_fallback: bool = False
+    invites_rating: bool = False  # its answers get Helpful / Not helpful where the channel has no thumbs (Lex)
 
     def slot(self, name: str) -> SlotSpec | None:
         return next((s for s in self.slots if s.name == name), None)

@@ -16,6 +16,7 @@ MODULES = (
     "intents.generate_image",
     "intents.help",
     "intents.greeting",
+    "intents.feedback",
     "intents.fallback",
 )
 

@@ -81,6 +81,7 @@ SPEC = IntentSpec(
     extract=extract,
     help_status=help_status,
     remembers_question=True,
+    invites_rating=True,
 )
 
 

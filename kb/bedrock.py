@@ -132,6 +132,12 @@ class BedrockKnowledgeBase:
             return None
         return f"{url}#page={page}" if page else url
 
+    def page_link(self, source: str, page: int | None) -> str | None:
+        """A presigned link to the course PDF ``source`` in the data source bucket, opening at ``page``."""
+        if not self.settings.pdf_bucket or not isinstance(source, str) or "/" in source or not source.strip():
+            return None
+        return self.link(self.settings.pdf_bucket, self._key(source), page)
+
     def _citation(self, ref: dict[str, Any], said: str = "") -> Citation:
         """A reference as a citation: the quote is the sentence of the passage closest to what the
         answer ``said`` from it, the passage the retrieved text."""

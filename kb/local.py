@@ -271,6 +271,11 @@ class LocalKnowledgeBase:
         heads = [h for h in self.index.headings(source) if h.page <= page]
         return heads[-1].title if heads else None
 
+    def page_link(self, source: str, page: int | None) -> str | None:
+        """A signed link that opens the course PDF ``source`` at ``page`` (None when it is not stored)."""
+        doc = self.index.document(source) if isinstance(source, str) else None
+        return self.link(doc.blob_key, page) if doc is not None else None
+
     def link(self, blob_key: str | None, page: int | None) -> str | None:
         """A link that opens the stored PDF at ``page`` (signed, expiring), when the blob store has it."""
         if not blob_key or self.blobs is None:

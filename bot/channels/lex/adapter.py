@@ -254,6 +254,9 @@ def _extras(reply: Reply) -> list[dict[str, Any]]:
         extras.append(_plain(sources))
     for media in reply.attachments:
         extras.extend(_media_messages(media))
+    rating = _rating_card(reply)
+    if rating:
+        extras.append(rating)
     card = _suggestions_card(reply.suggestions)
     if card:
         extras.append(card)
@@ -307,6 +310,22 @@ def _media_messages(media: Media) -> list[dict[str, Any]]:
         out.append({"contentType": "ImageResponseCard",
                     "imageResponseCard": {"title": _fit(label, CARD_TEXT_CHARS), "imageUrl": url}})
     return out
+
+
+# A click sends the value as the user's message; both are sample utterances of the intent that rates answers.
+RATING_BUTTONS = (("Helpful", "helpful"), ("Not helpful", "not helpful"))
+
+
+def _rating_card(reply: Reply) -> dict[str, Any] | None:
+    """Helpful / Not helpful under an answer of an intent whose spec invites a rating."""
+    from intents import registry
+
+    intent = registry().get(reply.intent or "")
+    if intent is None or not intent.spec.invites_rating or reply.state != "fulfilled" or reply.error:
+        return None
+    return {"contentType": "ImageResponseCard",
+            "imageResponseCard": {"title": "Was this answer helpful?",
+                                  "buttons": [{"text": t, "value": v} for t, v in RATING_BUTTONS]}}
 
 
 def _suggestions_card(suggestions: tuple[str, ...]) -> dict[str, Any] | None:

@@ -71,6 +71,14 @@ class ReplyOut(BaseModel):
     answer_id: str = Field(description="this answer's id, for POST /api/feedback")
 
 
+class FeedbackIn(BaseModel):
+    """POST /api/feedback: a rating of one answer of this browser's conversation (the last rating counts)."""
+
+    answer_id: str = Field(description="the answer_id of the reply being rated")
+    rating: str = Field(description='"up" or "down"', pattern="^(up|down)$")
+    comment: str | None = Field(None, description="what was wrong (optional, one line)", max_length=500)
+
+
 class Health(BaseModel):
     status: str
     backend: str

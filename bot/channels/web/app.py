@@ -1,8 +1,10 @@
 """The web chat's ASGI app (FastAPI) around the shared Router.
 
 Routes: ``GET /`` the one-page chat, ``POST /api/turn`` (multipart ``text`` + optional ``file``)
--> the Reply JSON, ``GET /api/progress`` how far the PDF this browser is adding has got ("reading
-page 12 of 52…", polled while its turn runs), ``POST /api/new`` starts a new conversation,
+-> the Reply JSON, ``POST /api/feedback`` (JSON ``answer_id``, ``rating``, ``comment``) rates one of
+this browser's answers, ``GET /insights`` the instructor's report (in ``insights``), ``GET /api/progress``
+how far the PDF this browser is adding has got ("reading page 12 of 52…", polled while its turn runs),
+``POST /api/new`` starts a new conversation,
 ``GET /files/<key>?expires=&sig=`` serves blobs through signed expiring links, ``GET /l/<id>`` redirects a short link (bot/shortlinks.py)
 to a fresh one (those two in ``files``), ``GET /healthz``, ``GET /openapi.json``.
 
@@ -17,6 +19,7 @@ header must name this server (no DNS rebinding).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -35,6 +38,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from bot.channels.web.adapter import (
     UPLOAD_TYPES,
+    FeedbackIn,
     Health,
     ProgressOut,
     ReplyOut,
@@ -47,7 +51,9 @@ from bot.channels.web.adapter import (
 )
 from bot import keys
 from bot.channels.web.files import add_file_routes
+from bot.channels.web.insights import add_insight_routes
 from bot.errors import CoursebotError
+from bot.insight import FeedbackError, access, rate
 from bot.turn import Attachment
 from bot.progress import watching
 
@@ -57,6 +63,7 @@ STATIC = Path(__file__).parent / "static"
 COOKIE = "coursebot_session"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers on top of the file itself
+MAX_FEEDBACK_BYTES = 4096  # an id, a rating and a one-line comment
 
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: blob: data:; "
             "media-src 'self' https: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -152,7 +159,8 @@ class BodyLimit:
 
 
 # --- the app ---------------------------------------------------------------------------------------
-def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[str] | None = None) -> FastAPI:
+def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[str] | None = None,
+               instructor_token: str | None = None) -> FastAPI:
     """The web chat ASGI app.
 
     Args:
@@ -160,6 +168,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         router: the Router (default: ``Router(services)`` with the registered intents).
         allowed_hosts: Host header values accepted; default the loopback names plus the host of
             ``settings.public_url``. ``["*"]`` accepts any (when serving on a LAN address).
+        instructor_token: opens the Insights page (default: the setting, else a random one nobody knows).
 
     Returns:
         A FastAPI app; run it with uvicorn.
@@ -237,8 +246,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
                          415: {"model": ReplyOut, "description": "upload type not supported"},
                          403: {"model": ReplyOut, "description": "cross-origin request"}})
     async def turn(request: Request, text: str = Form(""), file: UploadFile | None = File(None)) -> Response:
-        session, new_session = _session(request, secret)
-        conversation = keys.web(session, secret)
+        session, new_session, conversation = _conversation(request, secret)
         attachments: tuple[Attachment, ...] = ()
         if file is not None and (file.filename or file.size):
             data = await file.read(limit + 1)
@@ -269,11 +277,35 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         body = {"active": event is not None, **(event or {})}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
+    @app.post("/api/feedback", status_code=204, summary="Rate one of the answers given in this browser's conversation",
+              responses={204: {"description": "recorded (the last rating of an answer counts)"},
+                         400: {"model": ReplyOut, "description": "not a rating"},
+                         404: {"model": ReplyOut, "description": "no such answer in this conversation"},
+                         403: {"model": ReplyOut, "description": "cross-origin request"}},
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": FeedbackIn.model_json_schema()}}}})
+    async def feedback(request: Request) -> Response:
+        session, new_session, conversation = _conversation(request, secret)
+        body = await _feedback_body(request)
+        if isinstance(body, str):
+            return _with_cookie(_error_reply(400, body, "bad_feedback", conversation), session, new_session)
+        try:
+            await run_in_threadpool(rate, services, conversation, body.get("answer_id"), body.get("rating"),
+                                    body.get("comment"))
+        except FeedbackError as e:
+            status = 404 if e.code == "unknown_answer" else 400
+            return _with_cookie(_error_reply(status, e.user_message, e.code, conversation), session, new_session)
+        except CoursebotError as e:
+            return _with_cookie(_error_reply(503, e.user_message, e.code, conversation), session, new_session)
+        return _with_cookie(Response(status_code=204), session, new_session)
+
     @app.post("/api/new", summary="Start a new conversation in this browser", status_code=204)
     async def new_conversation() -> Response:
         return _with_cookie(Response(status_code=204), keys.new_web_session(secret), True)
 
     add_file_routes(app, services, base_url)
+    add_insight_routes(app, services, base_url, secret,
+                       instructor_token if instructor_token is not None else access.instructor_token(settings)[0])
 
     return app
 
@@ -305,6 +337,29 @@ def _same_origin(request: Request) -> bool:
     parts = urlsplit(origin)
     host = request.headers.get("host", "")
     return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
+
+
+def _conversation(request: Request, secret: bytes) -> tuple[str, bool, str]:
+    """(session id, whether it is new, its conversation): every route that acts for this browser uses this."""
+    session, new = _session(request, secret)
+    return session, new, keys.web(session, secret)
+
+
+async def _feedback_body(request: Request) -> dict[str, Any] | str:
+    """The JSON object of a feedback request, or the sentence saying what is wrong with it."""
+    usage = 'Send JSON like {"answer_id": "<from the reply>", "rating": "up" or "down", "comment": "optional"}.'
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return "I couldn't read that feedback: " + usage
+    raw = await request.body()
+    if len(raw) > MAX_FEEDBACK_BYTES:
+        return f"That feedback is too long ({len(raw)} bytes). " + usage
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return "I couldn't read that feedback (it is not JSON). " + usage
+    if not isinstance(body, dict):
+        return "I couldn't read that feedback. " + usage
+    return body
 
 
 def _session(request: Request, secret: bytes) -> tuple[str, bool]:

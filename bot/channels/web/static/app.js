@@ -200,6 +200,7 @@
       }
       box.appendChild(row);
     }
+    if (window.coursebotFeedback) window.coursebotFeedback.attach(box, reply);  // 👍 / 👎 (feedback.js)
     messages.appendChild(box);
     scrollDown();
   }
