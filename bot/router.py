@@ -54,6 +54,11 @@ class Router:
             conversation = store.load(turn.conversation)
         except Exception:  # the store being down must not stop the bot from answering
             log.exception("could not load conversation state")
+        wait = self._over_quota(turn)
+        if wait is not None:  # nothing is read, changed or saved: the conversation continues after the wait
+            return Reply(text=f"You're sending messages faster than I can answer them; please {wait}. "
+                         "Nothing was lost.", intent="Fallback", state="failed", error="rate_limited",
+                         conversation=turn.conversation)
         try:
             reply = self._route(turn, conversation)
         except CoursebotError as e:
@@ -70,6 +75,17 @@ class Router:
                 log.exception("could not save conversation state")
         log.debug("turn routed to %s in %.1f ms", reply.intent, (time.perf_counter() - started) * 1000)
         return reply.with_(conversation=turn.conversation)
+
+    def _over_quota(self, turn: Turn) -> str | None:
+        """"try again in N minutes" when the conversation is over its turns per minute, else None."""
+        from bot.quotas import MINUTE, wait_sentence
+
+        try:
+            left = self.services.quotas.take("turns", turn.conversation, 1, self.settings.turns_per_minute, MINUTE)
+        except Exception:  # the counters being down must not stop the bot from answering
+            log.warning("quota store unavailable", exc_info=True)
+            return None
+        return wait_sentence(left) if left is not None else None
 
     # -- steps --
     def _route(self, turn: Turn, conversation: Conversation) -> Reply:

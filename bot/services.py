@@ -31,6 +31,9 @@ FACTORIES: dict[str, dict[str, str]] = {
     "imagegen": {"local": "bot.aws.imagegen:build_local", "aws": "bot.aws.imagegen:build"},
     # short links <base>/l/<id> to stored files (Lex cannot carry presigned S3 URLs)
     "links": {"local": "bot.local.shortlinks:build", "aws": "bot.aws.shortlinks:build"},
+    # fair-use counters (uploads per hour, pages per day, turns per minute) and the chat-upload worker queue
+    "quotas": {"local": "bot.quotas:build_local", "aws": "bot.quotas:build_aws"},
+    "uploads": {"local": "bot.uploads:build", "aws": "bot.uploads:build"},
 }
 
 

@@ -106,7 +106,8 @@ class LocalKnowledgeBase:
         return self.ingest_bytes(name, data, course=course)
 
     def ingest_bytes(self, name: str, data: bytes, *, course: str = DEFAULT_COURSE, owner: str | None = None,
-                     limits: PdfLimits | None = None, ttl_seconds: float | None = None) -> IngestResult:
+                     limits: PdfLimits | None = None, ttl_seconds: float | None = None,
+                     admit: Callable[[int], str | None] | None = None) -> IngestResult:
         """Index one PDF atomically: unchanged, duplicate, added or replaced; failed leaves the index as it was.
 
         Args:
@@ -115,10 +116,12 @@ class LocalKnowledgeBase:
                 conversation's own, searched only there, and deleted after ``ttl_seconds``.
             limits: pages, text, decompressed size and CPU budget (chat uploads); the PDF is then read
                 in a child process under those limits.
+            admit: called with the page count before the text is embedded; a sentence refuses it
+                (a daily page quota), ``None`` lets it in.
         """
         sha = hashlib.sha256(data).hexdigest()
         with self._content_lock(sha):  # identical bytes arriving together are read and embedded once
-            return self._ingest_locked(name, data, sha, course, owner or "", limits, ttl_seconds)
+            return self._ingest_locked(name, data, sha, course, owner or "", limits, ttl_seconds, admit)
 
     def _content_lock(self, sha: str) -> threading.Lock:
         with self._locks_guard:
@@ -128,7 +131,7 @@ class LocalKnowledgeBase:
             return lock
 
     def _ingest_locked(self, name: str, data: bytes, sha: str, course: str, owner: str, limits: PdfLimits | None,
-                       ttl_seconds: float | None) -> IngestResult:
+                       ttl_seconds: float | None, admit: Callable[[int], str | None] | None) -> IngestResult:
         current = self.index.document(name, course, owner)
         if current is not None and current.sha256 == sha:
             return IngestResult(name, "unchanged", pages=current.pages, chunks=current.chunks)
@@ -145,11 +148,17 @@ class LocalKnowledgeBase:
                 from kb.pdf_limits import too_many_pages
 
                 return IngestResult(name, "failed", reason=too_many_pages(name, total_pages, limits.max_pages).user_message)
+            refused = admit(total_pages) if admit else None
+            if refused:
+                return IngestResult(name, "failed", pages=total_pages, reason=refused)
         else:
             try:
                 doc = extract_limited(data, name, limits) if limits is not None else extract_document(data, name)
             except PdfProblem as e:
                 return IngestResult(name, "failed", reason=e.user_message)
+            refused = admit(doc.total_pages) if admit else None
+            if refused:
+                return IngestResult(name, "failed", pages=doc.total_pages, reason=refused)
             chunks = chunk_pages(doc.pages)
             vectors = self.embedder.embed([embedding_text(c) for c in chunks])
             rows = [(c.page, c.ordinal, c.context, c.text) for c in chunks]
