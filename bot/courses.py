@@ -34,14 +34,6 @@ def slack_course_map(settings: Any) -> dict[str, str]:
     return out
 
 
-def slack_course(settings: Any, channel: str | None, dm: bool) -> str | None:
-    """The course of a Slack channel: its mapped course, the default course for other channels,
-    ``None`` in a DM (the conversation asks once and remembers)."""
-    if dm:
-        return None
-    return slack_course_map(settings).get(channel or "", DEFAULT_COURSE)
-
-
 def course_of(turn: Any, conversation: Any) -> str | None:
     """The course a turn asks about: the channel's choice, else the conversation's remembered one."""
     if turn.course:

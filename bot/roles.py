@@ -36,10 +36,6 @@ def slack_instructors(settings: Any) -> frozenset[str]:
     return frozenset(u.strip() for u in (settings.slack_instructors or "").replace(" ", ",").split(",") if u.strip())
 
 
-def slack_role(settings: Any, user_id: str | None) -> str:
-    return INSTRUCTOR if user_id and user_id in slack_instructors(settings) else STUDENT
-
-
 def owner_of(conversation: str) -> str:
     """The private owner id of a conversation's uploads: a hash of its key (the key itself never becomes a path)."""
     return hashlib.sha256(conversation.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -157,9 +157,11 @@ def _course(turn: Turn, ctx: IntentContext) -> str | None:
     """The conversation's course: the channel's, the remembered one, the answer to "which course?",
     or the only one there is; ``None`` when the conversation must be asked (a DM, several courses)."""
     chosen = course_of(turn, ctx.conversation)
-    if chosen:
+    if chosen == DEFAULT_COURSE:
         return chosen
     names = _course_names(ctx.services.kb)
+    if chosen in names:  # a channel's choice is used only when the course exists
+        return chosen
     answer = ctx.slots.get("course")
     if isinstance(answer, str):
         for name in names:

@@ -105,11 +105,16 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_module.load(**overrides)
     configure_logging()
     services = Services(settings)
-    app = create_app(services, Router(services), allowed_hosts=None if loopback else ["*"])
+    from bot.roles import instructor_token
+
+    token, _ = instructor_token(settings)
+    app = create_app(services, Router(services), allowed_hosts=None if loopback else ["*"], instructor_token=token)
     if not loopback:
         print(f"coursebot serve: listening on {args.host}, so other machines can reach this chat; "
               "it has no login.", file=sys.stderr)
     print(f"coursebot web chat: {url}  (Ctrl-C to stop)", flush=True)
+    # like a notebook server: whoever opens this link may add, replace and remove course PDFs
+    print(f"instructor link (keep it private): {url}/?instructor={token}", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from bot.channels.slack.blocks import (ACTION_READ_ALOUD, ACTION_SOURCES, ACTION_SUGGEST, Blocks, failure_blocks,
                                        is_failure, reply_blocks)
+from bot.roles import INSTRUCTOR, STUDENT
 from bot.turn import Reply, Turn
 
 COMMAND = "/coursebot"
@@ -98,7 +99,24 @@ class Incoming:
     sources: tuple[list[Any], ...] | None = None
 
 
-def event_to_turn(body: dict[str, Any], bot_user: str | None) -> Incoming | None:
+@dataclass(frozen=True)
+class Audience:
+    """Who is an instructor and which channel is which course (from settings, read by the app)."""
+
+    instructors: frozenset[str] = frozenset()
+    courses: dict[str, str] | None = None
+
+    def role(self, user: str | None) -> str:
+        return INSTRUCTOR if user and user in self.instructors else STUDENT
+
+    def course(self, channel: str | None) -> str | None:
+        """The channel's course; ``None`` in a DM (the conversation asks once and remembers)."""
+        if is_dm(channel):
+            return None
+        return (self.courses or {}).get(channel or "", "default")
+
+
+def event_to_turn(body: dict[str, Any], bot_user: str | None, audience: Audience = Audience()) -> Incoming | None:
     """An ``app_mention`` in a channel or a ``message`` in a DM, answered in its thread; ``None`` for
     events the bot does not answer (other messages, bots, itself, a mention inside a DM)."""
     event = body.get("event") or {}
@@ -119,20 +137,21 @@ def event_to_turn(body: dict[str, Any], bot_user: str | None) -> Incoming | None
     dm = etype == "message"
     thread_ts = event.get("thread_ts") or (None if dm else event.get("ts"))
     turn = Turn(conversation=conversation_key(team, channel, thread_ts, user, dm=dm),
-                text=plain_text(event.get("text", ""), bot_user), user=f"{team}:{user}", channel="slack")
+                text=plain_text(event.get("text", ""), bot_user), user=f"{team}:{user}", channel="slack",
+                role=audience.role(user), course=audience.course(channel))
     return Incoming(turn, Target(channel, thread_ts, user), files=tuple(event.get("files") or ()))
 
 
-def command_to_turn(body: dict[str, Any]) -> Incoming:
+def command_to_turn(body: dict[str, Any], audience: Audience = Audience()) -> Incoming:
     """``/coursebot <question>``: answered to the user through the command's response_url."""
     team, channel, user = body.get("team_id", "-"), body.get("channel_id"), body.get("user_id")
     text = (body.get("text") or "").strip() or "help"
     turn = Turn(conversation=conversation_key(team, channel or "-", f"user-{user}"), text=plain_text(text),
-                user=f"{team}:{user}", channel="slack")
+                user=f"{team}:{user}", channel="slack", role=audience.role(user), course=audience.course(channel))
     return Incoming(turn, Target(channel, None, user), private=True)
 
 
-def action_to_turn(body: dict[str, Any]) -> Incoming | None:
+def action_to_turn(body: dict[str, Any], audience: Audience = Audience()) -> Incoming | None:
     """A button on an answer: Read aloud, Show sources, or a suggested follow-up; ``None`` for others."""
     action = (body.get("actions") or [{}])[0]
     try:
@@ -158,6 +177,7 @@ def action_to_turn(body: dict[str, Any]) -> Incoming | None:
         turn = Turn(conversation=key, text=str(value.get("t") or ""), user=f"{team}:{user}", channel="slack")
     else:
         return None
+    turn = turn.with_(role=audience.role(user), course=audience.course(channel))
     return Incoming(turn, target, private=ephemeral)
 
 

@@ -15,10 +15,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from bot.channels.slack import files
-from bot.channels.slack.adapter import (COMMAND, Incoming, Target, action_to_turn, command_to_turn, delivery_key,
-                                        event_to_turn, render)
+from bot.channels.slack.adapter import (COMMAND, Audience, Incoming, Target, action_to_turn, command_to_turn,
+                                        delivery_key, event_to_turn, render)
 from bot.channels.slack.blocks import failure_blocks, is_failure, sources_blocks, upload_failure_blocks
+from bot.courses import slack_course_map
 from bot.errors import ConfigError, CoursebotError
+from bot.roles import slack_instructors
 from bot.turn import Attachment, Media, Reply, Turn
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ class SlackChannel:
         self.router = router
         self.dedupe = dedupe
         self.file_hosts = files.file_hosts(settings.slack_api_url)
+        # instructors (COURSEBOT_SLACK_INSTRUCTORS) and the channel -> course map (COURSEBOT_SLACK_COURSES)
+        self.audience = Audience(slack_instructors(settings), slack_course_map(settings))
 
     # -- dedupe --
     def claim(self, body: dict[str, Any]) -> bool:
@@ -71,17 +75,17 @@ class SlackChannel:
     def on_event(self, body: dict[str, Any], client: Any, bot_user: str | None) -> None:
         """An ``app_mention`` in a channel or a ``message`` in a DM: answer in the thread."""
         if self.begin(body):
-            self.handle(event_to_turn(body, bot_user), client)
+            self.handle(event_to_turn(body, bot_user, self.audience), client)
 
     def on_command(self, body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         """``/coursebot <question>``: answered to the user through the command's response_url."""
         if self.begin(body):
-            self.handle(command_to_turn(body), client, respond)
+            self.handle(command_to_turn(body, self.audience), client, respond)
 
     def on_action(self, body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         """A button on an answer: Read aloud, Show sources, or a suggested follow-up."""
         if self.begin(body):
-            self.handle(action_to_turn(body), client, respond)
+            self.handle(action_to_turn(body, self.audience), client, respond)
 
     def handle(self, incoming: Incoming | None, client: Any, respond: Callable[..., Any] | None = None) -> None:
         """Download the shared files, answer the turn (or show the sources) and post it."""

@@ -64,10 +64,12 @@ class Health(BaseModel):
 
 
 # --- request -> Turn ---------------------------------------------------------------------------------
-def to_turn(session: str, text: str, attachments: tuple[Attachment, ...] = ()) -> Turn:
-    """The Turn for one ``POST /api/turn`` of the browser whose session id is ``session``."""
+def to_turn(session: str, text: str, attachments: tuple[Attachment, ...] = (), *, role: str = "student",
+            course: str | None = None) -> Turn:
+    """The Turn for one ``POST /api/turn`` of the browser whose session id is ``session``; ``role`` and
+    ``course`` as the app checked them (instructor cookie, ``?course=``)."""
     return Turn(conversation=conversation_key(session), text=text, user=f"web:{session[:8]}", channel="web",
-                attachments=attachments)
+                attachments=attachments, role=role, course=course)
 
 
 def conversation_key(session: str) -> str:

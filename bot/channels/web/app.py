@@ -43,13 +43,16 @@ from bot.channels.web.adapter import (
     upload_name,
 )
 from bot.channels.web.files import add_file_routes
+from bot.courses import DEFAULT_COURSE, is_course_name
 from bot.errors import CoursebotError
+from bot.roles import INSTRUCTOR, STUDENT, is_instructor_token, token_cookie
 from bot.turn import Attachment
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "coursebot_session"
+INSTRUCTOR_COOKIE = "coursebot_instructor"
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers on top of the file itself
@@ -116,7 +119,8 @@ class BodyLimit:
 
 
 # --- the app ---------------------------------------------------------------------------------------
-def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[str] | None = None) -> FastAPI:
+def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[str] | None = None,
+               instructor_token: str | None = None) -> FastAPI:
     """The web chat ASGI app.
 
     Args:
@@ -124,6 +128,8 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         router: the Router (default: ``Router(services)`` with the registered intents).
         allowed_hosts: Host header values accepted; default the loopback names plus the host of
             ``settings.public_url``. ``["*"]`` accepts any (when serving on a LAN address).
+        instructor_token: opening ``/?instructor=<token>`` makes that browser an instructor (it may
+            add course PDFs); default COURSEBOT_INSTRUCTOR_TOKEN, else nobody is.
 
     Returns:
         A FastAPI app; run it with uvicorn.
@@ -150,6 +156,8 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     )
     app.state.services = services
     app.state.router = router
+    token = instructor_token or settings.instructor_token
+    instructor_mark = token_cookie(token) if token else None
     locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     app.add_middleware(BodyLimit, limit=limit + _MULTIPART_OVERHEAD, message=too_large(limit))
@@ -181,7 +189,15 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
                             "Send a multipart form with 'text' and optionally 'file'.", "bad_request")
 
     @app.get("/", include_in_schema=False)
-    async def index() -> Response:
+    async def index(request: Request) -> Response:
+        offered = request.query_params.get("instructor")
+        if offered is not None:  # the instructor link: keep a mark in a cookie, drop the token from the URL
+            query = "&".join(f"{k}={v}" for k, v in request.query_params.items() if k == "course" and is_course_name(v))
+            response = Response(status_code=303, headers={"Location": "/" + (f"?{query}" if query else "")})
+            if is_instructor_token(offered, token):
+                response.set_cookie(INSTRUCTOR_COOKIE, instructor_mark, max_age=7 * 86400, httponly=True,
+                                    samesite="strict", path="/")
+            return response
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
                             headers={"Cache-Control": "no-cache"})
 
@@ -196,9 +212,17 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
               responses={200: {"model": ReplyOut}, 413: {"model": ReplyOut, "description": "upload too large"},
                          415: {"model": ReplyOut, "description": "upload type not supported"},
                          403: {"model": ReplyOut, "description": "cross-origin request"}})
-    async def turn(request: Request, text: str = Form(""), file: UploadFile | None = File(None)) -> Response:
+    async def turn(request: Request, text: str = Form(""), file: UploadFile | None = File(None),
+                   course: str = Form("")) -> Response:
         session, new_session = _session(request)
         conversation = conversation_key(session)
+        role = INSTRUCTOR if instructor_mark and is_instructor_token(request.cookies.get(INSTRUCTOR_COOKIE),
+                                                                     instructor_mark) else STUDENT
+        course = course.strip().lower() or DEFAULT_COURSE
+        if course != DEFAULT_COURSE and not await run_in_threadpool(_course_exists, services, course):
+            return _with_cookie(_error_reply(404, "There is no such course here. Check the course name in the "
+                                             "link you were given.", "unknown_course", conversation),
+                                session, new_session)
         attachments: tuple[Attachment, ...] = ()
         if file is not None and (file.filename or file.size):
             data = await file.read(limit + 1)
@@ -209,7 +233,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
                 status, reply = refused
                 return _with_cookie(JSONResponse(reply.to_dict(), status_code=status), session, new_session)
             attachments = (await run_in_threadpool(_store_upload, services, session, name, mime, data),)
-        turn_ = to_turn(session, text, attachments)
+        turn_ = to_turn(session, text, attachments, role=role, course=course)
         lock = locks.get(conversation)
         if lock is None:
             lock = locks[conversation] = asyncio.Lock()
@@ -225,6 +249,16 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     add_file_routes(app, services, base_url)
 
     return app
+
+
+def _course_exists(services: Any, course: str) -> bool:
+    """Whether ``course`` is a course with documents (only existing courses can be chosen)."""
+    if not is_course_name(course):
+        return False
+    try:
+        return any(c["course"] == course for c in services.kb.courses())
+    except (CoursebotError, AttributeError):
+        return False
 
 
 def _same_origin(request: Request) -> bool:
