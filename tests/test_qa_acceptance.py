@@ -114,7 +114,7 @@ def test_cost_follow_up_answers_with_the_pay_sentence(router, services):
 
     md = Path(__file__).parents[1] / "kb" / "sample_course" / "08-aws-lambda.md"
     data = render(md.read_text())
-    added = router.handle(Turn(conversation="qa-cost", text="add this", attachments=(
+    added = router.handle(Turn(conversation="qa-cost", text="add this", role="instructor", upload_to="course", attachments=(
         Attachment(name="08-aws-lambda.pdf", mime="application/pdf", data=data, size=len(data)),)))
     assert added.details["ingested"][0]["status"] == "added"
     first = router.handle(Turn(conversation="qa-cost", text="How long can a Lambda function run?"))
@@ -139,7 +139,7 @@ def test_one_page_is_singular_in_chat_and_cli(router, home, tmp_path):
     from kb.sample import render
 
     data = render("# One page\n\n## Notes\nA single page of notes about Amazon Lex slots and intents.\n")
-    reply = router.handle(Turn(conversation="qa-1p", text="add this", attachments=(
+    reply = router.handle(Turn(conversation="qa-1p", text="add this", role="instructor", upload_to="course", attachments=(
         Attachment(name="one.pdf", mime="application/pdf", data=data, size=len(data)),)))
     assert "to the course (1 page)." in reply.text
     (tmp_path / "two.pdf").write_bytes(render("# Two\n\n## Notes\nOther notes about Amazon Polly voices and speech.\n"))
@@ -244,7 +244,7 @@ def test_a_pdf_that_could_not_be_added_is_named_once(router):
     from bot.turn import Attachment, Turn
 
     data = b"%PDF-1.4\n garbage garbage\n%%EOF"
-    reply = router.handle(Turn(conversation="qa-bad-pdf", text="", attachments=(
+    reply = router.handle(Turn(conversation="qa-bad-pdf", text="", role="instructor", upload_to="course", attachments=(
         Attachment(name="corrupt.pdf", mime="application/pdf", data=data, size=len(data)),)))
     assert reply.state == "failed" and reply.error == "pdf_not_added"
     assert reply.text == ("I couldn't add 'corrupt.pdf' to the course. "
