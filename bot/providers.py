@@ -232,3 +232,13 @@ register("insight", "sqlite", "bot.insight.sqlite:build", title="SQLite in COURS
          default_on=("local",))
 register("insight", "dynamodb", "bot.insight.dynamo:build", title="Amazon DynamoDB", offline=False,
          default_on=("aws",))
+
+# fair-use counters (uploads per hour, pages per day, turns per minute) and the chat-upload worker queue
+capability("quotas", "Fair-use limits")
+register("quotas", "sqlite", "bot.quotas:build_local", title="SQLite in COURSEBOT_HOME", offline=True,
+         default_on=("local",))
+register("quotas", "dynamodb", "bot.quotas:build_aws", title="Amazon DynamoDB", offline=False,
+         default_on=("aws",))
+capability("uploads", "Reading PDFs sent in a chat")
+register("uploads", "queue", "bot.uploads:build", title="a worker queue in this process", offline=True,
+         default_on=("local", "aws"))

@@ -73,6 +73,11 @@ class Router:
             conversation = store.load(turn.conversation)
         except Exception:  # the store being down must not stop the bot from answering
             log.exception("could not load conversation state")
+        wait = self._over_quota(turn)
+        if wait is not None:  # nothing is read, changed or saved: the conversation continues after the wait
+            return Reply(text=f"You're sending messages faster than I can answer them; please {wait}. "
+                         "Nothing was lost.", intent="Fallback", state="failed", error="rate_limited",
+                         conversation=turn.conversation)
         try:
             reply = self._route(turn, conversation)
         except CoursebotError as e:
@@ -93,6 +98,18 @@ class Router:
 
         record_turn(turn, reply, self.services)
         return reply
+
+    # -- the pipeline --
+    def _over_quota(self, turn: Turn) -> str | None:
+        """"try again in N minutes" when the conversation is over its turns per minute, else None."""
+        from bot.quotas import MINUTE, wait_sentence
+
+        try:
+            left = self.services.quotas.take("turns", turn.conversation, 1, self.settings.turns_per_minute, MINUTE)
+        except Exception:  # the counters being down must not stop the bot from answering
+            log.warning("quota store unavailable", exc_info=True)
+            return None
+        return wait_sentence(left) if left is not None else None
 
     # -- the pipeline --
     def _route(self, turn: Turn, conversation: Conversation) -> Reply:

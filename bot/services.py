@@ -100,6 +100,14 @@ class Services:
     def insight(self) -> InsightStore:
         return self.get("insight")
 
+    @property
+    def quotas(self) -> Any:  # bot.quotas: SqliteQuotas | DynamoQuotas
+        return self.get("quotas")
+
+    @property
+    def uploads(self) -> Any:  # bot.uploads.UploadQueue
+        return self.get("uploads")
+
 
 @functools.cache
 def default() -> Services:

@@ -141,7 +141,21 @@ class Settings(BaseSettings):
 
     # --- instructor insight: answers, ratings, curated answers ------------------------------------
     insight_days: int = Field(180, gt=0, le=3650)  # answers and ratings are kept this long (aws: item TTL)
-    instructor_token: str | None = None  # opens the web Insights page; `serve` prints a random one when unset
+    # --- courses and roles -----------------------------------------------------------------------
+    # the instructor's web token (course changes, Insights page); `serve` prints a random one per run when unset
+    instructor_token: str | None = None
+    slack_instructors: str = ""  # Slack user ids (U0123,U0456) who may change the course from Slack
+    slack_courses: str = ""  # Slack channel -> course, e.g. "C0123=ml101,C0456=stats"; other channels: default
+    upload_ttl_hours: float = Field(24.0, gt=0, le=24 * 365)  # a student's private PDF is deleted after this
+    # --- limits on PDFs sent in a chat (checked before any work is paid for) ---------------------
+    max_pdf_pages: int = Field(300, ge=1, le=100_000)
+    max_pdf_text_bytes: int = Field(5_000_000, gt=0)  # extracted text
+    max_pdf_stream_bytes: int = Field(40_000_000, gt=0)  # decompressed page content, measured before parsing
+    pdf_cpu_seconds: float = Field(60.0, gt=0, le=3600)  # CPU time for reading one PDF
+    upload_workers: int = Field(2, ge=1, le=16)  # chat uploads are read by this many workers, one per user at a time
+    uploads_per_hour: int = Field(10, ge=1)  # per student
+    upload_pages_per_day: int = Field(1000, ge=1)  # per student
+    turns_per_minute: int = Field(30, ge=1)  # per conversation
 
     @property
     def data_dir(self) -> Path:

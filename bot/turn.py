@@ -87,6 +87,9 @@ class Turn:
     intent: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     confidence: float | None = None
+    role: str = "student"  # "instructor" may change the course (bot.roles); channels decide
+    course: str | None = None  # the course the channel chose; None: the conversation's remembered choice
+    upload_to: str | None = None  # an instructor's attached PDFs: "course" or "private"; None: ask
 
     def with_(self, **changes: Any) -> "Turn":
         return dataclasses.replace(self, **changes)

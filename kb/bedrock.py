@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 import uuid
@@ -24,12 +25,17 @@ from bot.errors import InputError, NotAvailable
 from bot.turn import Citation
 from kb import extractive
 from kb.local import pdf_files
+from kb.index import YOUR_FILE
 from kb.pdf import PdfProblem, extract_document
 from bot.progress import Reporter
+from kb.pdf_limits import extract_limited
 
 log = logging.getLogger(__name__)
 
 WHAT = "the course knowledge base"
+DEFAULT_COURSE = "default"
+UPLOAD_PREFIX = "uploads/"  # students' private PDFs: uploads/<conversation hash>/<name>
+COURSE_OWNER = "-"  # the owner attribute of course documents (a private upload's is its conversation hash)
 PAGE_KEY = "x-amz-bedrock-kb-document-page-number"
 MAX_QUERY_CHARS = 1000  # RetrieveAndGenerate input.text and Retrieve retrievalQuery.text: 1000 characters
 MAX_DOCUMENT_BYTES = 50_000_000  # Knowledge Bases: 50 MB per source file
@@ -106,9 +112,10 @@ class BedrockKnowledgeBase:
                                "Bedrock Knowledge Base id (or use COURSEBOT_BACKEND=local).", code="kb_not_configured")
         return self.settings.kb_id
 
-    def _retrieval_config(self, k: int | None = None) -> dict[str, Any]:
+    def _retrieval_config(self, k: int | None = None, course: str = DEFAULT_COURSE,
+                          owner: str | None = None) -> dict[str, Any]:
         return {"vectorSearchConfiguration": {"numberOfResults": k or self.settings.kb_results,
-                                              "overrideSearchType": "HYBRID"}}
+                                              "overrideSearchType": "HYBRID", "filter": course_filter(course, owner)}}
 
     @staticmethod
     def _check_query(text: str, what: str = "question") -> str:
@@ -142,19 +149,23 @@ class BedrockKnowledgeBase:
         """A reference as a citation: the quote is the sentence of the passage closest to what the
         answer ``said`` from it, the passage the retrieved text."""
         source, bucket, key = _source_of(ref.get("location"))
+        if key and key.startswith(UPLOAD_PREFIX):
+            source += YOUR_FILE
         page = _page_of(ref.get("metadata"))
         passage = " ".join(((ref.get("content") or {}).get("text") or "").split())
         return Citation(source, page, self.link(bucket, key, page), _closest_sentence(passage, said)[:300] or None,
                         passage=passage[:1500] or None)
 
     # --- search ----------------------------------------------------------------------------------
-    def search(self, query: str, k: int = 5) -> list[Passage]:
+    def search(self, query: str, k: int = 5, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> list[Passage]:
         query = self._check_query(query, "search")
         resp = call(self.runtime.retrieve, what=WHAT, knowledgeBaseId=self._kb_id(),
-                    retrievalQuery={"text": query}, retrievalConfiguration=self._retrieval_config(k))
+                    retrievalQuery={"text": query}, retrievalConfiguration=self._retrieval_config(k, course, owner))
         out = []
         for r in resp.get("retrievalResults", []):
-            source, _, _ = _source_of(r.get("location"))
+            source, _, key = _source_of(r.get("location"))
+            if key and key.startswith(UPLOAD_PREFIX):
+                source += YOUR_FILE
             out.append(Passage(source, _page_of(r.get("metadata")), float(r.get("score") or 0.0),
                                ((r.get("content") or {}).get("text") or "").strip()))
         return out
@@ -164,15 +175,17 @@ class BedrockKnowledgeBase:
         return extractive.condense(question, history)[:MAX_QUERY_CHARS]
 
     def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = (),
-            about: str | None = None) -> Answer:
+            about: str | None = None, course: str = DEFAULT_COURSE, owner: str | None = None) -> Answer:
+        """Answer from ``course``'s documents and ``owner``'s private uploads (a metadata filter)."""
         question = self._check_query(question)
         if extractive.is_overview(question) and self.s3 is not None and self.settings.pdf_bucket:
             return self.overview(question, about=about)
         if self.settings.kb_mode == "langchain":
-            return self._ask_langchain(question, history)
-        return self._ask_rag(question, session_id)
+            return self._ask_langchain(question, history, course, owner)
+        return self._ask_rag(question, session_id, course, owner)
 
-    def _rag_request(self, question: str, session_id: str | None) -> dict[str, Any]:
+    def _rag_request(self, question: str, session_id: str | None, course: str = DEFAULT_COURSE,
+                     owner: str | None = None) -> dict[str, Any]:
         generation: dict[str, Any] = {
             "promptTemplate": {"textPromptTemplate": self.settings.kb_prompt_template or DEFAULT_PROMPT},
         }
@@ -186,7 +199,7 @@ class BedrockKnowledgeBase:
                 "knowledgeBaseConfiguration": {
                     "knowledgeBaseId": self._kb_id(),
                     "modelArn": self.settings.kb_model_arn,
-                    "retrievalConfiguration": self._retrieval_config(),
+                    "retrievalConfiguration": self._retrieval_config(None, course, owner),
                     "generationConfiguration": generation,
                 },
             },
@@ -195,10 +208,11 @@ class BedrockKnowledgeBase:
             request["sessionId"] = session_id
         return request
 
-    def _ask_rag(self, question: str, session_id: str | None) -> Answer:
+    def _ask_rag(self, question: str, session_id: str | None, course: str = DEFAULT_COURSE,
+                 owner: str | None = None) -> Answer:
         from botocore.exceptions import ClientError
 
-        request = self._rag_request(question, session_id)
+        request = self._rag_request(question, session_id, course, owner)
         try:
             resp = self.runtime.retrieve_and_generate(**request)
         except ClientError as e:
@@ -237,7 +251,8 @@ class BedrockKnowledgeBase:
 
         return call(raise_it, what=WHAT)
 
-    def _ask_langchain(self, question: str, history: Sequence[str]) -> Answer:
+    def _ask_langchain(self, question: str, history: Sequence[str], course: str = DEFAULT_COURSE,
+                       owner: str | None = None) -> Answer:
         try:
             from langchain_aws import AmazonKnowledgeBasesRetriever, ChatBedrockConverse
         except ImportError as e:  # pragma: no cover - a core dependency
@@ -247,7 +262,8 @@ class BedrockKnowledgeBase:
 
         query = self.retrieval_query(question, history)
         retriever = AmazonKnowledgeBasesRetriever(
-            knowledge_base_id=self._kb_id(), retrieval_config=self._retrieval_config(), client=self.runtime,
+            knowledge_base_id=self._kb_id(), retrieval_config=self._retrieval_config(None, course, owner),
+            client=self.runtime,
             guardrail_config=({"guardrailId": self.settings.guardrail_id,
                                "guardrailVersion": self.settings.guardrail_version or "DRAFT"}
                               if self.settings.guardrail_id else None))
@@ -295,14 +311,23 @@ class BedrockKnowledgeBase:
                                code="kb_not_configured")
         return self.settings.pdf_bucket
 
-    def _key(self, name: str) -> str:
+    def _key(self, name: str, course: str = DEFAULT_COURSE, owner: str | None = None) -> str:
+        """course-pdfs/<name> (default course), course-pdfs/<course>/<name>, uploads/<owner>/<name>."""
+        if owner:
+            return f"{UPLOAD_PREFIX}{owner}/{name}"
         prefix = self.settings.pdf_prefix or ""
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        return prefix + name
+        return prefix + ("" if course == DEFAULT_COURSE else f"{course}/") + name
+
+    def _put_sidecar(self, bucket: str, key: str, course: str, owner: str | None) -> None:
+        """The ``<key>.metadata.json`` Knowledge Bases reads: the attributes ask/search filter on."""
+        body = json.dumps({"metadataAttributes": {"course": course, "owner": owner or COURSE_OWNER}}).encode()
+        call(self.s3.put_object, what=WHAT, Bucket=bucket, Key=key + ".metadata.json", Body=body,
+             ContentType="application/json")
 
     def ingest(self, paths: Sequence[str], *, progress: IngestListener | None = None,
-               wait: float | None = None) -> list[IngestResult]:
+               wait: float | None = None, course: str = DEFAULT_COURSE) -> list[IngestResult]:
         """Upload PDFs to the data source bucket, then sync the KB and wait (with backoff) for the job.
 
         ``progress`` hears each upload, the ingestion job's states while it is polled, and each result.
@@ -319,7 +344,7 @@ class BedrockKnowledgeBase:
                 results.append(report.done(IngestResult(f.name, "failed",
                                                         reason=f"I couldn't read '{f.name}' ({e.strerror or e}).")))
                 continue
-            result, pages = self._upload(f.name, data)
+            result, pages = self._upload(f.name, data, course=course)
             if result is None:
                 uploaded.append((len(results), pages, report))
                 results.append(IngestResult(f.name, "submitted", pages=pages))
@@ -335,27 +360,43 @@ class BedrockKnowledgeBase:
                 results[idx] = report.done(self._job_result(results[idx].source, pages, job))
         return results
 
-    def _upload(self, name: str, data: bytes) -> tuple[IngestResult | None, int]:
+    def ingest_bytes(self, name: str, data: bytes, *, course: str = DEFAULT_COURSE, owner: str | None = None,
+                     limits: Any = None, ttl_seconds: float | None = None,
+                     admit: Callable[[int], str | None] | None = None) -> IngestResult:
+        """One chat upload: checked within ``limits``, put under the course (or the owner's private
+        uploads, which the bucket's lifecycle rule expires), then synced."""
+        result, pages = self._upload(name, data, course=course, owner=owner, limits=limits, admit=admit)
+        if result is not None:
+            return result
+        return self._job_result(name, pages, self.sync(wait=self.settings.kb_chat_ingest_wait_seconds))
+
+    def _upload(self, name: str, data: bytes, *, course: str = DEFAULT_COURSE, owner: str | None = None,
+                limits: Any = None, admit: Callable[[int], str | None] | None = None) -> tuple[IngestResult | None, int]:
         """Check and upload one PDF; (None, pages) when uploaded, else (the result, 0)."""
         if len(data) > MAX_DOCUMENT_BYTES:
             return IngestResult(name, "failed", reason=f"'{name}' is {len(data) / 1e6:.0f} MB; a Bedrock Knowledge "
                                 f"Base accepts files up to {MAX_DOCUMENT_BYTES / 1e6:.0f} MB."), 0
-        try:
-            doc = extract_document(data, name)  # refuse corrupt/encrypted/empty PDFs before uploading
+        try:  # refuse corrupt/encrypted/empty PDFs, and chat uploads over the limits, before uploading
+            doc = extract_limited(data, name, limits) if limits is not None else extract_document(data, name)
+            pages = doc.total_pages
         except PdfProblem as e:
             return IngestResult(name, "failed", reason=e.user_message), 0
-        pages = doc.total_pages
-        bucket, key = self._bucket(), self._key(name)
+        refused = admit(pages) if admit else None
+        if refused:
+            return IngestResult(name, "failed", pages=pages, reason=refused), 0
+        bucket, key = self._bucket(), self._key(name, course, owner)
         sha = hashlib.sha256(data).hexdigest()
         from botocore.exceptions import ClientError
 
         try:
             head = self.s3.head_object(Bucket=bucket, Key=key)
             if (head.get("Metadata") or {}).get("sha256") == sha:
+                self._put_sidecar(bucket, key, course, owner)  # a PDF uploaded before courses gets its course
                 return IngestResult(name, "unchanged", pages=pages), 0
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                 self._wrap(e)
+        self._put_sidecar(bucket, key, course, owner)  # first: the document is never indexed without its course
         call(self.s3.put_object, what=WHAT, Bucket=bucket, Key=key, Body=data, ContentType="application/pdf",
              Metadata={"sha256": sha, **outline_metadata(doc)})
         return None, pages
@@ -414,22 +455,19 @@ class BedrockKnowledgeBase:
         return IngestResult(name, "submitted", pages=pages,
                             reason="Uploaded; the knowledge base is still indexing it (usually a few minutes).")
 
-    def list(self) -> list[dict[str, Any]]:
+    def _objects(self, prefix: str) -> list[dict[str, Any]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        bucket = self._bucket()
         out = []
         try:
-            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=self._key("")):
-                for obj in page.get("Contents", []):
-                    if obj["Key"].lower().endswith(".pdf"):
-                        out.append({"name": PurePosixPath(obj["Key"]).name, "bytes": obj["Size"],
-                                    "modified": obj["LastModified"].isoformat()})
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket(), Prefix=prefix):
+                out.extend(o for o in page.get("Contents", []) if o["Key"].lower().endswith(".pdf"))
         except (ClientError, BotoCoreError) as e:
             self._wrap(e)
         return out
 
-    def overview(self, question: str = "What does the course cover?", about: str | None = None) -> Answer:
+    def overview(self, question: str = "What does the course cover?", about: str | None = None,
+                 course: str = DEFAULT_COURSE) -> Answer:
         """The course's PDFs from the data source bucket, with the title, page count and headings
         stored in each object's metadata when it was uploaded."""
         from botocore.exceptions import BotoCoreError, ClientError
@@ -437,9 +475,9 @@ class BedrockKnowledgeBase:
         bucket = self._bucket()
         docs, heads = [], {}
         try:
-            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=self._key("")):
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=self._key("", course)):
                 for obj in page.get("Contents", []):
-                    if not obj["Key"].lower().endswith(".pdf"):
+                    if not obj["Key"].lower().endswith(".pdf") or "/" in obj["Key"][len(self._key("", course)):]:
                         continue
                     meta = self.s3.head_object(Bucket=bucket, Key=obj["Key"]).get("Metadata") or {}
                     name = PurePosixPath(obj["Key"]).name
@@ -452,8 +490,26 @@ class BedrockKnowledgeBase:
                                      lambda key, p: self.link(bucket, key, p), about)
         return Answer(answer.found, answer.text, answer.citations, kind="overview")
 
-    def remove(self, name: str) -> bool:
-        bucket, key = self._bucket(), self._key(Path(name).name)
+    def list(self, *, course: str = DEFAULT_COURSE) -> list[dict[str, Any]]:
+        """The course's PDFs (the default course: those directly under the prefix)."""
+        prefix = self._key("", course)
+        return [{"name": PurePosixPath(o["Key"]).name, "bytes": o["Size"], "modified": o["LastModified"].isoformat()}
+                for o in self._objects(prefix) if "/" not in o["Key"][len(prefix):]]
+
+    def courses(self) -> list[dict[str, Any]]:
+        """[{"course", "documents", "bytes"}] from the bucket's layout (pages and chunks are Bedrock's)."""
+        root = self._key("")
+        counts: dict[str, list[int]] = {}
+        for o in self._objects(root):
+            rest = o["Key"][len(root):]
+            course = rest.split("/", 1)[0] if "/" in rest else DEFAULT_COURSE
+            entry = counts.setdefault(course, [0, 0])
+            entry[0] += 1
+            entry[1] += o["Size"]
+        return [{"course": c, "documents": n, "bytes": b} for c, (n, b) in sorted(counts.items())]
+
+    def remove(self, name: str, *, course: str = DEFAULT_COURSE) -> bool:
+        bucket, key = self._bucket(), self._key(Path(name).name, course)
         from botocore.exceptions import ClientError
 
         try:
@@ -463,6 +519,7 @@ class BedrockKnowledgeBase:
                 return False
             self._wrap(e)
         call(self.s3.delete_object, what=WHAT, Bucket=bucket, Key=key)
+        call(self.s3.delete_object, what=WHAT, Bucket=bucket, Key=key + ".metadata.json")
         self.sync()
         return True
 
@@ -549,6 +606,16 @@ def _with_marks(text: str, marks: list[tuple[int, int]]) -> str:
 def _not_in_course(text: str) -> str:
     """The explicit "not in the course" reply: an answer without a passage to cite is not from the course."""
     return extractive.NOT_FOUND
+
+
+def course_filter(course: str, owner: str | None = None) -> dict[str, Any]:
+    """The Retrieve / RetrieveAndGenerate metadata filter: the course's documents, and with ``owner``
+    that conversation's private uploads too."""
+    course_docs = {"andAll": [{"equals": {"key": "course", "value": course}},
+                              {"equals": {"key": "owner", "value": COURSE_OWNER}}]}
+    if not owner:
+        return course_docs
+    return {"orAll": [course_docs, {"equals": {"key": "owner", "value": owner}}]}
 
 
 def _sigv4(s3: Any, settings: Any) -> Any:

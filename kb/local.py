@@ -9,16 +9,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import threading
+import time
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from bot.capabilities import Answer, IngestListener, IngestResult, Passage
 from bot.errors import InputError
 from kb import extractive
 from kb.chunking import chunk_pages, section_heading, sentences
-from kb.index import Index
+from kb.index import DEFAULT_COURSE, Index, Scope
 from kb.pdf import PdfProblem, extract_document
+from kb.pdf_limits import PdfLimits, extract_limited
 from bot.progress import Reporter
 
 log = logging.getLogger(__name__)
@@ -94,15 +98,20 @@ class LocalKnowledgeBase:
         self.blobs = blobs
         self.dense_weight = dense_weight
         self.url_expiry = url_expiry
+        self._sha_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._locks_guard = threading.Lock()
 
     # --- ingest ----------------------------------------------------------------------------------
-    def ingest(self, paths: Sequence[str], *, progress: IngestListener | None = None) -> list[IngestResult]:
-        """Index PDFs one after another; ``progress`` hears each page read and indexed, and each result."""
+    def ingest(self, paths: Sequence[str], *, progress: IngestListener | None = None,
+               course: str = DEFAULT_COURSE) -> list[IngestResult]:
+        """Index PDFs one after another into ``course``; ``progress`` hears each page read and indexed,
+        and each result."""
         files = pdf_files(paths)
-        return [self.ingest_file(f, progress=progress, file=(i + 1, len(files))) for i, f in enumerate(files)]
+        return [self.ingest_file(f, progress=progress, file=(i + 1, len(files)), course=course)
+                for i, f in enumerate(files)]
 
     def ingest_file(self, path: str | Path, name: str | None = None, *, progress: IngestListener | None = None,
-                    file: tuple[int, int] = (1, 1)) -> IngestResult:
+                    file: tuple[int, int] = (1, 1), course: str = DEFAULT_COURSE) -> IngestResult:
         path = Path(path)
         name = name or path.name
         report = Reporter(progress, name, *file)
@@ -116,39 +125,90 @@ class LocalKnowledgeBase:
             return report.done(IngestResult(name, "failed", reason=f"No such file: '{path}'."))
         except OSError as e:
             return report.done(IngestResult(name, "failed", reason=f"I couldn't read '{name}' ({e.strerror or e})."))
-        return self._ingest(name, data, report)
+        return self._ingest(name, data, report, course=course)
 
-    def ingest_bytes(self, name: str, data: bytes, *, progress: IngestListener | None = None) -> IngestResult:
-        """Index one PDF atomically: unchanged, duplicate, added or replaced; failed leaves the index as it was."""
-        return self._ingest(name, data, Reporter(progress, name))
+    def ingest_bytes(self, name: str, data: bytes, *, progress: IngestListener | None = None,
+                     course: str = DEFAULT_COURSE, owner: str | None = None, limits: PdfLimits | None = None,
+                     ttl_seconds: float | None = None, admit: Callable[[int], str | None] | None = None) -> IngestResult:
+        """Index one PDF atomically: unchanged, duplicate, added or replaced; failed leaves the index as it was.
 
-    def _ingest(self, name: str, data: bytes, report: Reporter) -> IngestResult:
+        Args:
+            course: the course it belongs to.
+            owner: a conversation's private owner id (bot.roles.owner_of): the PDF is then that
+                conversation's own, searched only there, and deleted after ``ttl_seconds``.
+            limits: pages, text, decompressed size and CPU budget (chat uploads); the PDF is then read
+                in a child process under those limits.
+            admit: called with the page count before the text is embedded; a sentence refuses it
+                (a daily page quota), ``None`` lets it in.
+        """
+        return self._ingest(name, data, Reporter(progress, name), course=course, owner=owner, limits=limits,
+                            ttl_seconds=ttl_seconds, admit=admit)
+
+    def _ingest(self, name: str, data: bytes, report: Reporter, *, course: str = DEFAULT_COURSE,
+                owner: str | None = None, limits: PdfLimits | None = None, ttl_seconds: float | None = None,
+                admit: Callable[[int], str | None] | None = None) -> IngestResult:
         sha = hashlib.sha256(data).hexdigest()
-        current = self.index.document(name)
+        with self._content_lock(sha):  # identical bytes arriving together are read and embedded once
+            return self._ingest_locked(name, data, sha, course, owner or "", limits, ttl_seconds, admit, report)
+
+    def _content_lock(self, sha: str) -> threading.Lock:
+        with self._locks_guard:
+            lock = self._sha_locks.get(sha)
+            if lock is None:
+                lock = self._sha_locks[sha] = threading.Lock()
+            return lock
+
+    def _ingest_locked(self, name: str, data: bytes, sha: str, course: str, owner: str, limits: PdfLimits | None,
+                       ttl_seconds: float | None, admit: Callable[[int], str | None] | None,
+                       report: Reporter) -> IngestResult:
+        current = self.index.document(name, course, owner)
         if current is not None and current.sha256 == sha:
             return report.done(IngestResult(name, "unchanged", pages=current.pages, chunks=current.chunks))
-        twin = self.index.by_sha(sha)
+        twin = self.index.by_sha(sha, course, owner)
         if twin is not None and twin.name != name:
             return report.done(IngestResult(name, "duplicate", pages=twin.pages, chunks=twin.chunks,
                                             reason=f"Same content as '{twin.name}', which is already indexed."))
-        report("reading")
-        try:
-            doc = extract_document(data, name, on_page=lambda done, total: report("reading", done, total))
-        except PdfProblem as e:
-            return report.done(IngestResult(name, "failed", reason=e.user_message))
-        chunks = chunk_pages(doc.pages)
-        vectors = self._embed(chunks, report, doc.total_pages)
+        model = getattr(self.embedder, "model_id", "?")
+        reused = self.index.copy_chunks(self.index.db, sha, model)
+        note = None
+        title, headings = None, ()
+        if reused is not None:
+            rows, vectors, total_pages = reused
+            if limits is not None and total_pages > limits.max_pages:
+                from kb.pdf_limits import too_many_pages
+
+                return report.done(IngestResult(name, "failed",
+                                                reason=too_many_pages(name, total_pages, limits.max_pages).user_message))
+            refused = admit(total_pages) if admit else None
+            if refused:
+                return report.done(IngestResult(name, "failed", pages=total_pages, reason=refused))
+        else:
+            report("reading")
+            try:
+                doc = extract_limited(data, name, limits) if limits is not None else \
+                    extract_document(data, name, on_page=lambda done, total: report("reading", done, total))
+            except PdfProblem as e:
+                return report.done(IngestResult(name, "failed", reason=e.user_message))
+            if limits is not None:  # read in a child process: its pages are known only now
+                report("reading", doc.total_pages, doc.total_pages)
+            refused = admit(doc.total_pages) if admit else None
+            if refused:
+                return report.done(IngestResult(name, "failed", pages=doc.total_pages, reason=refused))
+            chunks = chunk_pages(doc.pages)
+            vectors = self._embed(chunks, report, doc.total_pages)
+            rows = [(c.page, c.ordinal, c.context, c.text) for c in chunks]
+            total_pages, note = doc.total_pages, doc.note
+            title, headings = outline_of(doc, chunks)
         blob_key = self._store_pdf(sha, data)
-        total_pages = doc.total_pages
-        title, headings = outline_of(doc, chunks)
+        expires = time.time() + ttl_seconds if owner and ttl_seconds else None
         with self.index.transaction() as db:
-            replaced = self.index.delete_document(db, name)
+            replaced = self.index.delete_document(db, name, course, owner)
             self.index.insert_document(db, name=name, sha256=sha, size=len(data), pages=total_pages,
-                                       blob_key=blob_key, model=getattr(self.embedder, "model_id", "?"),
-                                       chunks=[(c.page, c.ordinal, c.context, c.text) for c in chunks], vectors=vectors,
-                                       title=title, headings=headings)
+                                       blob_key=blob_key, model=model, chunks=rows, vectors=vectors,
+                                       title=title, headings=headings, course=course, owner=owner,
+                                       expires_at=expires)
         return report.done(IngestResult(name, "replaced" if replaced else "added", pages=total_pages,
-                                        chunks=len(chunks), reason=doc.note))
+                                        chunks=len(rows), reason=note))
 
     def _embed(self, chunks: Sequence[Any], report: Reporter, pages: int) -> Any:
         """The chunks' vectors, embedded in page order a window at a time so progress can name a page."""
@@ -184,22 +244,41 @@ class LocalKnowledgeBase:
             log.warning("could not store %s in the blob store", key, exc_info=True)
             return None
 
-    def list(self) -> list[dict[str, Any]]:
-        return [d.to_dict() for d in self.index.documents()]
+    def list(self, *, course: str = DEFAULT_COURSE) -> list[dict[str, Any]]:
+        """The course documents of ``course`` (never anyone's private uploads)."""
+        return [d.to_dict() for d in self.index.documents(course)]
 
-    def remove(self, name: str) -> bool:
+    def remove(self, name: str, *, course: str = DEFAULT_COURSE) -> bool:
         with self.index.transaction() as db:
-            return self.index.delete_document(db, name)
+            return self.index.delete_document(db, name, course)
+
+    def courses(self) -> list[dict[str, Any]]:
+        """[{"course", "documents", "pages", "chunks"}] for every course that has documents."""
+        return self.index.courses()
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Delete private uploads past their expiry, with their stored PDFs; returns how many."""
+        gone = self.index.expired(time.time() if now is None else now)
+        for course, owner, name, blob_key in gone:
+            with self.index.transaction() as db:
+                self.index.delete_document(db, name, course, owner)
+            if blob_key and self.blobs is not None and not self.index.blob_in_use(blob_key):
+                try:
+                    self.blobs.delete(blob_key)
+                except Exception:
+                    log.warning("could not delete %s from the blob store", blob_key, exc_info=True)
+        return len(gone)
 
     # --- search ----------------------------------------------------------------------------------
-    def hits(self, query: str, k: int = 5, *, dense_weight: float | None = None, query_vec: Any = None) -> list[Hit]:
+    def hits(self, query: str, k: int = 5, *, dense_weight: float | None = None, query_vec: Any = None,
+             scope: Scope | None = None) -> list[Hit]:
         query = (query or "").strip()
         if not query:
             raise InputError("Please give me something to search for.", code="empty_query")
         w = self.dense_weight if dense_weight is None else dense_weight
         qv = query_vec if query_vec is not None else self.embedder.embed_one(query[:2000])
-        dense = dict(self.index.dense(qv, CANDIDATES))
-        lexical = dict(self.index.lexical(query[:2000], CANDIDATES))
+        dense = dict(self.index.dense(qv, CANDIDATES, scope))
+        lexical = dict(self.index.lexical(query[:2000], CANDIDATES, scope))
         if not dense and not lexical:
             return []
         missing = [cid for cid in lexical if cid not in dense]
@@ -215,40 +294,44 @@ class LocalKnowledgeBase:
         return [Hit(cid, rows[cid].source, rows[cid].page, rows[cid].text, rows[cid].blob_key, fused[cid],
                     dense.get(cid, 0.0), lexical.get(cid, 0.0), rows[cid].context) for cid in best if cid in rows]
 
-    def search(self, query: str, k: int = 5) -> list[Passage]:
-        return [h.passage() for h in self.hits(query, k)]
+    def search(self, query: str, k: int = 5, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> list[Passage]:
+        return [h.passage() for h in self.hits(query, k, scope=Scope(course, owner))]
 
     # --- ask -------------------------------------------------------------------------------------
     def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
         return extractive.condense(question, history)
 
     def ask(self, question: str, *, session_id: str | None = None, history: Sequence[str] = (),
-            about: str | None = None, more: dict[str, Any] | None = None) -> Answer:
-        """Answer from the course PDFs. ``about``: the document the conversation is on ("this PDF");
-        ``more``: where the previous answer stopped, for "tell me more"."""
+            about: str | None = None, more: dict[str, Any] | None = None, course: str = DEFAULT_COURSE,
+            owner: str | None = None) -> Answer:
+        """Answer from ``course``'s PDFs and the private uploads of ``owner`` (cited as "your file").
+        ``about``: the document the conversation is on ("this PDF"); ``more``: where the previous
+        answer stopped, for "tell me more"."""
         question = (question or "").strip()
         if not question:
             raise InputError("Please ask me a question about the course.", code="empty_question")
+        self.purge_expired()
         if more and extractive.is_more(question):
             continued = self.more(more)
             if continued is not None:
                 return replace(continued, kind="more")
         if extractive.is_overview(question):
-            return self.overview(question, about=about)
+            return self.overview(question, about=about, course=course, owner=owner)
         query = self.retrieval_query(question, history)
         qv = self.embedder.embed_one(query[:2000])
-        hits = self.hits(query, k=8, query_vec=qv)
+        hits = self.hits(query, k=8, query_vec=qv, scope=Scope(course, owner))
         if not hits and not self.index.stats()["documents"]:
             return Answer(False, extractive.NOTHING_INDEXED)
         return extractive.answer(question, query, hits, self.embedder, self.link, query_vec=qv,
                                  following=self.index.following, previous=self._previous, heading=self.heading,
                                  doc_freq=self.index.doc_freq)
 
-    def overview(self, question: str = "What does the course cover?", about: str | None = None) -> Answer:
+    def overview(self, question: str = "What does the course cover?", about: str | None = None,
+                 course: str = DEFAULT_COURSE, owner: str | None = None) -> Answer:
         """The documents with their titles and section headings, with page links."""
         docs = [d if d.title else dataclasses.replace(d, title=self.index.first_line(d.name))
-                for d in self.index.documents()]
-        answer = extractive.overview(question, docs, self.index.headings, self.link, about)
+                for d in self.index.documents(course) + (self.index.documents(course, owner) if owner else [])]
+        answer = extractive.overview(question, docs, lambda name: self.index.headings(name, owner), self.link, about)
         return Answer(answer.found, answer.text, answer.citations, kind="overview")
 
     def more(self, cursor: dict[str, Any]) -> Answer | None:

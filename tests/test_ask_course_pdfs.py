@@ -29,8 +29,8 @@ def pdf(name: str, data: bytes, with_path=None) -> Attachment:
 
 
 def test_pdf_sent_in_chat_as_bytes_is_added_then_answered_with_citations(router, services):
-    reply = router.handle(Turn(conversation="c1", text="add this pdf to the course",
-                               attachments=(pdf("polly notes.pdf", render(POLLY)),)))
+    reply = router.handle(Turn(conversation="c1", text="add this pdf to the course", role="instructor",
+                               upload_to="course", attachments=(pdf("polly notes.pdf", render(POLLY)),)))
     assert reply.intent == "AskCoursePdfs" and reply.error is None
     assert "I added 'polly notes.pdf' to the course (1 page)" in reply.text
     assert reply.details["ingested"][0]["status"] == "added"

@@ -208,7 +208,8 @@ def test_chat_attach_shows_pages_on_a_terminal(home, pdfs, monkeypatch, capsys):
     assert "I added 'a-long.pdf' to the course" in out
     shown = err.getvalue()
     pages = int(re.search(r"\((\d+) pages\)", out).group(1))
-    assert f"reading page 1 of {pages}" in shown and f"reading page {pages} of {pages}" in shown
+    # a chat upload is read in a child process under the PDF limits: its pages are known once it is read
+    assert f"reading page {pages} of {pages}" in shown
     assert "indexing page" in shown
     assert shown.endswith("\r")  # erased before the reply
 
@@ -311,5 +312,5 @@ def test_web_chat_polls_the_page_being_read_while_a_pdf_is_added(home, pdfs):
             observed.set()
             sender.join(120)
         reply = replies[0].json()
-        assert "I added 'week1.pdf' to the course" in reply["text"]
+        assert "I added 'week1.pdf' for this conversation only" in reply["text"]  # a student's upload is private
         assert poller.get("/api/progress").json() == {"active": False}

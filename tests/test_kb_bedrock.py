@@ -3,6 +3,7 @@ models by Stubber (bedrock-agent-runtime, bedrock-agent, bedrock-runtime); S3 is
 
 from __future__ import annotations
 
+import json
 import datetime as dt
 import textwrap
 from urllib.parse import parse_qs, urlparse
@@ -16,6 +17,11 @@ from kb.sample import render
 
 KB_ID = "KBTEST1234"
 DS_ID = "DSTEST1234"
+# what every Retrieve / RetrieveAndGenerate of the default course filters on (the documents' sidecars)
+DEFAULT_FILTER = {"andAll": [{"equals": {"key": "course", "value": "default"}},
+                             {"equals": {"key": "owner", "value": "-"}}]}
+# a conversation's questions also reach its own private uploads (owner: a hash of its key)
+CONV_FILTER = {"orAll": [DEFAULT_FILTER, {"equals": {"key": "owner", "value": __import__("bot.roles").roles.owner_of("conv-1")}}]}
 BUCKET = "course-pdfs-test"
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -55,7 +61,7 @@ def make_kb(s3, **overrides):
     return kb, Stubber(runtime), Stubber(agent), Stubber(llm)
 
 
-def rag_expected(question, session=None, guardrail=None):
+def rag_expected(question, session=None, guardrail=None, filter=None):
     gen = {"promptTemplate": {"textPromptTemplate": ANY}}
     if guardrail:
         gen["guardrailConfiguration"] = guardrail
@@ -67,7 +73,8 @@ def rag_expected(question, session=None, guardrail=None):
                 "knowledgeBaseId": KB_ID,
                 "modelArn": ANY,
                 "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 5,
-                                                                         "overrideSearchType": "HYBRID"}},
+                                                                         "overrideSearchType": "HYBRID",
+                                                                         "filter": filter or DEFAULT_FILTER}},
                 "generationConfiguration": gen,
             },
         },
@@ -229,7 +236,7 @@ def test_retrieve_returns_passages_with_pages(aws):
     runtime.add_response("retrieve", {"retrievalResults": [{**reference(), "score": 0.71}]},
                          {"knowledgeBaseId": KB_ID, "retrievalQuery": {"text": "lambda limits"},
                           "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 3,
-                                                                                   "overrideSearchType": "HYBRID"}}})
+                                                                                   "overrideSearchType": "HYBRID", "filter": DEFAULT_FILTER}}})
     with runtime:
         [p] = kb.search("lambda limits", 3)
     assert p.to_dict() == {"source": "08-aws-lambda.pdf", "page": 2, "score": 0.71,
@@ -244,7 +251,7 @@ def test_langchain_path_uses_retriever_and_converse_with_our_prompt(aws):
                                                             "score": 0.3}]},
                          {"knowledgeBaseId": KB_ID, "retrievalQuery": {"text": "what is lambda and how long can it run?"},
                           "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 5,
-                                                                                   "overrideSearchType": "HYBRID"}}})
+                                                                                   "overrideSearchType": "HYBRID", "filter": DEFAULT_FILTER}}})
     from kb.bedrock import DEFAULT_LANGCHAIN_PROMPT
 
     prompt = (DEFAULT_LANGCHAIN_PROMPT.replace("{context}", "[1] A function can run for at most 15 minutes.\n\n[2] Lex bots.")
@@ -305,7 +312,10 @@ def test_ingest_uploads_then_polls_the_job_until_complete(aws, tmp_path):
     obj = aws.get_object(Bucket=BUCKET, Key="course-pdfs/lambda notes.pdf")
     assert obj["ContentType"] == "application/pdf" and obj["Body"].read() == pdf.read_bytes()
     assert "sha256" in obj["Metadata"]
-    assert aws.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 1  # the broken PDF was never uploaded
+    keys = [o["Key"] for o in aws.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == ["course-pdfs/lambda notes.pdf", "course-pdfs/lambda notes.pdf.metadata.json"]  # not the broken one
+    sidecar = json.loads(aws.get_object(Bucket=BUCKET, Key=keys[1])["Body"].read())
+    assert sidecar == {"metadataAttributes": {"course": "default", "owner": "-"}}
     assert kb.sleeps == [1.0, 1.0, 2.0]  # conflict retry, then exponential backoff between polls
     assert [d["name"] for d in kb.list()] == ["lambda notes.pdf"]
 
@@ -374,9 +384,9 @@ def test_intent_stores_the_session_and_sends_it_back_on_the_follow_up(aws, tmp_p
     services = Services(load(home=tmp_path / "home", backend="local"), overrides={"kb": kb})
     router = Router(services)
     runtime.add_response("retrieve_and_generate", rag_response("Lambda runs code without servers.", session="sess-1"),
-                         rag_expected("What is AWS Lambda?"))
+                         rag_expected("What is AWS Lambda?", filter=CONV_FILTER))
     runtime.add_response("retrieve_and_generate", rag_response("At most 15 minutes.", session="sess-1"),
-                         rag_expected("and how long can it run?", session="sess-1"))
+                         rag_expected("and how long can it run?", session="sess-1", filter=CONV_FILTER))
     with runtime:
         first = router.handle(Turn(conversation="conv-1", text="What is AWS Lambda?", intent="AskCoursePdfs"))
         second = router.handle(Turn(conversation="conv-1", text="and how long can it run?", intent="AskCoursePdfs"))
@@ -384,3 +394,42 @@ def test_intent_stores_the_session_and_sends_it_back_on_the_follow_up(aws, tmp_p
     assert first.intent == "AskCoursePdfs" and first.citations[0].page == 2
     assert second.text == "At most 15 minutes. [1]" and second.error is None
     assert services.conversations.load("conv-1").kb_session == "sess-1"
+
+
+# --- courses and private uploads: keys, sidecars, filters, limits ----------------------------------
+def test_courses_and_private_uploads_on_the_bucket_with_course_filters(aws):
+    from bot.testing.pdfs import many_pages_pdf
+    from kb.bedrock import course_filter
+    from kb.pdf_limits import PdfLimits
+
+    kb, runtime, agent, _ = make_kb(aws, kb_chat_ingest_wait_seconds=0)
+    owner = "f" * 32
+    agent.add_response("start_ingestion_job", job("COMPLETE", statistics={"numberOfDocumentsFailed": 0}), START)
+    agent.add_response("start_ingestion_job", job("COMPLETE", statistics={"numberOfDocumentsFailed": 0}), START)
+    with agent:
+        assert kb.ingest_bytes("ridge.pdf", render(NOTES), course="stats").status == "added"
+        mine = kb.ingest_bytes("mine.pdf", render(NOTES), course="stats", owner=owner, limits=PdfLimits(),
+                               ttl_seconds=3600)
+        # over the page limit: refused before anything is uploaded or synced
+        big = kb.ingest_bytes("book.pdf", many_pages_pdf(), owner=owner, limits=PdfLimits())
+    agent.assert_no_pending_responses()
+    assert mine.status == "added" and big.status == "failed" and "3,000 pages" in big.reason
+    keys = sorted(o["Key"] for o in aws.list_objects_v2(Bucket=BUCKET)["Contents"])
+    assert keys == ["course-pdfs/stats/ridge.pdf", "course-pdfs/stats/ridge.pdf.metadata.json",
+                    f"uploads/{owner}/mine.pdf", f"uploads/{owner}/mine.pdf.metadata.json"]
+    side = json.loads(aws.get_object(Bucket=BUCKET, Key=f"uploads/{owner}/mine.pdf.metadata.json")["Body"].read())
+    assert side == {"metadataAttributes": {"course": "stats", "owner": owner}}
+    assert kb.list() == [] and [d["name"] for d in kb.list(course="stats")] == ["ridge.pdf"]
+    assert [(c["course"], c["documents"]) for c in kb.courses()] == [("stats", 1)]
+
+    expected = {"knowledgeBaseId": KB_ID, "retrievalQuery": {"text": "what is ridge?"},
+                "retrievalConfiguration": {"vectorSearchConfiguration": {
+                    "numberOfResults": 5, "overrideSearchType": "HYBRID", "filter": course_filter("stats", owner)}}}
+    runtime.add_response("retrieve", {"retrievalResults": [
+        {**reference("course-pdfs/stats/ridge.pdf"), "score": 0.9},
+        {**reference(f"uploads/{owner}/mine.pdf"), "score": 0.8}]}, expected)
+    with runtime:
+        passages = kb.search("what is ridge?", course="stats", owner=owner)
+    assert [p.source for p in passages] == ["ridge.pdf", "mine.pdf (your file)"]
+    assert course_filter("stats") == {"andAll": [{"equals": {"key": "course", "value": "stats"}},
+                                                 {"equals": {"key": "owner", "value": "-"}}]}

@@ -114,7 +114,7 @@ def test_cost_follow_up_answers_with_the_pay_sentence(router, services):
 
     md = Path(__file__).parents[1] / "kb" / "sample_course" / "08-aws-lambda.md"
     data = render(md.read_text())
-    added = router.handle(Turn(conversation="qa-cost", text="add this", attachments=(
+    added = router.handle(Turn(conversation="qa-cost", text="add this", role="instructor", upload_to="course", attachments=(
         Attachment(name="08-aws-lambda.pdf", mime="application/pdf", data=data, size=len(data)),)))
     assert added.details["ingested"][0]["status"] == "added"
     first = router.handle(Turn(conversation="qa-cost", text="How long can a Lambda function run?"))
@@ -140,7 +140,7 @@ def test_tell_me_more_continues_the_passage_and_follow_ups_keep_working(router):
     assert "Tell me more" in first.suggestions
     more = router.handle(Turn(conversation="qa-more", text="tell me more", intent="AskCoursePdfs"))
     assert more.details["found"] and "Polly offers dozens of voices" in more.text
-    assert more.citations[0].source == "02-amazon-polly.pdf" and first.citations[0].passage not in more.text
+    assert more.citations[0].source == "02-amazon-polly.pdf (your file)" and first.citations[0].passage not in more.text
     further = router.handle(Turn(conversation="qa-more", text="tell me more", intent="AskCoursePdfs"))
     assert further.text != more.text
     cost = router.handle(Turn(conversation="qa-more", text="and how much does it cost?", intent="AskCoursePdfs"))
@@ -162,7 +162,7 @@ def test_one_page_is_singular_in_chat_and_cli(router, home, tmp_path):
     from kb.sample import render
 
     data = render("# One page\n\n## Notes\nA single page of notes about Amazon Lex slots and intents.\n")
-    reply = router.handle(Turn(conversation="qa-1p", text="add this", attachments=(
+    reply = router.handle(Turn(conversation="qa-1p", text="add this", role="instructor", upload_to="course", attachments=(
         Attachment(name="one.pdf", mime="application/pdf", data=data, size=len(data)),)))
     assert "to the course (1 page)." in reply.text
     (tmp_path / "two.pdf").write_bytes(render("# Two\n\n## Notes\nOther notes about Amazon Polly voices and speech.\n"))
@@ -266,7 +266,7 @@ def test_a_pdf_that_could_not_be_added_is_named_once(router):
     from bot.turn import Attachment, Turn
 
     data = b"%PDF-1.4\n garbage garbage\n%%EOF"
-    reply = router.handle(Turn(conversation="qa-bad-pdf", text="", attachments=(
+    reply = router.handle(Turn(conversation="qa-bad-pdf", text="", role="instructor", upload_to="course", attachments=(
         Attachment(name="corrupt.pdf", mime="application/pdf", data=data, size=len(data)),)))
     assert reply.state == "failed" and reply.error == "pdf_not_added"
     assert reply.text == ("I couldn't add 'corrupt.pdf' to the course. "

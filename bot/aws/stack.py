@@ -14,6 +14,7 @@ SLACK_HANDLER = "bot.channels.slack.lambda_handler"
 LINKS_HANDLER = "bot.channels.links.lambda_handler"
 LINK_PATH = "/l/{id}"  # short links (bot/shortlinks.py) on the HTTP API
 PDF_PREFIX = "course-pdfs/"
+UPLOAD_PREFIX = "uploads/"  # students' private PDFs, uploads/<conversation hash>/, expired by a lifecycle rule
 LEX_TIMEOUT_SECONDS = 30  # Lex waits 30 s for a code hook; the handler answers within its budget
 SLACK_TIMEOUT_SECONDS = 60  # Slack gets its 200 within 3 s (Bolt acks first); the lazy work has longer
 LINKS_TIMEOUT_SECONDS = 10  # one DynamoDB read, one S3 HEAD and a local signature
@@ -104,12 +105,15 @@ def _bot_policy() -> dict[str, Any]:
     by one; Resource is "*" only for actions that have no resource type (Comprehend's and
     Rekognition's detect calls, Polly without lexicons, Translate, RetrieveAndGenerate)."""
     return {"Version": "2012-10-17", "Statement": [
-        _statement("ConversationState", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+        _statement("ConversationState", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+                                         "dynamodb:UpdateItem"],
                    [_att("StateTable", "Arn")]),
         _statement("GeneratedMedia", ["s3:GetObject", "s3:PutObject"], [_sub("${MediaBucket.Arn}/*")]),
         _statement("CoursePdfObjects", ["s3:GetObject", "s3:PutObject"], [_sub("${PdfBucket.Arn}/%s*" % PDF_PREFIX)]),
+        _statement("PrivateUploads", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                   [_sub("${PdfBucket.Arn}/%s*" % UPLOAD_PREFIX)]),
         _statement("CoursePdfList", ["s3:ListBucket"], [_att("PdfBucket", "Arn")],
-                   Condition={"StringLike": {"s3:prefix": [f"{PDF_PREFIX}*"]}}),
+                   Condition={"StringLike": {"s3:prefix": [f"{PDF_PREFIX}*", f"{UPLOAD_PREFIX}*"]}}),
         _statement("KnowledgeBase", ["bedrock:Retrieve", "bedrock:StartIngestionJob", "bedrock:GetIngestionJob"],
                    [_att("KnowledgeBase", "KnowledgeBaseArn")]),
         _statement("KnowledgeBaseAnswers", ["bedrock:RetrieveAndGenerate"], ["*"]),
@@ -227,7 +231,9 @@ def build_template() -> dict[str, Any]:
 
     resources: dict[str, Any] = {
         # --- storage ------------------------------------------------------------------------------
-        "PdfBucket": _bucket(retain=True),
+        "PdfBucket": _bucket(retain=True, lifecycle={"Rules": [{
+            "Id": "expire-private-uploads", "Status": "Enabled", "Prefix": UPLOAD_PREFIX,
+            "ExpirationInDays": 1, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}),
         "MediaBucket": _bucket(lifecycle={"Rules": [{
             "Id": "expire-generated-media", "Status": "Enabled", "ExpirationInDays": _ref("MediaExpiryDays"),
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}),
@@ -260,7 +266,8 @@ def build_template() -> dict[str, Any]:
                 "Condition": {"StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")}}}]},
             "Policies": [{"PolicyName": "knowledge-base", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
                 _statement("Embed", ["bedrock:InvokeModel"], [_model_arn("EmbeddingModelId")]),
-                _statement("ReadPdfs", ["s3:GetObject"], [_sub("${PdfBucket.Arn}/%s*" % PDF_PREFIX)]),
+                _statement("ReadPdfs", ["s3:GetObject"], [_sub("${PdfBucket.Arn}/%s*" % PDF_PREFIX),
+                                                          _sub("${PdfBucket.Arn}/%s*" % UPLOAD_PREFIX)]),
                 _statement("ListPdfs", ["s3:ListBucket"], [_att("PdfBucket", "Arn")]),
                 _statement("Vectors", ["s3vectors:PutVectors", "s3vectors:GetVectors", "s3vectors:DeleteVectors",
                                        "s3vectors:QueryVectors", "s3vectors:GetIndex"], [_att("VectorIndex", "IndexArn")]),
@@ -280,7 +287,9 @@ def build_template() -> dict[str, Any]:
             "KnowledgeBaseId": _att("KnowledgeBase", "KnowledgeBaseId"),
             "DataDeletionPolicy": "DELETE",
             "DataSourceConfiguration": {"Type": "S3", "S3Configuration": {
-                "BucketArn": _att("PdfBucket", "Arn"), "InclusionPrefixes": [PDF_PREFIX]}},
+                # the whole bucket: course-pdfs/<course>/ and uploads/<conversation hash>/ (one prefix is the
+                # most a data source takes); each document's .metadata.json says its course and owner
+                "BucketArn": _att("PdfBucket", "Arn")}},
             "VectorIngestionConfiguration": {"ChunkingConfiguration": {
                 "ChunkingStrategy": "FIXED_SIZE",
                 "FixedSizeChunkingConfiguration": {"MaxTokens": 300, "OverlapPercentage": 20}}},

@@ -79,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
         elif line.startswith("/"):
             print(f"Unknown command {line.split()[0]!r}. Type /help.")
             continue
-        turn = Turn(conversation=session, text=line, user="you", channel="cli", attachments=attachments)
+        # the operator at the terminal is the course's instructor: attached PDFs go to the course
+        turn = Turn(conversation=session, text=line, user="you", channel="cli", attachments=attachments,
+                    role="instructor", upload_to="course")
         if attachments:  # a PDF being added shows its pages on the terminal as they are read and indexed
             display = TerminalProgress(sys.stderr)
             try:

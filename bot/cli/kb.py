@@ -5,6 +5,11 @@ JSON contracts:
   kb search --batch FILE -k N --json -> one line per input: {"question", "results": [...]}
   kb ask QUESTION --json             -> {"found", "answer", "citations": [{"source", "page", "url"?, "quote"?}]}
   kb ask --batch FILE --json         -> one line per input: {"question", "found", "answer", "citations"}
+  kb list [--course C] --json        -> [{"name", "sha256", "bytes", "pages", "chunks", "added_at"}] (course C's
+                                        course documents; default: the default course; never private uploads)
+  kb courses --json                  -> [{"course", "documents", "pages", "chunks"}], one per course with documents
+
+Every command takes --course NAME (default: the course named "default", which today's commands use).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ing.add_argument("paths", nargs="*", metavar="PATH", help="PDF files or folders (searched recursively)")
     ing.add_argument("--sample", action="store_true", help="build and ingest the sample course shipped with coursebot")
     ing.add_argument("--json", action="store_true", help="print one JSON object per file")
+    _course_arg(ing)
     ing.set_defaults(run=run_ingest)
 
     se = kb_sub.add_parser("search", help="find the passages that match a query")
@@ -34,23 +40,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     se.add_argument("--batch", metavar="FILE", help="JSON lines with a 'question' field ('-' for stdin)")
     se.add_argument("--json", action="store_true", help="print JSON")
+    _course_arg(se)
     se.set_defaults(run=run_search)
 
     ask = kb_sub.add_parser("ask", help="answer a question from the course PDFs, with citations")
     ask.add_argument("question", nargs="?", help="the question")
     ask.add_argument("--batch", metavar="FILE", help="JSON lines with a 'question' field ('-' for stdin)")
     ask.add_argument("--json", action="store_true", help="print JSON")
+    _course_arg(ask)
     ask.set_defaults(run=run_ask)
 
     ls = kb_sub.add_parser("list", help="list the indexed PDFs")
     ls.add_argument("--json", action="store_true", help="print JSON")
+    _course_arg(ls)
     ls.set_defaults(run=run_list)
 
     rm = kb_sub.add_parser("remove", help="remove a PDF from the index by name")
     rm.add_argument("name", help="the PDF's file name, as `kb list` shows it")
+    _course_arg(rm)
     rm.set_defaults(run=run_remove)
 
+    co = kb_sub.add_parser("courses", help="list the courses with their documents, pages and chunks")
+    co.add_argument("--json", action="store_true", help="print JSON")
+    co.set_defaults(run=run_courses)
+
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+
+def _course_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--course", metavar="NAME", default=None,
+                   help="the course (lower-case letters, digits, - and _; default: the default course)")
+
+
+def _course(args: argparse.Namespace) -> dict[str, str]:
+    """``{"course": name}`` for a named course (checked), ``{}`` for the default course."""
+    from bot.courses import check_course
+
+    name = getattr(args, "course", None)
+    return {"course": check_course(name)} if name else {}
 
 
 def _kb():
@@ -110,7 +137,7 @@ def run_ingest(args: argparse.Namespace) -> int:
 
     progress = TerminalProgress(sys.stderr, enabled=sys.stderr.isatty() and not args.json, on_result=show)
     try:
-        results = kb.ingest(paths, progress=progress)
+        results = kb.ingest(paths, progress=progress, **_course(args))
     finally:
         progress.clear()
     if not results:
@@ -151,11 +178,12 @@ def run_search(args: argparse.Namespace) -> int:
     if bool(args.batch) == bool(args.query):
         return _fail("give a QUERY or --batch FILE (not both)", 2)
     kb = _kb()
+    course = _course(args)
     if args.batch:
         for q in _questions(args.batch):
-            print_json({"question": q, "results": [p.to_dict() for p in kb.search(q, args.k)]})
+            print_json({"question": q, "results": [p.to_dict() for p in kb.search(q, args.k, **course)]})
         return 0
-    passages = kb.search(args.query, args.k)
+    passages = kb.search(args.query, args.k, **course)
     if args.json:
         print_json([p.to_dict() for p in passages])
     else:
@@ -178,11 +206,12 @@ def run_ask(args: argparse.Namespace) -> int:
     if bool(args.batch) == bool(args.question):
         return _fail("give a QUESTION or --batch FILE (not both)", 2)
     kb = _kb()
+    course = _course(args)
     if args.batch:
         for q in _questions(args.batch):
-            print_json({"question": q, **_answer_dict(kb.ask(q))})
+            print_json({"question": q, **_answer_dict(kb.ask(q, **course))})
         return 0
-    answer = kb.ask(args.question)
+    answer = kb.ask(args.question, **course)
     if args.json:
         print_json(_answer_dict(answer))
     else:
@@ -196,7 +225,7 @@ def run_ask(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from bot.cli.common import print_json
 
-    docs = _kb().list()
+    docs = _kb().list(**_course(args))
     if args.json:
         print_json(docs)
         return 0
@@ -210,10 +239,26 @@ def run_list(args: argparse.Namespace) -> int:
 
 @_guard
 def run_remove(args: argparse.Namespace) -> int:
-    if _kb().remove(args.name):
+    if _kb().remove(args.name, **_course(args)):
         print(f"removed {args.name}")
         return 0
     return _fail(f"no PDF named {args.name!r} in the knowledge base (see: coursebot kb list)")
+
+
+@_guard
+def run_courses(args: argparse.Namespace) -> int:
+    from bot.cli.common import print_json
+
+    kb = _kb()
+    courses = kb.courses() if hasattr(kb, "courses") else []
+    if args.json:
+        print_json(courses)
+        return 0
+    if not courses:
+        print("No course has documents yet. Add PDFs with: coursebot kb ingest --course NAME PATH.")
+    for c in courses:
+        print(f"{c['course']}  ({_n(c['documents'], 'document')}, {_n(c['pages'], 'page')}, {_n(c['chunks'], 'chunk')})")
+    return 0
 
 
 def _n(count: int, noun: str) -> str:

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_module.load(**overrides)
     configure_logging()
     services = Services(settings)
-    from bot.insight.access import instructor_token
+    from bot.roles import instructor_token
 
     token, generated = instructor_token(settings)
     app = create_app(services, Router(services), allowed_hosts=None if loopback else ["*"], instructor_token=token)
@@ -113,10 +113,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"coursebot serve: listening on {args.host}, so other machines can reach this chat; "
               "it has no login.", file=sys.stderr)
     print(f"coursebot web chat: {url}  (Ctrl-C to stop)")
-    if generated:  # like a notebook server: whoever has this link is the instructor until the server stops
-        print(f"Instructor insights (keep this link to yourself): {url}/insights?token={token}", flush=True)
-    else:
-        print(f"Instructor insights: {url}/insights?token=<the instructor token you set>", flush=True)
+    # like a notebook server: whoever has the token is the instructor (course PDFs, Insights) until it stops
+    shown = token if generated else "<the instructor token you set>"
+    print(f"instructor link (keep it private): {url}/?instructor={shown}", flush=True)
+    print(f"Instructor insights (keep this link to yourself): {url}/insights?token={shown}", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -12,6 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--attach", action="append", metavar="FILE", help="attach a file (repeatable)")
     p.add_argument("--session", metavar="ID", help="conversation id; reuse it for follow-ups (default: a new one)")
     p.add_argument("--user", default="cli-user", help=argparse.SUPPRESS)
+    p.add_argument("--course", metavar="NAME", help="the course to ask about (default: the default course)")
+    p.add_argument("--private", action="store_true",
+                   help="keep attached PDFs for this conversation only (default: the operator adds them to the course)")
     p.add_argument("--json", action="store_true", help="print the Reply as JSON")
     p.set_defaults(run=run, _parser=p)
 
@@ -27,7 +30,16 @@ def run(args: argparse.Namespace) -> int:
     except InputError as e:
         args._parser.error(f"--session: {e.user_message}")
     attachments = common.attachments(args.attach, args._parser.error)
-    turn = Turn(conversation=session, text=args.text, user=args.user, channel="cli", attachments=attachments)
+    from bot.courses import DEFAULT_COURSE, check_course
+    from bot.roles import INSTRUCTOR
+
+    try:
+        course = check_course(args.course) if args.course else DEFAULT_COURSE
+    except InputError as e:
+        args._parser.error(e.user_message)
+    # the operator at the command line is the course's instructor
+    turn = Turn(conversation=session, text=args.text, user=args.user, channel="cli", attachments=attachments,
+                role=INSTRUCTOR, course=course, upload_to="private" if args.private else "course")
     reply = common.router().handle(turn)
     if args.json:
         common.print_json(reply.to_dict())

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import hmac
-import secrets
 from typing import Any
 
 
-def instructor_token(settings: Any) -> tuple[str, bool]:
-    """(token, generated): COURSEBOT_INSTRUCTOR_TOKEN, or a fresh random one for this server run."""
-    if settings.instructor_token:
-        return settings.instructor_token, False
-    return secrets.token_urlsafe(24), True
+from bot.roles import instructor_token  # noqa: E402,F401 - one instructor token for courses and insight
 
 
 def is_instructor(offered: Any, token: str) -> bool:

@@ -61,6 +61,28 @@ class LocalBlobStore:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def delete(self, key: str) -> bool:
+        """Remove a stored file; False when it was not there."""
+        try:
+            self.path(key).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def purge(self, prefix: str, older_than: float) -> int:
+        """Delete the files under ``prefix`` last written before ``older_than`` (a timestamp); returns how many."""
+        root = self.path(prefix.rstrip("/") + "/x").parent
+        n = 0
+        if root.is_dir():
+            for f in root.rglob("*"):
+                try:
+                    if f.is_file() and f.stat().st_mtime < older_than:
+                        f.unlink()
+                        n += 1
+                except OSError:
+                    pass
+        return n
+
     def sign(self, key: str, expires: int) -> str:
         return hmac.new(self.secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
 

@@ -61,7 +61,17 @@ def to_turn(event: Any, secret: bytes | None = None) -> Turn:
         intent=intent,
         slots=slot_values(lex_intent.get("slots")),
         confidence=confidence,
+        course=session_course(event),
     )
+
+
+def session_course(event: Any) -> str | None:
+    """The ``course`` session attribute when it is a well-formed course name (the handler checks that
+    the course exists); ``None`` otherwise."""
+    from bot.courses import is_course_name
+
+    value = _map(_map(_map(event).get("sessionState")).get("sessionAttributes")).get("course")
+    return value.strip().lower() if isinstance(value, str) and is_course_name(value.strip().lower()) else None
 
 
 def intent_name(lex_name: str | None) -> str:

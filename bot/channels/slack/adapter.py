@@ -17,6 +17,7 @@ from typing import Any, Callable
 import bot.keys as keys
 from bot.channels.slack.blocks import (ACTION_READ_ALOUD, ACTION_SOURCES, ACTION_SUGGEST, Blocks, failure_blocks,
                                        is_failure, reply_blocks)
+from bot.roles import INSTRUCTOR, STUDENT
 from bot.turn import Reply, Turn
 
 COMMAND = "/coursebot"
@@ -119,7 +120,24 @@ def mentions(text: str) -> set[str]:
     return set(_USER_MENTION.findall(text or ""))
 
 
-def event_to_turn(body: dict[str, Any], bot_user: str | None) -> Incoming | None:
+@dataclass(frozen=True)
+class Audience:
+    """Who is an instructor and which channel is which course (from settings, read by the app)."""
+
+    instructors: frozenset[str] = frozenset()
+    courses: dict[str, str] | None = None
+
+    def role(self, user: str | None) -> str:
+        return INSTRUCTOR if user and user in self.instructors else STUDENT
+
+    def course(self, channel: str | None) -> str | None:
+        """The channel's course; ``None`` in a DM (the conversation asks once and remembers)."""
+        if is_dm(channel):
+            return None
+        return (self.courses or {}).get(channel or "", "default")
+
+
+def event_to_turn(body: dict[str, Any], bot_user: str | None, audience: Audience = Audience()) -> Incoming | None:
     """An ``app_mention`` in a channel, a ``message`` in a DM, or a plain reply in a channel thread
     (``follow_up``: answered only where the bot already is), answered in its thread; ``None`` for
     events the bot does not answer (bots, itself, edits, channel messages outside a thread, replies
@@ -153,21 +171,22 @@ def event_to_turn(body: dict[str, Any], bot_user: str | None) -> Incoming | None
     dm = etype == "message" and not follow_up
     thread_ts = event.get("thread_ts") or (None if dm else event.get("ts"))
     turn = Turn(conversation=conversation_key(team, channel, thread_ts, user, dm=dm),
-                text=plain_text(event.get("text", ""), bot_user), user=f"{team}:{user}", channel="slack")
+                text=plain_text(event.get("text", ""), bot_user), user=f"{team}:{user}", channel="slack",
+                role=audience.role(user), course=audience.course(channel))
     return Incoming(turn, Target(channel, thread_ts, user, team=team), files=tuple(event.get("files") or ()),
                     follow_up=follow_up)
 
 
-def command_to_turn(body: dict[str, Any]) -> Incoming:
+def command_to_turn(body: dict[str, Any], audience: Audience = Audience()) -> Incoming:
     """``/coursebot <question>``: answered to the user through the command's response_url."""
     team, channel, user = body.get("team_id", "-"), body.get("channel_id"), body.get("user_id")
     text = (body.get("text") or "").strip() or "help"
     turn = Turn(conversation=keys.slack_command(team, channel or "-", user), text=plain_text(text),
-                user=f"{team}:{user}", channel="slack")
+                user=f"{team}:{user}", channel="slack", role=audience.role(user), course=audience.course(channel))
     return Incoming(turn, Target(channel, None, user, team=team), private=True)
 
 
-def action_to_turn(body: dict[str, Any]) -> Incoming | None:
+def action_to_turn(body: dict[str, Any], audience: Audience = Audience()) -> Incoming | None:
     """A button on an answer: Read aloud, Show sources, or a suggested follow-up; ``None`` for others."""
     action = (body.get("actions") or [{}])[0]
     try:
@@ -197,10 +216,11 @@ def action_to_turn(body: dict[str, Any]) -> Incoming | None:
         turn = Turn(conversation=key, text=str(value.get("t") or ""), user=f"{team}:{user}", channel="slack")
     else:
         return None
+    turn = turn.with_(role=audience.role(user), course=audience.course(channel))
     return Incoming(turn, target, private=ephemeral)
 
 
-def shortcut_to_turn(body: dict[str, Any]) -> Incoming | None:
+def shortcut_to_turn(body: dict[str, Any], audience: Audience = Audience()) -> Incoming | None:
     """The message shortcut "Ask coursebot about this": the message's text asked of the course PDFs,
     answered in that message's thread; ``None`` for other shortcuts."""
     if body.get("type") != "message_action" or body.get("callback_id") != SHORTCUT_ASK:
@@ -216,7 +236,8 @@ def shortcut_to_turn(body: dict[str, Any]) -> Incoming | None:
     if not text:
         return Incoming(None, target, private=True, notice="That message has no text I can ask the course about.")
     turn = Turn(conversation=conversation_key(team, channel or "-", thread_ts, user, dm=dm), text=text,
-                user=f"{team}:{user}", channel="slack", intent="AskCoursePdfs")
+                user=f"{team}:{user}", channel="slack", intent="AskCoursePdfs",
+                role=audience.role(user), course=audience.course(channel))
     return Incoming(turn, target)
 
 

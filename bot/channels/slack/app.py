@@ -17,13 +17,15 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from bot.channels.slack import files
-from bot.channels.slack.adapter import (COMMAND, SHORTCUT_ASK, HomeOpened, Incoming, Target, action_to_turn,
+from bot.channels.slack.adapter import (COMMAND, SHORTCUT_ASK, Audience, HomeOpened, Incoming, Target, action_to_turn,
                                         command_to_turn, delivery_key, event_to_turn, home_opened, permalink,
                                         placeholder_text, render, shortcut_to_turn)
 from bot.channels.slack.blocks import (failure_blocks, home_view, is_failure, placeholder_blocks, progress_blocks,
                                        sources_blocks, upload_failure_blocks)
 from bot.channels.slack.threads import Question
 from bot.errors import INTERNAL_ERROR, ConfigError, CoursebotError
+from bot.courses import slack_course_map
+from bot.roles import slack_instructors
 from bot.turn import Attachment, Media, Reply, Turn
 
 if TYPE_CHECKING:
@@ -105,6 +107,8 @@ class SlackChannel:
         self._prepared: dict[str, Future[Prepared | None]] = {}
         self._prepared_lock = threading.Lock()
         self._workspace_url: str | None = None
+        # instructors (COURSEBOT_SLACK_INSTRUCTORS) and the channel -> course map (COURSEBOT_SLACK_COURSES)
+        self.audience = Audience(slack_instructors(settings), slack_course_map(settings))
 
     # -- dedupe --
     def claim(self, body: dict[str, Any]) -> bool:
@@ -139,7 +143,7 @@ class SlackChannel:
 
     def prepare(self, body: dict[str, Any], client: Any, bot_user: str | None) -> Prepared | None:
         """Whether to answer this event, and the placeholder posted in its thread (``None``: no answer)."""
-        incoming = event_to_turn(body, bot_user)
+        incoming = event_to_turn(body, bot_user, self.audience)
         if incoming is None:
             return None
         if incoming.follow_up and not self._in_thread(incoming.thread):
@@ -155,7 +159,7 @@ class SlackChannel:
                 return future.result(timeout=60)
             except Exception:
                 log.exception("placeholder step failed; answering without it")
-                incoming = event_to_turn(body, bot_user)
+                incoming = event_to_turn(body, bot_user, self.audience)
                 return Prepared(incoming, None) if incoming else None
         return self.prepare(body, client, bot_user)
 
@@ -215,18 +219,18 @@ class SlackChannel:
     def on_command(self, body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         """``/coursebot <question>``: answered to the user through the command's response_url."""
         if self.begin(body):
-            self.handle(command_to_turn(body), client, respond)
+            self.handle(command_to_turn(body, self.audience), client, respond)
 
     def on_action(self, body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         """A button on an answer: Read aloud, Show sources, or a suggested follow-up."""
         if self.begin(body):
-            self.handle(action_to_turn(body), client, respond)
+            self.handle(action_to_turn(body, self.audience), client, respond)
 
     def on_shortcut(self, body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         """"Ask coursebot about this" on a message: the course's answer in that message's thread."""
         if not self.begin(body):
             return
-        incoming = shortcut_to_turn(body)
+        incoming = shortcut_to_turn(body, self.audience)
         if incoming is None:
             return
         if incoming.notice:

@@ -88,10 +88,12 @@ class Health(BaseModel):
 
 
 # --- request -> Turn ---------------------------------------------------------------------------------
-def to_turn(conversation: str, text: str, attachments: tuple[Attachment, ...] = ()) -> Turn:
-    """The Turn for one ``POST /api/turn`` in ``conversation`` (:func:`conversation_key`)."""
+def to_turn(conversation: str, text: str, attachments: tuple[Attachment, ...] = (), *, role: str = "student",
+            course: str | None = None) -> Turn:
+    """The Turn for one ``POST /api/turn`` in ``conversation``; ``role`` and ``course`` as the app checked
+    them (instructor cookie, ``?course=``)."""
     return Turn(conversation=conversation, text=text, user=f"web:{conversation[4:12]}", channel="web",
-                attachments=attachments)
+                attachments=attachments, role=role, course=course)
 
 
 def conversation_key(session: str, secret: bytes) -> str:

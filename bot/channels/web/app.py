@@ -54,6 +54,8 @@ from bot.channels.web.files import add_file_routes
 from bot.channels.web.insights import add_insight_routes
 from bot.errors import CoursebotError
 from bot.insight import FeedbackError, access, rate
+from bot.courses import DEFAULT_COURSE, is_course_name
+from bot.roles import INSTRUCTOR, STUDENT, is_instructor_token, token_cookie
 from bot.turn import Attachment
 from bot.progress import watching
 
@@ -61,6 +63,7 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "coursebot_session"
+INSTRUCTOR_COOKIE = "coursebot_instructor"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers on top of the file itself
 MAX_FEEDBACK_BYTES = 4096  # an id, a rating and a one-line comment
@@ -169,6 +172,8 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         allowed_hosts: Host header values accepted; default the loopback names plus the host of
             ``settings.public_url``. ``["*"]`` accepts any (when serving on a LAN address).
         instructor_token: opens the Insights page (default: the setting, else a random one nobody knows).
+            opening ``/?instructor=<token>`` makes that browser an instructor (it may
+            add course PDFs); the same token.
 
     Returns:
         A FastAPI app; run it with uvicorn.
@@ -195,6 +200,8 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     )
     app.state.services = services
     app.state.router = router
+    token = instructor_token or settings.instructor_token
+    instructor_mark = token_cookie(token) if token else None
     locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
     ingesting: dict[str, dict[str, Any]] = {}  # conversation -> the latest progress of the PDF it is adding
 
@@ -230,6 +237,14 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
 
     @app.get("/", include_in_schema=False)
     async def index(request: Request) -> Response:
+        offered = request.query_params.get("instructor")
+        if offered is not None:  # the instructor link: keep a mark in a cookie, drop the token from the URL
+            query = "&".join(f"{k}={v}" for k, v in request.query_params.items() if k == "course" and is_course_name(v))
+            response = Response(status_code=303, headers={"Location": "/" + (f"?{query}" if query else "")})
+            if is_instructor_token(offered, token):
+                response.set_cookie(INSTRUCTOR_COOKIE, instructor_mark, max_age=7 * 86400, httponly=True,
+                                    samesite="strict", path="/")
+            return response
         # the page gets its conversation cookie at once, so progress can be asked for during its first upload
         return _with_cookie(FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
                                          headers={"Cache-Control": "no-cache"}), *_session(request, secret))
@@ -245,8 +260,16 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
               responses={200: {"model": ReplyOut}, 413: {"model": ReplyOut, "description": "upload too large"},
                          415: {"model": ReplyOut, "description": "upload type not supported"},
                          403: {"model": ReplyOut, "description": "cross-origin request"}})
-    async def turn(request: Request, text: str = Form(""), file: UploadFile | None = File(None)) -> Response:
+    async def turn(request: Request, text: str = Form(""), file: UploadFile | None = File(None),
+                   course: str = Form("")) -> Response:
         session, new_session, conversation = _conversation(request, secret)
+        role = INSTRUCTOR if instructor_mark and is_instructor_token(request.cookies.get(INSTRUCTOR_COOKIE),
+                                                                     instructor_mark) else STUDENT
+        course = course.strip().lower() or DEFAULT_COURSE
+        if course != DEFAULT_COURSE and not await run_in_threadpool(_course_exists, services, course):
+            return _with_cookie(_error_reply(404, "There is no such course here. Check the course name in the "
+                                             "link you were given.", "unknown_course", conversation),
+                                session, new_session)
         attachments: tuple[Attachment, ...] = ()
         if file is not None and (file.filename or file.size):
             data = await file.read(limit + 1)
@@ -257,7 +280,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
                 status, reply = refused
                 return _with_cookie(JSONResponse(reply.to_dict(), status_code=status), session, new_session)
             attachments = (await run_in_threadpool(_store_upload, services, conversation, name, mime, data),)
-        turn_ = to_turn(conversation, text, attachments)
+        turn_ = to_turn(conversation, text, attachments, role=role, course=course)
         lock = locks.get(conversation)
         if lock is None:
             lock = locks[conversation] = asyncio.Lock()
@@ -325,6 +348,16 @@ def _watched(handle: Any, ingesting: dict[str, dict[str, Any]], conversation: st
             ingesting.pop(conversation, None)
 
     return run
+
+
+def _course_exists(services: Any, course: str) -> bool:
+    """Whether ``course`` is a course with documents (only existing courses can be chosen)."""
+    if not is_course_name(course):
+        return False
+    try:
+        return any(c["course"] == course for c in services.kb.courses())
+    except (CoursebotError, AttributeError):
+        return False
 
 
 def _same_origin(request: Request) -> bool:

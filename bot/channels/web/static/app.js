@@ -238,6 +238,8 @@
     fileInput.value = "";
     const body = new FormData();
     body.append("text", text);
+    const course = new URLSearchParams(window.location.search).get("course");
+    if (course) body.append("course", course);
     if (file) body.append("file", file, file.name);
     setBusy(true);
     const isPdf = file && (file.type === "application/pdf" || /\.pdf$/i.test(file.name));
