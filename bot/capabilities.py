@@ -5,6 +5,8 @@ Result types are plain frozen dataclasses so every implementation returns the sa
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, runtime_checkable
 
@@ -314,3 +316,18 @@ class InsightStore(Protocol):
     def unpin(self, course: str, curated_id: str) -> bool: ...
 
     def curated(self, course: str) -> list[CuratedAnswer]: ...
+
+
+# --- fair use and chat uploads -------------------------------------------------------------------
+class Quotas(Protocol):
+    """Counters over sliding windows: uploads per hour, pages per day, turns per minute (bot/quotas.py)."""
+
+    def take(self, what: str, who: str, amount: int, limit: int, window: int) -> float | None:
+        """Count ``amount`` for ``who``; None when within ``limit``, else the seconds until there is room."""
+        ...
+
+
+class UploadQueue(Protocol):
+    """Runs chat uploads outside the request, one at a time per user (bot/uploads.py)."""
+
+    def submit(self, user: str, job: Callable[[], Any]) -> "Future[Any]": ...

@@ -40,8 +40,9 @@ class SqliteQuotas:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            from bot.local.sqlite import connect
+
+            db = connect(self.path)  # a private file in COURSEBOT_HOME, WAL mode
             self._local.db = db
         return db
 

@@ -76,7 +76,7 @@ class Router:
         wait = self._over_quota(turn)
         if wait is not None:  # nothing is read, changed or saved: the conversation continues after the wait
             return Reply(text=f"You're sending messages faster than I can answer them; please {wait}. "
-                         "Nothing was lost.", intent="Fallback", state="failed", error="rate_limited",
+                         "Nothing was lost.", intent=self.fallback, state="failed", error="rate_limited",
                          conversation=turn.conversation)
         try:
             reply = self._route(turn, conversation)

@@ -12,8 +12,9 @@ import threading
 from typing import Any
 
 from bot import providers
-from bot.capabilities import (BlobStore, ConversationStore, Embedder, ImageGenerator, KnowledgeBase, LanguageDetector,
-                              InsightStore, LinkStore, Nlu, RemoteFiles, Speech, Summarizer, TextAnalyzer, Translator, Vision)
+from bot.capabilities import (BlobStore, ConversationStore, Embedder, ImageGenerator, InsightStore, KnowledgeBase,
+                              LanguageDetector, LinkStore, Nlu, Quotas, RemoteFiles, Speech, Summarizer, TextAnalyzer,
+                              Translator, UploadQueue, Vision)
 from bot.settings import Settings
 
 
@@ -101,11 +102,11 @@ class Services:
         return self.get("insight")
 
     @property
-    def quotas(self) -> Any:  # bot.quotas: SqliteQuotas | DynamoQuotas
+    def quotas(self) -> Quotas:
         return self.get("quotas")
 
     @property
-    def uploads(self) -> Any:  # bot.uploads.UploadQueue
+    def uploads(self) -> UploadQueue:
         return self.get("uploads")
 
 
