@@ -176,7 +176,10 @@ def test_speak_text_returns_a_signed_link_and_the_file(router, services):
     assert blobs.verify(key, q["expires"][0], q["sig"][0])
     assert not blobs.verify(key, q["expires"][0], "0" * 64)  # changed signature refused
     assert not blobs.verify(key, q["expires"][0], q["sig"][0], now=time.time() + 7200)  # expired refused
-    assert key.startswith("audio/") and "c1" not in key  # per-conversation prefix, hashed
+    from bot import keys
+
+    # a per-conversation prefix: the conversation's hash, never the conversation id itself
+    assert key.startswith(f"audio/{keys.conversation_hash('c1')}/") and not key.startswith("audio/c1/")
     assert media.to_dict()["path"] == media.path  # `coursebot turn --json` shows the path
     assert reply.ssml == "<speak>Amazon Polly turns text into lifelike speech.</speak>"
     assert "expires in 1 hour" in reply.text
