@@ -12,7 +12,7 @@ from typing import Any
 from bot import progress as ingest_progress
 from bot.capabilities import IngestResult
 from bot.conversation import Conversation
-from bot.errors import InputError
+from bot.errors import InputError, student_sentence
 from bot.insight.curated import curated_reply
 from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Attachment, Reply, Turn
@@ -186,7 +186,7 @@ def _ingest(attachment: Attachment, kb: Any, settings: Any) -> IngestResult:
     try:
         data = attachment.read(limit=settings.max_attachment_bytes)
     except InputError as e:
-        return IngestResult(name, "failed", reason=e.user_message)
+        return IngestResult(name, "failed", reason=student_sentence(e, "AskCoursePdfs"))
     listener = ingest_progress.current()  # the channel's progress display, when it has one
     if hasattr(kb, "ingest_bytes"):
         watch = {"progress": listener} if listener and _accepts(kb.ingest_bytes, "progress") else {}

@@ -240,10 +240,10 @@ def test_no_photo_asks_for_one(router, counting):
     assert "attach" in r.text.lower()
 
 
-def test_generate_image_on_local_backend_says_what_enables_it(router):
+def test_generate_image_on_local_backend_says_plainly_it_cannot(router):
     r = router.handle(Turn(conversation="gen", text="draw a lighthouse at sunset"))
     assert r.intent == "GenerateImage" and r.state == "failed" and r.error == "not_available"
-    assert "COURSEBOT_BACKEND=aws" in r.text and "COURSEBOT_IMAGE_ENDPOINT" in r.text
+    assert r.text == "I can't draw pictures on this server."
     assert r.attachments == ()
 
 
