@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -32,9 +34,20 @@ class InputError(CoursebotError):
 
 
 class NotAvailable(CoursebotError):
-    """A capability the current backend or install does not have; says which setting enables it."""
+    """A capability the current backend or install does not have.
+
+    ``user_message`` is the operator's sentence (which setting or install enables it: the CLI and
+    ``coursebot doctor`` print it); students read ``student_sentence`` instead (see reply_for_error).
+
+    Args:
+        capability: the capability name in bot/providers.py, when known.
+    """
 
     code = "not_available"
+
+    def __init__(self, user_message: str, *, code: str | None = None, capability: str | None = None):
+        super().__init__(user_message, code=code)
+        self.capability = capability
 
 
 class ServiceError(CoursebotError):
@@ -49,13 +62,62 @@ class ConfigError(CoursebotError):
     code = "config_error"
 
 
-def missing_extra(extra: str, package: str, what: str) -> NotAvailable:
+def missing_extra(extra: str, package: str, what: str, capability: str | None = None) -> NotAvailable:
     """The error for an optional engine that is not installed, with the exact install hint."""
     return NotAvailable(
         f"{what} needs the optional '{package}' package, which is not installed. "
         f"Install it with: pip install 'coursebot[{extra}]'",
-        code="missing_extra",
+        code="missing_extra", capability=capability,
     )
+
+
+# --- what students read when something is not set up here -----------------------------------------
+log = logging.getLogger("coursebot.setup")
+
+# operator wording: install commands, setting and environment variable names (FOO_BAR), packages
+OPERATOR_JARGON = re.compile(r"pip install|make install|apt-get|--no-deps|COURSEBOT_|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
+
+# one plain sentence per capability (bot/providers.py names), then per intent when no capability is known
+STUDENT_SENTENCES = {
+    "imagegen": "I can't draw pictures on this server.",
+    "speech": "Reading answers aloud isn't set up on this server.",
+    "translator": "I can't translate on this server.",
+    "vision": "I can't look at photos on this server.",
+    "text": "Text analysis isn't set up on this server.",
+    "language": "Language detection isn't set up on this server.",
+    "summarizer": "Summarizing isn't set up on this server.",
+    "kb": "The course materials aren't set up on this server.",
+    "embedder": "The course search isn't set up on this server.",
+    "remote_files": "I can't open linked files on this server.",
+    "blobs": "Storing files isn't set up on this server.",
+    "links": "Links to files aren't set up on this server.",
+}
+INTENT_CAPABILITY = {"GenerateImage": "imagegen", "SpeakAnswer": "speech", "DescribePhoto": "vision",
+                     "SummarizeText": "text", "AskCoursePdfs": "kb"}
+NOT_SET_UP = "That isn't set up on this server."
+_logged: set[str] = set()
+
+
+def operator_hint(key: str, hint: str) -> None:
+    """Log an operator's hint (what to install or set) once per ``key`` per process, at warning level."""
+    if key not in _logged:
+        _logged.add(key)
+        log.warning("%s (run `coursebot doctor` for the full picture)", hint)
+
+
+def is_operator_text(text: str) -> bool:
+    return bool(OPERATOR_JARGON.search(text or ""))
+
+
+def student_sentence(exc: BaseException, intent: str = "Fallback") -> str:
+    """The sentence a student reads for ``exc``: its own when it is plain; otherwise one plain sentence
+    about what this server can't do, and the operator's sentence goes to the log (once)."""
+    message = getattr(exc, "user_message", INTERNAL_ERROR)
+    if not is_operator_text(message):
+        return message
+    capability = getattr(exc, "capability", None) or INTENT_CAPABILITY.get(intent)
+    operator_hint(capability or intent or "setup", message)
+    return STUDENT_SENTENCES.get(capability or "", NOT_SET_UP)
 
 
 # --- failures -> replies: one table, matched through the class hierarchy ---------------------------
@@ -95,7 +157,7 @@ def reply_for_error(exc: BaseException, intent: str = "Fallback") -> "Reply":
 def _user_error(exc: BaseException, intent: str) -> "Reply":
     from bot.turn import Reply
 
-    return Reply(text=getattr(exc, "user_message", INTERNAL_ERROR), intent=intent, state="failed",
+    return Reply(text=student_sentence(exc, intent), intent=intent, state="failed",
                  error=getattr(exc, "code", "internal"))
 
 

@@ -123,7 +123,7 @@ def unavailable(capability_name: str, settings: Any) -> NotAvailable:
             hints.append(f"{' and '.join(steps)} ({p.title})")
     if hints:
         start += f" Set {' or '.join(hints)} to enable it."
-    return NotAvailable(start, code="not_available")
+    return NotAvailable(start, code="not_available", capability=capability_name)
 
 
 def build(capability_name: str, settings: Any, services: Any) -> Any:
@@ -135,9 +135,11 @@ def build(capability_name: str, settings: Any, services: Any) -> Any:
     except ModuleNotFoundError as e:
         label = CAPABILITIES[capability_name].label
         if e.name and (e.name == module_name or module_name.startswith(e.name + ".")):
-            raise NotAvailable(f"{label} is not built yet in this version of coursebot.", code="not_built") from e
+            raise NotAvailable(f"{label} is not built yet in this version of coursebot.", code="not_built",
+                               capability=capability_name) from e
         if provider.extra and e.name and not e.name.startswith(("bot.", "kb.", "intents.")):
-            raise missing_extra(provider.extra, e.name.split(".")[0], f"{label} ({provider.title})") from e
+            raise missing_extra(provider.extra, e.name.split(".")[0], f"{label} ({provider.title})",
+                                capability=capability_name) from e
         raise
     return getattr(module, attr)(settings, services)
 
@@ -148,7 +150,8 @@ def _missing(provider: Provider, settings: Any) -> list[str]:
 
 def _needs(cap: Capability, provider: Provider, settings: Any) -> NotAvailable:
     names = " and ".join(env_name(n) for n in _missing(provider, settings))
-    return NotAvailable(f"{cap.label} with {provider.title} needs a setting: set {names}.", code="not_configured")
+    return NotAvailable(f"{cap.label} with {provider.title} needs a setting: set {names}.", code="not_configured",
+                        capability=cap.name)
 
 
 # --- the capabilities and their providers -------------------------------------------------------

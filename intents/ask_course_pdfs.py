@@ -15,7 +15,7 @@ from bot import progress as ingest_progress
 from bot.capabilities import IngestResult
 from bot.conversation import Conversation
 from bot.courses import DEFAULT_COURSE, course_of
-from bot.errors import CoursebotError, InputError
+from bot.errors import CoursebotError, InputError, student_sentence
 from bot.insight.curated import curated_reply
 from bot.roles import INSTRUCTOR, owner_of
 from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
@@ -316,7 +316,7 @@ def _ingest(name: str, attachment: Attachment, ctx: IntentContext, course: str, 
     try:
         data = attachment.read(limit=settings.max_attachment_bytes)
     except InputError as e:
-        return IngestResult(name, "failed", reason=e.user_message)
+        return IngestResult(name, "failed", reason=student_sentence(e, "AskCoursePdfs"))
     listener = ingest_progress.current()  # the channel's progress display, when it has one
     kb = ctx.services.kb
     if not hasattr(kb, "ingest_bytes"):  # a knowledge base without private uploads: the course one

@@ -184,9 +184,12 @@ def _translate(ctx: IntentContext, text: str, language: str) -> str:
     try:
         translator = ctx.services.translator
     except NotAvailable as e:
-        raise NotAvailable(f"I can't say it in {name} here: translation is not available offline. "
-                           "Set COURSEBOT_BACKEND=aws to use Amazon Translate, or ask me to read it as it is.",
-                           code="translation_not_available") from e
+        from bot.errors import operator_hint
+
+        operator_hint("translator", e.user_message)
+        raise NotAvailable(f"I can't say it in {name} on this server: translation isn't set up here. "
+                           "I can read it aloud as it is, if you ask.",
+                           code="translation_not_available", capability="translator") from e
     return translator.translate(text, language)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from bot import textinput, textutil
 from bot.capabilities import TextInsights
 from bot.conversation import MAX_ANSWER_CHARS, Conversation
-from bot.errors import CoursebotError, InputError
+from bot.errors import CoursebotError, InputError, student_sentence
 from bot.nlu import POLITE, is_reference, mentions_previous, normalize, strip_trailing
 from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Reply, Turn
@@ -127,14 +127,14 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
             summary = ctx.services.summarizer.summarize(text, max_sentences=settings.summary_sentences)
         except CoursebotError as e:
             errors.append(e)
-            notes.append(f"No summary: {e.user_message}")
+            notes.append(f"No summary: {student_sentence(e, 'SummarizeText')}")
     insights: TextInsights | None = None
     try:
         insights = ctx.services.text.analyze(text)
         notes.extend(insights.notes)
     except CoursebotError as e:
         errors.append(e)
-        notes.append(f"No text analysis: {e.user_message}")
+        notes.append(f"No text analysis: {student_sentence(e, 'SummarizeText')}")
     if summary is None and insights is None:
         raise errors[0]
     if summary and len(summary) > MAX_SUMMARY_CHARS:  # sentences that never end (a log, a table, junk)

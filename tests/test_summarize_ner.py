@@ -193,20 +193,29 @@ def test_model_loads_by_folder_path(nlp):
     assert _by_text(insights.entities)["Seattle"]["type"] == "LOCATION"
 
 
-def test_missing_model_gives_the_clear_note(monkeypatch, tmp_path, fresh_ner_cache):
+def test_missing_model_gives_the_clear_note(monkeypatch, tmp_path, fresh_ner_cache, caplog):
+    import logging
+
+    from bot import errors
     from bot.local import text as local_text
+
+    monkeypatch.setattr(errors, "_logged", set())
+    caplog.set_level(logging.WARNING, logger="coursebot.setup")
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == MODEL else real_find_spec(name, *a))
     default = local_text.LocalTextAnalyzer().analyze(TEXT)  # the default model, not installed
     assert default.entities == ()
-    assert any("NER model" in n and "pip install 'coursebot[ner]'" in n and "COURSEBOT_BACKEND=aws" in n
-               for n in default.notes), default.notes
+    assert any("NER model" in n and "on this server" in n for n in default.notes), default.notes
+    assert not any("pip install" in n or "COURSEBOT_" in n for n in default.notes), default.notes
+    logged = [r.getMessage() for r in caplog.records]  # the operator's hint goes to the log instead
+    assert any("pip install 'coursebot[ner]'" in m and "COURSEBOT_BACKEND=aws" in m for m in logged), logged
     for bad in ("coursebot_no_such_model", str(tmp_path)):  # neither a package nor a pipeline folder
         insights = local_text.LocalTextAnalyzer(ner_model=bad).analyze(TEXT)
         assert insights.entities == ()
-        assert any(f"COURSEBOT_NER_MODEL={bad}" in n for n in insights.notes), insights.notes
+        assert any("NER model" in n for n in insights.notes), insights.notes
+        assert any(f"COURSEBOT_NER_MODEL={bad}" in r.getMessage() for r in caplog.records)
     assert local_text._load_ner.cache_info().currsize == 3  # each missing model is looked for once
     assert all(local_text.load_ner(m) is None for m in (MODEL, "coursebot_no_such_model", str(tmp_path)))
     assert local_text._load_ner.cache_info().misses == 3

@@ -21,6 +21,7 @@ COMMANDS = (
     "bot.cli.slack",
     "bot.cli.serve",
     "bot.cli.report",
+    "bot.cli.doctor",
 )
 
 

@@ -56,9 +56,11 @@ class EspeakSpeech:
         if wish.name:
             if wish.name.lower() in langs:
                 return wish.name.lower()
-            raise InputError(f"The offline speech engine has no voice called '{wish.name[:40]}'. Ask for an accent "
-                             "(British, American, Indian...) or a male or female voice; named voices such as Joanna "
-                             "need COURSEBOT_BACKEND=aws (Amazon Polly).", code="unknown_voice")
+            from bot.errors import operator_hint
+
+            operator_hint("speech.named_voices", "Named voices such as Joanna need COURSEBOT_BACKEND=aws (Amazon Polly).")
+            raise InputError(f"The speech engine on this server has no voice called '{wish.name[:40]}'. Ask for an "
+                             "accent (British, American, Indian...) or a male or female voice.", code="unknown_voice")
         base = self.default_voice
         if language:
             code = _ALIASES.get(language.lower(), language.lower())

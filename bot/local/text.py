@@ -12,7 +12,7 @@ import numpy as np
 
 from bot import textutil
 from bot.capabilities import TextInsights
-from bot.errors import missing_extra
+from bot.errors import missing_extra, operator_hint
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +141,9 @@ class LocalTextAnalyzer:
         entities: tuple[dict[str, Any], ...] = ()
         nlp = load_ner(self.ner_model)
         if nlp is None:
-            notes.append("Named entities need an offline NER model, which is not installed here "
-                         f"({self._ner_hint()}), or COURSEBOT_BACKEND=aws for Amazon Comprehend.")
+            operator_hint(f"text.ner:{self.ner_model}", "Named entities need an offline NER model, which is not installed here "
+                          f"({self._ner_hint()}), or COURSEBOT_BACKEND=aws for Amazon Comprehend.")
+            notes.append("Finding names of people, places and organizations (NER model) isn't set up on this server.")
         elif lang != "en":
             notes.append(f"The offline entity model is English-only, so entities were skipped for this "
                          f"{textutil.language_name(lang)} text.")

@@ -23,7 +23,7 @@ from typing import Any
 
 from bot import images
 from bot.capabilities import PhotoDescription
-from bot.errors import NotAvailable, ServiceError, missing_extra
+from bot.errors import NotAvailable, ServiceError, missing_extra, operator_hint
 from bot.vision_words import eye_direction_words, faces_summary, labels_summary, text_summary
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ OCR_MIN_LINE_CONF = 80
 OCR_MIN_CHARS = 3
 LABEL_MIN_PROB = 0.25
 
-LIMITS = ("I'm running offline, so I can't recognize celebrities or known faces, estimate age or "
-          "emotions, or check whether an image is unsafe; set COURSEBOT_BACKEND=aws to use Amazon Rekognition for that.")
+LIMITS = ("On this server I can't recognize celebrities or known faces, estimate age or "
+          "emotions, or check whether an image is unsafe.")
+LIMITS_HINT = "Offline photo description has no celebrity, age, emotion or moderation models: set COURSEBOT_BACKEND=aws to use Amazon Rekognition for that."
 
 
 class _FaceModels:
@@ -317,22 +318,26 @@ class LocalVision:
         try:
             faces = find_faces(im)
         except NotAvailable as e:
-            notes.append(e.user_message)
+            operator_hint("vision.faces", e.user_message)
+            notes.append("Finding faces isn't set up on this server.")
         lines: list[str] = []
         try:
             lines = read_text(im)
         except (NotAvailable, ServiceError) as e:
-            notes.append(e.user_message)
+            operator_hint("vision.text", e.user_message)
+            notes.append("Reading text in photos isn't set up on this server.")
         labels: list[dict[str, Any]] = []
         classifier = _Classifier.get()
         if classifier is not None:
             labels = classifier.labels(im)
         else:
-            notes.append("Object labels need the optional classifier: pip install 'coursebot[vision-labels]'.")
+            operator_hint("vision.labels", "Object labels need the optional classifier: pip install 'coursebot[vision-labels]'.")
+            notes.append("Naming the objects in photos isn't set up on this server.")
         parts = [labels_summary(labels), faces_summary(faces), text_summary(lines)]
         if not lines and not any("text" in n for n in notes):
             parts.append("I don't see any readable text.")
         summary = " ".join(p for p in parts if p)
+        operator_hint("vision.limits", LIMITS_HINT)
         return PhotoDescription(summary=summary, labels=tuple(labels), faces=tuple(faces), text=tuple(lines),
                                 notes=(*notes, LIMITS))
 
