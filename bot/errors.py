@@ -75,7 +75,8 @@ def missing_extra(extra: str, package: str, what: str, capability: str | None = 
 log = logging.getLogger("coursebot.setup")
 
 # operator wording: install commands, setting and environment variable names (FOO_BAR), packages
-OPERATOR_JARGON = re.compile(r"pip install|make install|apt-get|--no-deps|COURSEBOT_|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
+# setup words an operator acts on; file names a student sent (IMG_0001.jpg) are not among them
+OPERATOR_JARGON = re.compile(r"pip install|make install|apt-get|--no-deps|\b(?:COURSEBOT|AWS|SLACK)_[A-Z0-9_]*")
 
 # one plain sentence per capability (bot/providers.py names), then per intent when no capability is known
 STUDENT_SENTENCES = {
@@ -99,10 +100,11 @@ _logged: set[str] = set()
 
 
 def operator_hint(key: str, hint: str) -> None:
-    """Log an operator's hint (what to install or set) once per ``key`` per process, at warning level."""
+    """Log an operator's hint (what to install or set) once per ``key`` per process (info level: a
+    one-shot `coursebot turn` stays quiet on stderr; `coursebot doctor` lists every hint)."""
     if key not in _logged:
         _logged.add(key)
-        log.warning("%s (run `coursebot doctor` for the full picture)", hint)
+        log.info("%s (run `coursebot doctor` for the full picture)", hint)
 
 
 def is_operator_text(text: str) -> bool:

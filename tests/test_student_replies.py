@@ -46,7 +46,7 @@ def _run_corpus(router) -> list:
 @pytest.fixture
 def fresh_log(monkeypatch, caplog):
     monkeypatch.setattr(errors, "_logged", set())
-    caplog.set_level(logging.WARNING, logger="coursebot.setup")
+    caplog.set_level(logging.INFO, logger="coursebot.setup")
     return caplog
 
 

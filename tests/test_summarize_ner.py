@@ -200,7 +200,7 @@ def test_missing_model_gives_the_clear_note(monkeypatch, tmp_path, fresh_ner_cac
     from bot.local import text as local_text
 
     monkeypatch.setattr(errors, "_logged", set())
-    caplog.set_level(logging.WARNING, logger="coursebot.setup")
+    caplog.set_level(logging.INFO, logger="coursebot.setup")
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
