@@ -15,7 +15,7 @@ from bot.turn import ANSWER_ID_CHARS, Reply, Turn
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COURSE = "default"  # until courses exist, every answer belongs to this one
+DEFAULT_COURSE = "default"  # the course of a turn that names none (bot.courses)
 MAX_QUESTION_CHARS = 2_000
 MAX_ANSWER_CHARS = 4_000
 MAX_COMMENT_CHARS = 500
@@ -43,7 +43,8 @@ def record_turn(turn: Turn, reply: Reply, services: Any) -> None:
         found = True
     try:
         services.insight.record(AnswerRecord(
-            answer_id=reply.answer_id, conversation=conversation_hash(turn.conversation), course=DEFAULT_COURSE,
+            answer_id=reply.answer_id, conversation=conversation_hash(turn.conversation),
+            course=_course(reply.details.get("course") or turn.course),
             intent=reply.intent, question=question[:MAX_QUESTION_CHARS], answer=reply.text[:MAX_ANSWER_CHARS],
             citations=tuple((c.source, c.page) for c in reply.citations),
             found=found if isinstance(found, bool) else None, at=time.time()))
@@ -93,3 +94,10 @@ def parse_since(text: str | None, now: float | None = None) -> float:
         raise ValueError(f"--since takes a number and a unit, like 7d, 12h, 30m or 2w (got {text!r}).")
     seconds = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[m.group(2)]
     return now - int(m.group(1)) * seconds
+
+
+def _course(name: Any) -> str:
+    """The answer's course (the one AskCoursePdfs searched), else the default course."""
+    from bot.courses import is_course_name
+
+    return name if isinstance(name, str) and is_course_name(name) else DEFAULT_COURSE

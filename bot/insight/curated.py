@@ -88,7 +88,10 @@ def curated_reply(turn: Turn, ctx: Any) -> Reply | None:
     if turn.attachments or not question or not question.strip():
         return None  # an attached PDF must still be added to the course
     try:
-        match = best_match(ctx.services, DEFAULT_COURSE, question.strip())
+        from bot.courses import course_of
+
+        # only the asker's course's pins: another course's instructor answers nothing here
+        match = best_match(ctx.services, course_of(turn, ctx.conversation) or DEFAULT_COURSE, question.strip())
     except Exception:  # no curated answers (store or embedder down): the PDFs still answer
         log.warning("could not look up curated answers", exc_info=True)
         return None
