@@ -14,7 +14,7 @@ import re
 from typing import Any, Mapping
 
 from bot import keys
-from bot.turn import Media, Reply, Turn
+from bot.turn import Attachment, Media, Reply, Turn
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +28,27 @@ MAX_BUTTONS = 5  # at most 5 buttons per card
 MAX_KEY_CHARS = 200  # our conversation key in the session attributes
 
 SESSION_KEY = "coursebot_conversation"  # the only session attribute we set: the key, signed (bot.keys)
+# An instructor's client sends the instructor token (COURSEBOT_INSTRUCTOR_TOKEN) as this request
+# attribute on each request; request attributes last one request, so Lex never keeps the token.
+INSTRUCTOR_ATTRIBUTE = "coursebot_instructor"
+MAX_LINKED_PDFS = 5
+# Lex carries no files: a PDF uploaded to S3 comes as its s3:// link in the message (bucket names are
+# 3-63 characters); the bytes are checked as a PDF when the link is read, never trusted from the name.
+_PDF_LINK = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s\"'<>]{1,900}?\.pdf(?=$|[\s\"'<>),;!?]|[.:](?!\S))", re.I)
 LEX_FALLBACK = "FallbackIntent"  # the name of AMAZON.FallbackIntent in every Lex V2 bot
 FALLBACK = "Fallback"
 
 # ==================================================================================================
 # event -> Turn
 # ==================================================================================================
-def to_turn(event: Any, secret: bytes | None = None) -> Turn:
+def to_turn(event: Any, secret: bytes | None = None, instructor_token: str | None = None) -> Turn:
     """The Turn for a Lex V2 code-hook event. Tolerates missing and null fields; never raises.
 
     The intent comes from Lex (``FallbackIntent`` and names we do not know become ``Fallback``), so
     the router never runs the local NLU for Lex turns. ``secret`` (:func:`bot.keys.secret`) checks
     the conversation key carried in the session attributes; without it the key is ``lex-<sessionId>``.
+    The turn is an instructor's when the request attribute ``coursebot_instructor`` is
+    ``instructor_token`` (never without a token); ``s3://`` links to PDFs become attachments.
     """
     event = _map(event)
     state = _map(event.get("sessionState"))
@@ -52,9 +61,10 @@ def to_turn(event: Any, secret: bytes | None = None) -> Turn:
     if intent == FALLBACK and name != FALLBACK:
         confidence = 0.0
     session_id = _text(event.get("sessionId"))[:MAX_KEY_CHARS]
+    text = _text(event.get("inputTranscript"))[:MAX_INPUT_CHARS]
     return Turn(
         conversation=conversation_key(event, secret),
-        text=_text(event.get("inputTranscript"))[:MAX_INPUT_CHARS],
+        text=text,
         user=f"lex:{session_id}" if session_id else "lex:anonymous",
         channel="lex",
         input_mode="speech" if event.get("inputMode") in ("Speech", "DTMF") else "text",
@@ -62,7 +72,23 @@ def to_turn(event: Any, secret: bytes | None = None) -> Turn:
         slots=slot_values(lex_intent.get("slots")),
         confidence=confidence,
         course=session_course(event),
+        role=role(event, instructor_token),
+        attachments=linked_pdfs(text),
     )
+
+
+def role(event: Any, instructor_token: str | None) -> str:
+    """``instructor`` when the request carries the instructor token, else ``student``."""
+    from bot.roles import INSTRUCTOR, STUDENT, is_instructor_token
+
+    offered = _map(_map(event).get("requestAttributes")).get(INSTRUCTOR_ATTRIBUTE)
+    return INSTRUCTOR if is_instructor_token(offered, instructor_token) else STUDENT
+
+
+def linked_pdfs(text: str) -> tuple[Attachment, ...]:
+    """The PDFs a message names by ``s3://bucket/key.pdf`` link (at most five), read when used."""
+    urls = list(dict.fromkeys(_PDF_LINK.findall(text or "")))[:MAX_LINKED_PDFS]
+    return tuple(Attachment(name=url.rsplit("/", 1)[-1], mime="application/pdf", url=url) for url in urls)
 
 
 def session_course(event: Any) -> str | None:
