@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 import re
 import tempfile
 import uuid
@@ -20,6 +21,8 @@ from bot.insight.curated import curated_reply
 from bot.roles import INSTRUCTOR, owner_of
 from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Attachment, Reply, Turn
+
+log = logging.getLogger(__name__)
 
 def extract(text: str, instruction: str, payload: str | None) -> Slots:
     """The whole message is the question ("explain: <text>" keeps both parts)."""
@@ -158,8 +161,9 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
             if scope is None:
                 return _elicit(turn, ctx, pdfs, "upload_scope", SCOPE_PROMPT, SCOPE_CHOICES)
             to_course = scope == "course"
-        conversation.extra.pop("pending_pdfs", None)
+        parked = conversation.extra.pop("pending_pdfs", None)
         results = [_ingest(name, a, ctx, course, None if to_course else owner, turn.user, turn) for name, a in pdfs]
+        _unpark(ctx, parked, owner)
         details["ingested"] = [r.to_dict() for r in results]
         details["private"] = not to_course
         lines.extend(_describe(r, private=not to_course) for r in results)
@@ -291,6 +295,18 @@ def _park(turn: Turn, ctx: IntentContext, pdfs: list[tuple[str, Any]]) -> list[l
         blobs.put(key, data, "application/pdf")
         out.append([_safe_name(name), key])
     return out
+
+
+def _unpark(ctx: IntentContext, parked: Any, owner: str) -> None:
+    """Delete this conversation's parked copies once their PDFs are read (the index keeps its own)."""
+    delete = getattr(ctx.services.blobs, "delete", None) if parked else None
+    for item in parked or ():
+        try:
+            key = str(item[1])
+            if delete is not None and key.startswith(f"uploads/{owner}/pending/"):
+                delete(key)
+        except Exception:  # a copy left behind goes with the blob store's own expiry
+            log.warning("could not delete a parked upload", exc_info=True)
 
 
 def _pending_pdfs(ctx: IntentContext) -> list[tuple[str, Any]]:
