@@ -486,3 +486,23 @@ def test_private_uploads_expire_by_the_pdf_buckets_lifecycle_rule(aws):
     assert applied["Status"] == "Enabled" and applied["Filter"]["Prefix"] == UPLOAD_PREFIX == "uploads/"
     assert applied["Expiration"]["Days"] == math.ceil(Settings().upload_ttl_hours / 24)
     assert not PDF_PREFIX.startswith(UPLOAD_PREFIX) and not UPLOAD_PREFIX.startswith(PDF_PREFIX)
+
+
+def test_the_stack_lets_the_bot_and_the_knowledge_base_reach_both_prefixes_and_no_more():
+    """IAM follows the layout: the functions read and write course-pdfs/ and uploads/ (and may delete only
+    uploads), the Knowledge Base reads both, and its data source is the whole bucket (one prefix is the
+    most a data source takes, so a prefix would leave the uploads out)."""
+    from bot.aws.stack import PDF_PREFIX, UPLOAD_PREFIX, build_template
+
+    res = build_template()["Resources"]
+    statements = {s["Sid"]: s for p in res["LexFunction"]["Properties"]["Policies"] for s in p["Statement"]}
+    assert statements["CoursePdfObjects"]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert statements["CoursePdfObjects"]["Resource"] == [{"Fn::Sub": "${PdfBucket.Arn}/%s*" % PDF_PREFIX}]
+    assert statements["PrivateUploads"]["Action"] == ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    assert statements["PrivateUploads"]["Resource"] == [{"Fn::Sub": "${PdfBucket.Arn}/%s*" % UPLOAD_PREFIX}]
+    assert statements["CoursePdfList"]["Condition"] == {"StringLike": {"s3:prefix": [f"{PDF_PREFIX}*", f"{UPLOAD_PREFIX}*"]}}
+    kb_read = {s["Sid"]: s for s in res["KnowledgeBaseRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]}
+    assert kb_read["ReadPdfs"]["Resource"] == [{"Fn::Sub": "${PdfBucket.Arn}/%s*" % PDF_PREFIX},
+                                               {"Fn::Sub": "${PdfBucket.Arn}/%s*" % UPLOAD_PREFIX}]
+    s3_config = res["KnowledgeBaseDataSource"]["Properties"]["DataSourceConfiguration"]["S3Configuration"]
+    assert "InclusionPrefixes" not in s3_config
