@@ -431,3 +431,50 @@ def test_an_instructors_parked_pdf_copy_is_deleted_once_the_choice_is_made(world
     assert services.blobs.exists(key)
     assert "to the course" in post(teacher, "Add to the course")["text"]
     assert not services.blobs.exists(key)
+
+
+def test_serve_prints_a_random_instructor_link_per_run_and_honours_the_token_setting(home, monkeypatch, capsys):
+    """`coursebot serve` prints the instructor link like a notebook server: opening it makes that browser
+    the instructor (a PDF it attaches is asked about); another run has another token; with
+    COURSEBOT_INSTRUCTOR_TOKEN set the token is never printed, and that token is the one honoured."""
+    import re
+
+    import uvicorn
+
+    from bot.cli import build_parser
+    from bot.cli import serve as web_cli
+
+    seen = {}
+
+    def fake_run(self, sockets=None):
+        seen["app"] = self.config.app
+        sockets[0].close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    monkeypatch.delenv("COURSEBOT_INSTRUCTOR_TOKEN", raising=False)
+
+    def serve() -> str:
+        assert web_cli.run(build_parser().parse_args(["serve", "--port", "0"])) == 0
+        return capsys.readouterr().out
+
+    def attach(c: TestClient) -> dict:
+        return post(c, "", ("09-kinesis.pdf", render(NEW_LECTURE)))
+
+    out = serve()
+    link = re.search(r"instructor link \(keep it private\): (http://127\.0\.0\.1:\d+)/\?instructor=([\w-]{20,})", out)
+    assert link, out
+    token = link.group(2)
+    with TestClient(seen["app"], base_url=link.group(1)) as teacher, TestClient(seen["app"], base_url=link.group(1)) as anyone:
+        assert teacher.get(f"/?instructor={token}", follow_redirects=False).status_code == 303
+        assert attach(teacher)["elicit_slot"] == "upload_scope"
+        assert "for this conversation only" in attach(anyone)["text"]
+    assert token not in serve()  # a fresh token per run
+
+    monkeypatch.setenv("COURSEBOT_INSTRUCTOR_TOKEN", "set-by-the-instructor-456")
+    out = serve()
+    assert "set-by-the-instructor-456" not in out and "?instructor=<the instructor token you set>" in out
+    with TestClient(seen["app"], base_url="http://127.0.0.1") as teacher:
+        teacher.get(f"/?instructor={token}", follow_redirects=False)  # the old random one no longer counts
+        assert "for this conversation only" in attach(teacher)["text"]
+        teacher.get("/?instructor=set-by-the-instructor-456", follow_redirects=False)
+        assert attach(teacher)["elicit_slot"] == "upload_scope"
