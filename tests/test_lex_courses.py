@@ -254,3 +254,19 @@ def test_an_unknown_course_with_one_course_answers_from_it(world):
                 course="nosuch")
     assert reply["sessionState"]["dialogAction"]["type"] == "Close"
     assert "15 minutes" in texts(reply) and "08-aws-lambda.pdf" in sources(reply)
+
+
+def test_the_stack_gives_the_lex_function_the_instructor_token_and_nobody_else():
+    from bot.aws.stack import build_template
+    from bot.settings import load as load_settings
+
+    template = build_template()
+    assert template["Resources"]["LexFunction"]["Properties"]["Environment"]["Variables"][
+        "COURSEBOT_INSTRUCTOR_TOKEN"] == {"Ref": "InstructorToken"}
+    assert "COURSEBOT_INSTRUCTOR_TOKEN" not in template["Resources"]["SlackFunction"]["Properties"]["Environment"]["Variables"]
+    param = template["Parameters"]["InstructorToken"]
+    assert param["NoEcho"] is True and param["Default"] == ""
+    # the parameter's empty default reaches the function as an empty token: nobody is an instructor
+    event = load("instructor_pdf_link_fulfillment")
+    event["requestAttributes"] = {"coursebot_instructor": ""}
+    assert lex.to_turn(event, instructor_token=load_settings(instructor_token="").instructor_token).role == "student"

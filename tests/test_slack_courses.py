@@ -225,3 +225,17 @@ def test_a_dm_asks_for_its_course_once_with_buttons_and_remembers(env):
     assert len(done) == 2, [m.get("text") for m in fake.messages.values()]
     asks = [m for m in fake.messages.values() if "Which course is this about?" in m.get("text", "")]
     assert len(asks) == 1  # asked once
+
+
+def test_the_stack_passes_the_slack_instructors_and_course_map_to_the_slack_function():
+    from bot.aws.stack import build_template
+    from bot.settings import Settings
+
+    template = build_template()
+    env = template["Resources"]["SlackFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["COURSEBOT_SLACK_INSTRUCTORS"] == {"Ref": "SlackInstructors"}
+    assert env["COURSEBOT_SLACK_COURSES"] == {"Ref": "SlackCourses"}
+    params = template["Parameters"]
+    defaults = Settings.model_fields
+    assert params["SlackInstructors"]["Default"] == defaults["slack_instructors"].default == ""
+    assert params["SlackCourses"]["Default"] == defaults["slack_courses"].default == ""

@@ -59,6 +59,13 @@ PARAMETERS: dict[str, dict[str, Any]] = {
                       "Description": "Slack bot token (xoxb-...); empty until you connect Slack."},
     "SlackSigningSecret": {"Type": "String", "Default": "", "NoEcho": True,
                            "Description": "Slack app signing secret; empty until you connect Slack."},
+    "SlackInstructors": {"Type": "String", "Default": "",
+                         "Description": "Slack user ids of the instructors, comma-separated (COURSEBOT_SLACK_INSTRUCTORS)."},
+    "SlackCourses": {"Type": "String", "Default": "",
+                     "Description": "Slack channel -> course, e.g. C0123=ml101,C0456=stats (COURSEBOT_SLACK_COURSES)."},
+    "InstructorToken": {"Type": "String", "Default": "", "NoEcho": True,
+                        "Description": "The token an instructor's Lex client sends as the request attribute "
+                                       "coursebot_instructor (COURSEBOT_INSTRUCTOR_TOKEN); empty: no instructor in Lex."},
     "AlarmTopicArn": {"Type": "String", "Default": "",
                       "Description": "SNS topic ARN that receives alarm notifications (empty: alarms without actions)."},
 }
@@ -299,11 +306,14 @@ def build_template() -> dict[str, Any]:
         "LexFunction": _function(LEX_HANDLER, "lex", "coursebot Lex V2 code hook (dialog and fulfillment)",
                                  LEX_TIMEOUT_SECONDS, "LexLogGroup",
                                  # Lex messages hold 1,024 characters: links go out as <api>/l/<id>
-                                 extra_env={"COURSEBOT_SHORT_LINK_BASE_URL": _api_url()}),
+                                 extra_env={"COURSEBOT_SHORT_LINK_BASE_URL": _api_url(),
+                                            "COURSEBOT_INSTRUCTOR_TOKEN": _ref("InstructorToken")}),
         "SlackLogGroup": _log_group("slack"),
         "SlackFunction": _function(
             SLACK_HANDLER, "slack", "coursebot Slack events (slack-bolt)", SLACK_TIMEOUT_SECONDS, "SlackLogGroup",
-            extra_env={"SLACK_BOT_TOKEN": _ref("SlackBotToken"), "SLACK_SIGNING_SECRET": _ref("SlackSigningSecret")},
+            extra_env={"SLACK_BOT_TOKEN": _ref("SlackBotToken"), "SLACK_SIGNING_SECRET": _ref("SlackSigningSecret"),
+                       "COURSEBOT_SLACK_INSTRUCTORS": _ref("SlackInstructors"),
+                       "COURSEBOT_SLACK_COURSES": _ref("SlackCourses")},
             # Bolt's lazy listeners acknowledge Slack within 3 s, then invoke this function again for the work.
             extra_statements=[_statement("LazyListeners", ["lambda:InvokeFunction", "lambda:GetFunction"], [
                 _sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-slack")])],
