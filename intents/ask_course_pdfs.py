@@ -127,14 +127,13 @@ def fill_slots(turn: Turn, slots: Slots, conversation: Conversation) -> Slots:
     return slots
 
 
-# a PDF named by its s3:// link (Lex carries no files): the link is the attachment, not part of the question
-_LINK = re.compile(r"s3://\S+?\.pdf(?=$|[\s\"'<>),;!?]|[.:](?!\S))", re.I)
-
-
 def _without_links(text: Any) -> Any:
+    """The text without its PDF links (a linked PDF is the attachment, not part of the question)."""
+    from bot.files import PDF_LINK
+
     if not isinstance(text, str) or "s3://" not in text:
         return text
-    return " ".join(_LINK.sub(" ", text).split()).strip(" ,;:")
+    return " ".join(PDF_LINK.sub(" ", text).split()).strip(" ,;:")
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:

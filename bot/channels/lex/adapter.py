@@ -14,6 +14,7 @@ import re
 from typing import Any, Mapping
 
 from bot import keys
+from bot.files import PDF_LINK
 from bot.turn import Attachment, Media, Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,6 @@ SESSION_KEY = "coursebot_conversation"  # the only session attribute we set: the
 # attribute on each request; request attributes last one request, so Lex never keeps the token.
 INSTRUCTOR_ATTRIBUTE = "coursebot_instructor"
 MAX_LINKED_PDFS = 5
-# Lex carries no files: a PDF uploaded to S3 comes as its s3:// link in the message (bucket names are
-# 3-63 characters); the bytes are checked as a PDF when the link is read, never trusted from the name.
-_PDF_LINK = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s\"'<>]{1,900}?\.pdf(?=$|[\s\"'<>),;!?]|[.:](?!\S))", re.I)
 LEX_FALLBACK = "FallbackIntent"  # the name of AMAZON.FallbackIntent in every Lex V2 bot
 FALLBACK = "Fallback"
 
@@ -87,7 +85,7 @@ def role(event: Any, instructor_token: str | None) -> str:
 
 def linked_pdfs(text: str) -> tuple[Attachment, ...]:
     """The PDFs a message names by ``s3://bucket/key.pdf`` link (at most five), read when used."""
-    urls = list(dict.fromkeys(_PDF_LINK.findall(text or "")))[:MAX_LINKED_PDFS]
+    urls = list(dict.fromkeys(PDF_LINK.findall(text or "")))[:MAX_LINKED_PDFS]
     return tuple(Attachment(name=url.rsplit("/", 1)[-1], mime="application/pdf", url=url) for url in urls)
 
 
