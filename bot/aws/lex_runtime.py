@@ -161,7 +161,7 @@ def lex_error(exc: BaseException) -> LexError:
         log.warning("Lex runtime unreachable: %s", exc.__class__.__name__)
     else:
         sentence, short = _OTHER
-        log.warning("Lex runtime call failed: %s", exc.__class__.__name__)
+        log.warning("Lex runtime call failed: %s", exc.__class__.__name__, exc_info=exc)
     error = LexError(sentence, code=short)
     error.__cause__ = exc
     return error
