@@ -124,8 +124,9 @@
   // --- messages --------------------------------------------------------------------------------
   function scrollDown() { messages.scrollTop = messages.scrollHeight; }
 
-  function addUserMessage(text, file) {
+  function addUserMessage(text, file, kind) {
     const box = el("div", "msg user");
+    if (kind === "voice") { box.classList.add("voice"); box.title = "What the bot heard"; }
     if (text) box.appendChild(el("div", "plain", text));
     if (file) {
       if (file.type.startsWith("image/")) {
@@ -203,6 +204,7 @@
     if (window.coursebotFeedback) window.coursebotFeedback.attach(box, reply);  // 👍 / 👎 (feedback.js)
     messages.appendChild(box);
     scrollDown();
+    return box;
   }
 
   // --- sending ---------------------------------------------------------------------------------
@@ -314,6 +316,9 @@
       intent: "Greeting", suggestions: ["What can you do?", "What is Amazon Lex?"],
     });
   }
+
+  // for voice.js (push-to-talk): it draws its turns with the same functions
+  window.coursebotChat = { addUserMessage, addBotMessage, setBusy, isBusy: () => busy };
 
   fetch("/healthz").then((r) => r.json()).then((h) => { maxUploadBytes = h.max_upload_bytes; }, () => {});
   greet();
