@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     # Lex waits at most 30 s for the code hook; past this budget the hook answers "still working".
     lex_time_budget_seconds: float = Field(20.0, gt=0, le=28)
     lex_speech_chars: int = Field(350, ge=60, le=900)  # spoken answers stay short
+    # the web chat's Lex mode on Lambda (`serve --lex` takes them as arguments): the bot alias it talks to
+    lex_bot_id: str | None = None
+    lex_bot_alias_id: str | None = None
+    lex_locale: str = "en_US"
 
     # --- Slack channel -----------------------------------------------------------------
     # threads answering Slack after the ack (server modes); default: CPU count on local (CPU-bound
