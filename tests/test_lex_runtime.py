@@ -210,3 +210,20 @@ def test_nothing_heard_too_long_and_errors_in_voice():
         stub.add_client_error("recognize_utterance", "ThrottlingException", "Rate exceeded", http_status_code=429)
         assert chat.voice(SESSION, _pcm(2)).reply.error == "throttled"
         stub.assert_no_pending_responses()
+
+
+def test_the_links_payload_goes_only_to_our_own_clients_in_text_mode():
+    answer = _answer()  # with the web chat's request attribute
+    kinds = [m["contentType"] for m in answer["messages"]]
+    assert kinds.count("CustomPayload") == 1 and len(answer["messages"]) <= 10
+    payload = json.loads(next(m["content"] for m in answer["messages"] if m["contentType"] == "CustomPayload"))
+    assert {link["kind"] for link in payload["links"]} == {"audio", "citation"}
+    console = to_lex(Reply(text="x", intent="AskCoursePdfs", citations=(Citation("a.pdf", 1, "https://api.example/l/a"),)),
+                     {"sessionId": SESSION, "inputMode": "Text",
+                      "sessionState": {"intent": {"name": "AskCoursePdfs", "slots": {}}}})
+    assert "CustomPayload" not in [m["contentType"] for m in console["messages"]]  # the Lex console shows no JSON
+    # without the payload (another client's answer, Lex's own messages) links still render, as plain links
+    from bot.channels.lex.replies import from_runtime
+
+    plain = from_runtime(console["messages"], console["sessionState"])
+    assert [(c.source, c.page, c.url) for c in plain.citations] == [("a.pdf", 1, "https://api.example/l/a")]

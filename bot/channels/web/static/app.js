@@ -309,7 +309,14 @@
     if (files && files.length) setPendingFile(files[0]);
   });
 
+  let mode = "local";  // from /api/config: "lex" when a Lex bot answers (no files there)
+
   function greet() {
+    if (mode === "lex") {
+      addBotMessage({ text: "Hi! Ask me about the course. You can also hold **Hold to talk** and ask out loud.",
+                      intent: "Greeting", suggestions: ["What can you do?", "What is Amazon Lex?"] });
+      return;
+    }
     addBotMessage({
       text: "Hi! Ask me about the course, attach a photo or a PDF (**Attach**, or drag and drop it here), " +
             "or say **read that aloud** after an answer.",
@@ -321,6 +328,6 @@
   window.coursebotChat = { addUserMessage, addBotMessage, setBusy, isBusy: () => busy };
 
   fetch("/healthz").then((r) => r.json()).then((h) => { maxUploadBytes = h.max_upload_bytes; }, () => {});
-  greet();
+  fetch("/api/config").then((r) => r.json()).then((c) => { mode = c.mode; }, () => {}).finally(() => greet());
   textBox.focus();
 })();
