@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.aws.lex_runtime import PCM_RATE  # noqa: F401 - stdlib only; the one definition of the format
 from bot.errors import CoursebotError
 from bot.files import UPLOAD_EXTENSIONS, sniff, unsupported
 from bot.turn import Attachment, Reply, Turn
@@ -22,7 +23,6 @@ log = logging.getLogger(__name__)
 UPLOAD_TYPES = UPLOAD_EXTENSIONS
 # POST /api/voice takes raw 16 kHz, 16-bit, mono, little-endian PCM (what Lex RecognizeUtterance takes)
 PCM_TYPE = "audio/l16"
-PCM_RATE = 16_000
 
 
 # --- OpenAPI models of the Reply JSON contract (bot.turn.Reply.to_dict) ----------------------------

@@ -60,6 +60,7 @@ from bot.channels.web.adapter import (
     upload_name,
 )
 from bot import keys
+from bot.aws.lex_runtime import MAX_PCM_BYTES  # stdlib only: the speech limit Lex sets
 from bot.channels.web.files import add_file_routes
 from bot.channels.web.insights import add_insight_routes
 from bot.errors import CoursebotError
@@ -77,7 +78,6 @@ INSTRUCTOR_COOKIE = "coursebot_instructor"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers on top of the file itself
 MAX_FEEDBACK_BYTES = 4096  # an id, a rating and a one-line comment
-MAX_VOICE_BYTES = 15 * 32_000  # without a voice backend: 15 s of 16 kHz 16-bit PCM (Lex's limit)
 
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: blob: data:; "
             "media-src 'self' https: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -229,8 +229,15 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
     ingesting: dict[str, dict[str, Any]] = {}  # conversation -> the latest progress of the PDF it is adding
 
+    def lock_for(conversation: str) -> asyncio.Lock:
+        """One turn at a time per conversation: its state is read, then written (Lex: one turn per session)."""
+        lock = locks.get(conversation)
+        if lock is None:
+            lock = locks[conversation] = asyncio.Lock()
+        return lock
+
     secret = keys.secret(settings)
-    voice_cap = getattr(voice, "max_speech_bytes", None) or MAX_VOICE_BYTES
+    voice_cap = getattr(voice, "max_speech_bytes", None) or MAX_PCM_BYTES
     app.add_middleware(BodyLimit, limit=limit + _MULTIPART_OVERHEAD, message=too_large(limit),
                        paths={"/api/voice": (voice_cap, *too_long_speech(voice_cap)[1:])},
                        timeout=settings.web_body_timeout_seconds)
@@ -295,14 +302,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         session, new_session, conversation = _conversation(request, secret)
         role = INSTRUCTOR if instructor_mark and is_instructor_token(request.cookies.get(INSTRUCTOR_COOKIE),
                                                                      instructor_mark) else STUDENT
-        course = course.strip().lower() or DEFAULT_COURSE
-        if course != DEFAULT_COURSE and not await run_in_threadpool(_course_exists, services, course):
-            return _with_cookie(_error_reply(404, "There is no such course here. Check the course name in the "
-                                             "link you were given.", "unknown_course", conversation),
-                                session, new_session)
-        lock = locks.get(conversation)
-        if lock is None:
-            lock = locks[conversation] = asyncio.Lock()
+        lock = lock_for(conversation)
         if lex is not None:  # Lex mode: the bot alias answers; it carries no files
             if file is not None and (file.filename or file.size):
                 await file.close()
@@ -312,6 +312,11 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
             async with lock:  # Lex refuses two turns of one session at once (ConflictException)
                 reply = await run_in_threadpool(lex.text, conversation, text)
             return _with_cookie(JSONResponse(lex_web(reply, services, base_url)), session, new_session)
+        course = course.strip().lower() or DEFAULT_COURSE
+        if course != DEFAULT_COURSE and not await run_in_threadpool(_course_exists, services, course):
+            return _with_cookie(_error_reply(404, "There is no such course here. Check the course name in the "
+                                             "link you were given.", "unknown_course", conversation),
+                                session, new_session)
         attachments: tuple[Attachment, ...] = ()
         if file is not None and (file.filename or file.size):
             data = await file.read(limit + 1)
@@ -350,9 +355,7 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         if problem is not None:
             status, text_, code = problem
             return _with_cookie(_error_reply(status, text_, code, conversation), session, new_session)
-        lock = locks.get(conversation)
-        if lock is None:
-            lock = locks[conversation] = asyncio.Lock()
+        lock = lock_for(conversation)
         async with lock:
             answer = await run_in_threadpool(voice.voice, conversation, pcm)
         body = voice_web(answer, services, base_url, lex is not None)
