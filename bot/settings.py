@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     lex_bot_id: str | None = None
     lex_bot_alias_id: str | None = None
     lex_locale: str = "en_US"
+    # push-to-talk: the longest recording the web chat takes (Lex takes at most 15 s of speech)
+    web_max_speech_seconds: float = Field(15.0, ge=1.0, le=15.0)
 
     # --- Slack channel -----------------------------------------------------------------
     # threads answering Slack after the ack (server modes); default: CPU count on local (CPU-bound

@@ -210,6 +210,10 @@ def test_nothing_heard_too_long_and_errors_in_voice():
         stub.add_client_error("recognize_utterance", "ThrottlingException", "Rate exceeded", http_status_code=429)
         assert chat.voice(SESSION, _pcm(2)).reply.error == "throttled"
         stub.assert_no_pending_responses()
+        shorter = LexChat(LexRuntime(BOT, ALIAS, client=client), max_speech_seconds=2)  # the operator's own cap
+        assert (shorter.max_speech_seconds, shorter.max_speech_bytes) == (2, 64_000)
+        over = shorter.voice(SESSION, _pcm(2.5)).reply
+        assert over.error == "speech_too_long" and "2 seconds" in over.text
 
 
 def test_the_links_payload_goes_only_to_our_own_clients_in_text_mode():

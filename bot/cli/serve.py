@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         from bot.aws.lex_runtime import LexRuntime
         from bot.channels.web.lexmode import LexChat
 
-        lex = LexChat(LexRuntime(*lex_bot, settings=settings))
+        lex = LexChat(LexRuntime(*lex_bot, settings=settings), max_speech_seconds=settings.web_max_speech_seconds)
     app = create_app(services, Router(services), allowed_hosts=None if loopback else ["*"], instructor_token=token,
                      lex=lex)
     if not loopback:

@@ -163,7 +163,7 @@ def _mb(n: int) -> str:
 # --- voice ---------------------------------------------------------------------------------------------
 def too_long_speech(limit: int) -> tuple[int, str, str]:
     seconds = limit / (PCM_RATE * 2)
-    return 413, (f"That recording is too long: keep it under {seconds:.0f} seconds."), "speech_too_long"
+    return 413, f"That recording is too long: keep it under {seconds:g} seconds.", "speech_too_long"
 
 
 def pcm_problem(content_type: str | None, content_length: str | None, limit: int) -> tuple[int, str, str] | None:

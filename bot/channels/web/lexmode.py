@@ -46,15 +46,20 @@ class LexChat:
     max_speech_bytes = lex_runtime.MAX_PCM_BYTES
     sample_rate = lex_runtime.PCM_RATE
 
-    def __init__(self, runtime: Any):
+    def __init__(self, runtime: Any, max_speech_seconds: float | None = None):
         self.runtime = runtime
+        if max_speech_seconds is not None:  # shorter than Lex's limit (COURSEBOT_WEB_MAX_SPEECH_SECONDS)
+            seconds = min(float(max_speech_seconds), lex_runtime.MAX_SPEECH_SECONDS)
+            self.max_speech_seconds = seconds
+            self.max_speech_bytes = int(seconds * lex_runtime.PCM_RATE) * 2
         runtime.request_attributes = {**getattr(runtime, "request_attributes", {}), CLIENT_ATTRIBUTE: WEB_CLIENT}
 
     @classmethod
     def connect(cls, bot: str, locale: str = "en_US", *, settings: Any = None, client: Any = None) -> "LexChat":
         """``bot`` is ``BOT_ID/ALIAS_ID`` (checked); the client comes from the usual AWS chain."""
         bot_id, alias_id = lex_runtime.check_bot(bot)
-        return cls(lex_runtime.LexRuntime(bot_id, alias_id, locale, settings=settings, client=client))
+        return cls(lex_runtime.LexRuntime(bot_id, alias_id, locale, settings=settings, client=client),
+                   max_speech_seconds=getattr(settings, "web_max_speech_seconds", None))
 
     def text(self, conversation: str, text: str) -> Reply:
         """One typed message; a failure is a failed Reply with one plain sentence."""
@@ -66,6 +71,10 @@ class LexChat:
 
     def voice(self, conversation: str, pcm: bytes) -> VoiceAnswer:
         """One spoken message (16 kHz 16-bit mono PCM); nothing heard is a failed Reply saying so."""
+        if len(pcm) > self.max_speech_bytes:
+            return VoiceAnswer(reply=Reply(text=f"That recording is too long: keep it under "
+                                                f"{self.max_speech_seconds:g} seconds.", state="failed",
+                                           error="speech_too_long", conversation=conversation), transcript="")
         try:
             result = self.runtime.utterance(conversation, pcm)
         except CoursebotError as e:
