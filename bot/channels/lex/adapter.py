@@ -28,6 +28,13 @@ BUTTON_CHARS = 50  # Button text and value: 1-50 characters
 MAX_BUTTONS = 5  # at most 5 buttons per card
 MAX_KEY_CHARS = 200  # our conversation key in the session attributes
 
+# Our own clients (the web chat's Lex mode) set this request attribute; the code hook then adds the
+# links payload (kinds, citations) to text replies too, so the client renders media and sources.
+CLIENT_ATTRIBUTE = "coursebot_client"
+WEB_CLIENT = "web"
+SOURCES_HEADER = "Sources:"
+SUGGESTIONS_TITLE = "You could also ask"
+
 SESSION_KEY = "coursebot_conversation"  # the only session attribute we set: the key, signed (bot.keys)
 # An instructor's client sends the instructor token (COURSEBOT_INSTRUCTOR_TOKEN) as this request
 # attribute on each request; request attributes last one request, so Lex never keeps the token.
@@ -212,7 +219,8 @@ def to_lex(reply: Reply, event: Any, *, speech_chars: int = 350, secret: bytes |
         action: dict[str, Any] = {"type": "ElicitSlot", "slotToElicit": str(reply.elicit_slot)[:100]}
     else:
         action = {"type": "Close"}
-    messages = speech_messages(reply, speech_chars) if speech else text_messages(reply)
+    structured = _map(event.get("requestAttributes")).get(CLIENT_ATTRIBUTE) == WEB_CLIENT
+    messages = speech_messages(reply, speech_chars) if speech else text_messages(reply, structured=structured)
     return {
         "sessionState": {
             "dialogAction": action,
@@ -271,9 +279,10 @@ def _clean_slot(slot: Any) -> dict[str, Any] | None:
 
 
 # --- text input: PlainText + ImageResponseCards ---------------------------------------------------
-def text_messages(reply: Reply) -> list[dict[str, Any]]:
-    """PlainText answer chunks, a sources message, media links and cards, and a suggestions card."""
-    extras = _extras(reply)
+def text_messages(reply: Reply, *, structured: bool = False) -> list[dict[str, Any]]:
+    """PlainText answer chunks, a sources message, media links and cards, and a suggestions card;
+    ``structured`` (our own clients) adds the links payload that says which link is which."""
+    extras = _extras(reply, structured)
     has_link = any(m.url and len(m.url) <= MAX_MESSAGE_CHARS - 100 for m in reply.attachments if m.kind == "file")
     chunks = split_text(_clean_text(reply.text) or "(no answer)", MAX_MESSAGE_CHARS, MAX_MESSAGES - len(extras),
                         overflow=(" [The answer is longer than this chat allows; the full text is in the link below.]"
@@ -281,13 +290,16 @@ def text_messages(reply: Reply) -> list[dict[str, Any]]:
     return [_plain(c) for c in chunks] + extras
 
 
-def _extras(reply: Reply) -> list[dict[str, Any]]:
+def _extras(reply: Reply, structured: bool = False) -> list[dict[str, Any]]:
     extras: list[dict[str, Any]] = []
     sources = _sources_text(reply)
     if sources:
         extras.append(_plain(sources))
     for media in reply.attachments:
         extras.extend(_media_messages(media))
+    payload = _links_payload(link_entries(reply))[0] if structured else None
+    if payload:
+        extras.append({"contentType": "CustomPayload", "content": payload})
     rating = _rating_card(reply)
     if rating:
         extras.append(rating)
@@ -314,7 +326,7 @@ def _plain(text: str) -> dict[str, Any]:
 def _sources_text(reply: Reply) -> str | None:
     if not reply.citations:
         return None
-    lines = ["Sources:"]
+    lines = [SOURCES_HEADER]
     for i, c in enumerate(reply.citations, 1):
         where = c.source + (f", page {c.page}" if c.page else "")
         line = f"[{i}] {where}"
@@ -372,7 +384,7 @@ def _suggestions_card(suggestions: tuple[str, ...]) -> dict[str, Any] | None:
             break
     if not buttons:
         return None
-    return {"contentType": "ImageResponseCard", "imageResponseCard": {"title": "You could also ask", "buttons": buttons}}
+    return {"contentType": "ImageResponseCard", "imageResponseCard": {"title": SUGGESTIONS_TITLE, "buttons": buttons}}
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_CHARS, max_parts: int = MAX_MESSAGES, overflow: str = " [...]") -> list[str]:
@@ -415,8 +427,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 def speech_messages(reply: Reply, max_chars: int = 350) -> list[dict[str, Any]]:
     """One SSML message with a short spoken answer; links are never read ("I've sent you the link"),
     and the links that fit go in a CustomPayload message, which Lex does not speak."""
-    links = [(m.title or _MEDIA_LABEL.get(m.kind, "File"), m.url) for m in reply.attachments if m.url]
-    links += [(c.source + (f", page {c.page}" if c.page else ""), c.url) for c in reply.citations if c.url]
+    links = link_entries(reply)
     payload, sent = _links_payload(links)
     if links or _URL.search(reply.text or ""):
         tail = " I've sent you the link." if sent else " The link is in the text version of this chat."
@@ -463,12 +474,23 @@ def _short(text: str, max_chars: int) -> str:
     return out or _cut(text, max_chars).rstrip(" ,;:") + "..."
 
 
-def _links_payload(links: list[tuple[str, str | None]]) -> tuple[str | None, bool]:
+def link_entries(reply: Reply) -> list[dict[str, Any]]:
+    """The reply's links for the CustomPayload: ``title`` and ``url``, with ``kind`` (audio, image,
+    file or citation) and ``mime`` for media, ``source`` and ``page`` for citations."""
+    links: list[dict[str, Any]] = [
+        {"title": (m.title or _MEDIA_LABEL.get(m.kind, "File"))[:100], "url": m.url, "kind": m.kind, "mime": m.mime[:100]}
+        for m in reply.attachments if m.url]
+    links += [{"title": (c.source + (f", page {c.page}" if c.page else ""))[:100], "url": c.url, "kind": "citation",
+               "source": c.source[:100], "page": c.page} for c in reply.citations if c.url]
+    return links
+
+
+def _links_payload(links: list[dict[str, Any]]) -> tuple[str | None, bool]:
     """A JSON ``{"links": [...]}`` CustomPayload with the links that fit in 1024 characters."""
-    kept: list[dict[str, str]] = []
-    for title, url in links:
-        candidate = kept + [{"title": title[:100], "url": url or ""}]
-        if url and len(json.dumps({"links": candidate})) <= MAX_MESSAGE_CHARS:
+    kept: list[dict[str, Any]] = []
+    for link in links:
+        candidate = kept + [link]
+        if link.get("url") and len(json.dumps({"links": candidate})) <= MAX_MESSAGE_CHARS:
             kept = candidate
     if not kept:
         return None, False
