@@ -157,9 +157,36 @@ def test_render_answer_carries_its_conversation_in_the_buttons():
                   citations=(Citation("lex.pdf", 2, "https://x.example/lex.pdf"),))
     text, blocks = render(reply)
     assert text == "Lex &lt;builds&gt; bots &amp; more."
-    assert [b["type"] for b in blocks] == ["section", "context", "actions"]
-    values = [json.loads(e["value"]) for e in blocks[-1]["elements"]]
+    assert [b["type"] for b in blocks] == ["section", "context", "actions", "actions"]
+    values = [json.loads(e["value"]) for e in blocks[-2]["elements"]]
     assert {v["c"] for v in values} == {"slack:T1:C1:1.2"}
+    # a course answer ends with 👍 / 👎, each naming this answer and its conversation
+    rating = blocks[-1]
+    assert rating["block_id"] == "coursebot_feedback"
+    assert [e["action_id"] for e in rating["elements"]] == ["coursebot_feedback_up", "coursebot_feedback_down"]
+    assert [json.loads(e["value"]) for e in rating["elements"]] == [{"a": reply.answer_id, "c": "slack:T1:C1:1.2"}] * 2
+
+
+@pytest.mark.parametrize("reply", [
+    Reply(text="Hi! I'm coursebot.", intent="Greeting", conversation="slack:T1:C1:1.2"),
+    Reply(text="Which PDF?", intent="AskCoursePdfs", state="elicit", conversation="slack:T1:C1:1.2"),
+    Reply(text="Lex builds bots.", intent="AskCoursePdfs", conversation=None),
+    Reply(text="Lex builds bots.", intent="AskCoursePdfs", conversation="slack:T1:C1:1.2", answer_id="../x"),
+], ids=["small talk", "a question back", "no conversation", "no valid answer id"])
+def test_only_course_answers_get_feedback_buttons(reply):
+    _, blocks = render(reply)
+    assert all(b.get("block_id") != "coursebot_feedback" for b in blocks)
+
+
+def test_a_long_answer_keeps_its_buttons_and_feedback_within_50_blocks():
+    from blockkit import problems
+
+    reply = Reply(text="Lex <b>bots</b> & more.\n\n" * 8000, intent="AskCoursePdfs", conversation="slack:T1:C1:1.2",
+                  suggestions=("What is a slot?",))
+    _, blocks = render(reply)
+    assert problems(blocks) == [] and len(blocks) == 50
+    assert [b.get("block_id") for b in blocks[-3:]] == [None, "coursebot_actions", "coursebot_feedback"]
+    assert "shortened" in blocks[-3]["elements"][0]["text"]
 
 
 def test_render_failed_reply_is_a_warning_without_buttons():
@@ -172,8 +199,9 @@ def test_render_failed_reply_is_a_warning_without_buttons():
 
 def test_adapter_and_blocks_import_no_io():
     allowed = {"__future__", "json", "re", "dataclasses", "typing", "urllib.parse", "bot.turn",
-               "bot.channels.slack.blocks", "bot.keys", "bot.roles"}  # bot.roles: constants and a hash, no I/O
-    for mod in ("adapter", "blocks"):
+               "bot.channels.slack.blocks", "bot.channels.slack.feedback", "bot.keys", "bot.roles",
+               "intents"}  # bot.roles: constants and a hash; intents: the specs (which answers invite a rating)
+    for mod in ("adapter", "blocks", "feedback"):
         tree = ast.parse((Path(adapter.__file__).parent / f"{mod}.py").read_text())
         names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
