@@ -272,16 +272,70 @@ def test_the_slack_web_api_fake_is_not_on_a_request_path():
     assert out.stdout.strip() == "[]"
 
 
-def test_manifest_scopes_and_events_match_the_app():
+# Every scope the app asks for, and the events that need it (an event subscription is refused without its scope).
+SCOPES = {
+    "app_mentions:read": {"app_mention"}, "channels:history": {"message.channels"},
+    "groups:history": {"message.groups"}, "im:history": {"message.im"},
+    "chat:write": set(), "commands": set(), "files:read": set(), "files:write": set(),
+}
+
+
+def _manifest() -> dict:
     import yaml
 
-    manifest = yaml.safe_load((Path(__file__).parents[1] / "infra" / "slack-manifest.yaml").read_text())
-    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"app_mentions:read", "chat:write", "commands", "files:read", "files:write", "im:history"}
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    return yaml.safe_load((Path(__file__).parents[1] / "infra" / "slack-manifest.yaml").read_text())
+
+
+def test_manifest_scopes_and_events_match_the_app():
+    from bot.channels.slack.adapter import SHORTCUT_ASK
+
+    manifest = _manifest()
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(SCOPES)
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert events == {"app_home_opened"} | set().union(*SCOPES.values())
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == [slack.COMMAND]
-    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True  # buttons, the feedback modal, the shortcut
+    assert manifest["settings"]["interactivity"]["request_url"].endswith(slack.EVENTS_PATH)
     assert manifest["settings"]["event_subscriptions"]["request_url"].endswith(slack.EVENTS_PATH)
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert (shortcut["name"], shortcut["type"], shortcut["callback_id"]) == (
+        "Ask coursebot about this", "message", SHORTCUT_ASK)
+    assert len(shortcut["name"]) <= 24 and 0 < len(shortcut["description"]) <= 150
+
+
+def test_the_app_listens_for_every_subscribed_event_and_interaction():
+    """What the manifest subscribes to is what the Bolt app has listeners for (and nothing is left unheard)."""
+    from bot.channels.slack import feedback
+    from bot.channels.slack.adapter import SHORTCUT_ASK
+
+    source = (Path(slack.__file__).parent / "app.py").read_text()
+    for event in ("app_mention", "message", "app_home_opened"):
+        assert f'app.event("{event}")' in source, event
+    assert "app.shortcut(SHORTCUT_ASK)" in source and "app.command(COMMAND)" in source
+    assert "app.view(feedback.VIEW_COMMENT)" in source and "app.action(feedback.ACTION_PATTERN)" in source
+    assert SHORTCUT_ASK == _manifest()["features"]["shortcuts"][0]["callback_id"]
+    assert feedback.ACTION_PATTERN.match(feedback.ACTION_UP) and feedback.ACTION_PATTERN.match(feedback.ACTION_DOWN)
+
+
+@pytest.mark.parametrize("channel, channel_type", [("C0COURSE01", "channel"), ("G0PRIVATE1", "group")])
+def test_thread_replies_of_each_subscribed_channel_kind_are_follow_ups(channel, channel_type):
+    """message.channels and message.groups deliver the same thread replies: both are read as follow-ups."""
+    body = json.loads((FIX / "message_channels_thread_reply.json").read_text())
+    body["event"].update(channel=channel, channel_type=channel_type)
+    got = slack.event_to_turn(body, "UBOT0001")
+    assert got is not None and got.follow_up and got.turn.conversation == f"slack:T0000001:{channel}:1763690000.000100"
+
+
+def test_readme_gives_a_reason_for_every_scope_and_no_other():
+    import re
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("\n## Slack"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = dict(re.findall(r"^\s*\| `([a-z_]+(?::[a-z_]+)?)` \| (.+?) \|$", section, re.M))
+    assert set(rows) == set(SCOPES)
+    assert all(len(reason.split()) >= 3 for reason in rows.values())
 
 
 def test_cli_http_mode_serves_signed_events(tmp_path):
