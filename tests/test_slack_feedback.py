@@ -299,3 +299,12 @@ def test_what_feedback_stores_names_no_slack_user(slack_env, settings):
     assert conversation_hash(f"slack:T0000001:{CHANNEL}:{ROOT}") in dump  # the hash is all that links them
     report = json.dumps(build(app.coursebot.router.services, course="default"))
     assert STUDENT not in report and CHANNEL not in report and "page 3 is about Polly" in report
+
+
+def test_a_repeated_click_is_handled_once(slack_env):
+    fake, url, rec, app = slack_env
+    message = _answer_in_thread(fake, url)
+    for _ in range(2):  # the same delivery (same trigger_id) twice
+        assert _click(fake, url, message, "down", trigger="1.10.same")[0] == 200
+    settle(fake, 0.3)
+    assert len(fake.called("views.open")) == 1 and [r.rating for r in _ratings(app)] == ["down"]
