@@ -1,7 +1,9 @@
 """The Slack app: Bolt wiring and a thin handler per delivery (payload -> Turn -> router -> Block Kit -> post).
 
 Every request is acknowledged at once and the work runs after (a thread pool as a server, a second
-asynchronous invocation on Lambda); a retried or replayed delivery is answered once. ``slack_bolt``
+asynchronous invocation on Lambda); a retried or replayed delivery is answered once. 👍 / 👎 and the
+feedback form are the exception: a rating is one read and one write, done before the response, so
+👎 can open its form with the click's short-lived trigger_id. ``slack_bolt``
 is imported only inside functions, so ``import bot`` never needs it.
 """
 
@@ -254,7 +256,7 @@ class SlackChannel:
         if c is None:
             return
         target = Target(c.channel, c.thread_ts, c.user, respond=respond, team=c.team)
-        if not self._rate(client, target, c.conversation, c.answer_id, c.rating, None):
+        if not self._rate(client, target, c.conversation, c.answer_id, c.rating):
             return
         if c.rating == "down" and c.trigger_id:
             from slack_sdk.errors import SlackApiError
@@ -291,8 +293,7 @@ class SlackChannel:
             return {"response_action": "update", "view": feedback.note_view(GENERIC_FAILURE)}
         return {}
 
-    def _rate(self, client: Any, target: Target, conversation: str, answer_id: str, rating: str,
-              comment: str | None) -> bool:
+    def _rate(self, client: Any, target: Target, conversation: str, answer_id: str, rating: str) -> bool:
         """Store a rating; a short private note (and False) when it cannot be stored."""
         from bot.insight import rate
 
@@ -300,7 +301,7 @@ class SlackChannel:
             self.fail(client, target, feedback.NOT_RECORDED)
             return False
         try:
-            rate(self.router.services, conversation, answer_id, rating, comment)
+            rate(self.router.services, conversation, answer_id, rating)
             return True
         except CoursebotError as e:  # unknown or malformed answer ids, the store being down
             self.fail(client, target, e.user_message)
@@ -642,11 +643,6 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
     def work_action(body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         channel.on_action(body, client, respond)
 
-    app.event("app_mention")(ack=ack_event, lazy=[work_event])
-    app.event("message")(ack=ack_event, lazy=[work_event])  # DMs and thread replies; others are acked and dropped
-    app.event("app_home_opened")(ack=ack_now, lazy=[work_home])
-    app.shortcut(SHORTCUT_ASK)(ack=ack_now, lazy=[work_shortcut])
-    app.command(COMMAND)(ack=ack_now, lazy=[work_command])
     def feedback_click(ack: Callable[..., None], body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         ack()
         channel.on_feedback(body, client, respond)  # before the response: views.open needs the fresh trigger_id
@@ -654,7 +650,12 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
     def feedback_comment(ack: Callable[..., None], body: dict[str, Any]) -> None:
         ack(**channel.on_feedback_comment(body))  # the ack closes the form, or shows what is wrong in it
 
-    app.action(feedback.ACTION_PATTERN)(feedback_click)
+    app.event("app_mention")(ack=ack_event, lazy=[work_event])
+    app.event("message")(ack=ack_event, lazy=[work_event])  # DMs and thread replies; others are acked and dropped
+    app.event("app_home_opened")(ack=ack_now, lazy=[work_home])
+    app.shortcut(SHORTCUT_ASK)(ack=ack_now, lazy=[work_shortcut])
+    app.command(COMMAND)(ack=ack_now, lazy=[work_command])
+    app.action(feedback.ACTION_PATTERN)(feedback_click)  # before the other buttons: the first match handles a click
     app.view(feedback.VIEW_COMMENT)(feedback_comment)
     app.action(re.compile(r"^coursebot_(?!feedback_)"))(ack=ack_now, lazy=[work_action])
 
