@@ -19,7 +19,6 @@ from blockkit import modal_problems, problems
 from test_slack import answers, fixture, post, send_event, settle, sign, slack_env  # noqa: F401
 
 ROOT = "1763690000.000100"
-FIRST_TURN_S = 60  # the first turn of a process loads the NLU's language model: seconds on a busy machine
 CHANNEL = "C0COURSE01"
 STUDENT = "U0STUDENT1"
 CITED = [{"source": "lex-intro.pdf", "page": 3}, {"source": "syllabus.pdf", "page": 1}]
@@ -38,7 +37,7 @@ def _rating_block(message: dict) -> dict:
 def _answer_in_thread(fake, url) -> dict:
     """Mention the bot in the course channel; the answer as it stands in the thread."""
     assert send_event(url, fixture("app_mention.json"))[0] == 200
-    [message] = answers(fake, 1, timeout=FIRST_TURN_S)
+    [message] = answers(fake, 1)
     settle(fake, 0.3)
     return copy.deepcopy(message)  # as the student's Slack shows it (the fake updates its own copy)
 
@@ -227,7 +226,7 @@ def test_a_dm_answer_can_be_rated_only_by_its_student(slack_env):
     dm = fixture("message_im.json")
     dm["event"]["text"] = "what is Amazon Lex?"
     send_event(url, dm)
-    [message] = copy.deepcopy(answers(fake, 1, timeout=FIRST_TURN_S))
+    [message] = copy.deepcopy(answers(fake, 1))
     settle(fake, 0.3)
     assert json.loads(_rating_block(message)["elements"][0]["value"])["c"] == f"slack:T0000001:dm:{STUDENT}"
     # another student replaying the button in their own DM

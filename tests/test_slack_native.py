@@ -193,7 +193,7 @@ def test_a_private_channel_thread_is_followed_like_a_public_one(slack_env):
     mention = fixture("app_mention.json")
     mention["event"]["channel"] = "G0PRIVATE1"
     assert send_event(url, mention)[0] == 200
-    answers(fake, 1, timeout=60)  # the process's first turn loads the NLU's language model
+    answers(fake, 1)
     reply = _reply_in_thread("Ev0PRIVATE1", "1763690061.000100", channel="G0PRIVATE1", channel_type="group")
     assert send_event(url, reply)[0] == 200
     done = answers(fake, 2)
