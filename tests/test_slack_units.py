@@ -205,6 +205,56 @@ def test_lambda_acks_then_works_in_an_async_invocation(settings, tmp_path):
         stub.assert_no_pending_responses()
 
 
+def test_lambda_rates_in_the_first_invocation_so_thumbs_down_can_open_its_form(settings, tmp_path):
+    """👍 / 👎 are not lazy: the rating is stored and the modal opened before the 200 (the trigger_id lasts 3 s);
+    no second invocation (the stubbed Lambda client has no response queued, so an Invoke would fail)."""
+    import urllib.parse
+
+    from botocore.stub import Stubber
+
+    from bot.aws.clients import make_client
+    from bot.channels.slack.dedupe import SqliteDedupe
+    from bot.insight import record_turn
+    from bot.router import Router
+    from bot.services import Services
+    from bot.testing.slack_web_api import FakeSlack
+    from bot.turn import Turn
+
+    lam = make_client("lambda", settings)
+    invoked: list[dict] = []
+    lam.meta.events.register("provide-client-params.lambda.Invoke", lambda params, **kw: invoked.append(params))
+    with FakeSlack(TOKEN) as fake, Stubber(lam) as stub:
+        cfg = settings.model_copy(update={"slack_bot_token": TOKEN, "slack_signing_secret": SECRET,
+                                          "slack_api_url": fake.base_url})
+        services = Services(cfg)
+        key = "slack:T0000001:C0COURSE01:1763690000.000100"
+        answer = Reply(text="Lex builds bots.", intent="AskCoursePdfs", citations=(Citation("lex.pdf", 2),))
+        record_turn(Turn(conversation=key, text="what is Lex?", channel="slack"), answer, services)
+        handler = slack.make_lambda_handler(cfg, Router(services), lambda_client=lam,
+                                            dedupe=SqliteDedupe(tmp_path / "d.sqlite3"))
+        payload = json.loads((FIX / "block_actions.json").read_text())
+        payload["response_url"] = fake.root + "/response/lambda"
+        payload["actions"] = [{"action_id": "coursebot_feedback_down", "block_id": "coursebot_feedback", "type": "button",
+                               "value": json.dumps({"a": answer.answer_id, "c": key}), "action_ts": "1763690310.1"}]
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        assert handler(_api_event(body, {**sign(body, secret=SECRET), **form}), _Context())["statusCode"] == 200
+        assert [(r.answer_id, r.rating) for r in services.insight.ratings()] == [(answer.answer_id, "down")]
+        [opened] = fake.called("views.open")
+        view = opened.params["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        submission = {"type": "view_submission", "team": {"id": "T0000001"}, "user": {"id": "U0STUDENT1"},
+                      "trigger_id": "1.2.lambda-submit",
+                      "view": {**view, "state": {"values": {"coursebot_feedback_why": {"comment": {
+                          "type": "plain_text_input", "value": "wrong page"}}}}}}
+        body = urllib.parse.urlencode({"payload": json.dumps(submission)})
+        done = handler(_api_event(body, {**sign(body, secret=SECRET), **form}), _Context())
+        assert done["statusCode"] == 200 and done["body"] in ("", "{}")
+        assert [(r.rating, r.comment) for r in services.insight.ratings()] == [("down", "wrong page")]
+        assert invoked == []  # everything happened in the invocation Slack waits on
+        stub.assert_no_pending_responses()
+
+
 def test_lambda_handler_entry_point_is_importable_without_side_effects():
     import importlib
 
