@@ -355,3 +355,29 @@ def test_home_view_fits_block_kit_even_when_everything_is_long():
     assert view_problems(empty) == []
     unreadable = home_view(["x"], None, None, [], documents_note="The knowledge base is not reachable.")
     assert "not reachable" in json.dumps(unreadable)
+
+
+@pytest.mark.parametrize("body", [
+    {"actions": [{"action_id": "coursebot_feedback_up", "value": 5}], "channel": {"id": 7}, "user": ["U1"],
+     "message": {"ts": 1, "blocks": "x"}, "container": "c", "team": None, "trigger_id": 3},
+    {"actions": "coursebot_feedback_up"}, {"actions": [None]}, {"actions": [{"action_id": "coursebot_read_aloud"}]},
+])
+def test_feedback_clicks_with_odd_payloads_are_read_without_crashing(body):
+    from bot.channels.slack import feedback
+
+    c = feedback.click(body)
+    assert c is None or (c.answer_id == "" and c.channel is None and c.trigger_id is None and c.blocks == ())
+
+
+@pytest.mark.parametrize("view", [
+    {"callback_id": "coursebot_feedback_comment", "private_metadata": "[1]", "state": "x"},
+    {"callback_id": "coursebot_feedback_comment", "private_metadata": "{not json", "state": {"values": []}},
+    {"callback_id": "coursebot_feedback_comment",
+     "private_metadata": '{"a": "AAAAAAAAAAAAAAAAAAAAAA", "c": "slack:T1:dm:U9", "ch": "D9"}',
+     "state": {"values": {"coursebot_feedback_why": {"comment": "not a dict"}}}},
+])
+def test_feedback_submissions_with_odd_payloads_name_no_conversation(view):
+    from bot.channels.slack import feedback
+
+    sent = feedback.comment({"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1"}, "view": view})
+    assert sent is not None and sent.conversation is None and sent.comment is None

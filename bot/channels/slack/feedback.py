@@ -25,7 +25,6 @@ COMMENT_CHARS = 500  # bot.insight keeps comments up to this long
 
 # Modal limits (api.slack.com/reference/surfaces/views): title, submit and close 24 chars, private_metadata
 # 3000 chars; plain_text_input max_length up to 3000, its label 2000 and placeholder 150 chars.
-VIEW_TITLE_CHARS = 24
 METADATA_CHARS = 3000
 
 THANKS_UP = ":+1: Thanks for the feedback."
@@ -95,29 +94,28 @@ class Click:
 
 def click(body: dict[str, Any]) -> Click | None:
     """A ``block_actions`` body on a feedback button as a :class:`Click`; ``None`` for any other action."""
-    action = (body.get("actions") or [{}])[0]
-    m = ACTION_PATTERN.match(str(action.get("action_id") or "")) if isinstance(action, dict) else None
+    actions = body.get("actions")
+    action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
+    m = ACTION_PATTERN.match(str(action.get("action_id") or ""))
     if m is None:
         return None
     try:
-        value = json.loads(action.get("value") or "{}")
+        value = _dict(json.loads(action.get("value") or "{}"))
     except (TypeError, ValueError):
         value = {}
-    if not isinstance(value, dict):
-        value = {}
-    team = (body.get("team") or {}).get("id") or "-"
-    user = (body.get("user") or {}).get("id")
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    message = body.get("message") if isinstance(body.get("message"), dict) else {}
-    ephemeral = bool((body.get("container") or {}).get("is_ephemeral")) or not message
-    thread_ts = message.get("thread_ts") or message.get("ts") or (body.get("container") or {}).get("thread_ts")
+    container = _dict(body.get("container"))
+    team = _str(_dict(body.get("team")).get("id")) or "-"
+    user = _str(_dict(body.get("user")).get("id"))
+    channel = _str(_dict(body.get("channel")).get("id")) or _str(container.get("channel_id"))
+    message = _dict(body.get("message"))
+    ephemeral = bool(container.get("is_ephemeral")) or not message
+    thread_ts = _str(message.get("thread_ts")) or _str(message.get("ts")) or _str(container.get("thread_ts"))
     conversation = (keys.slack_button(value.get("c"), team, channel or "-", user)
-                    or keys.slack(team, channel or "-", thread_ts, user, dm=bool(channel) and channel.startswith("D")))
-    answer_id = value.get("a") if isinstance(value.get("a"), str) else ""
-    blocks = message.get("blocks") if isinstance(message.get("blocks"), list) else []
-    return Click(answer_id, m.group(1), conversation, team, channel, user,
-                 None if ephemeral else message.get("thread_ts"), body.get("trigger_id") or None,
-                 None if ephemeral else message.get("ts"), str(message.get("text") or ""), tuple(blocks))
+                    or keys.slack(team, channel or "-", thread_ts, user, dm=bool(channel and channel.startswith("D"))))
+    blocks = [b for b in message.get("blocks") or [] if isinstance(b, dict)] if isinstance(message.get("blocks"), list) else []
+    return Click(_str(value.get("a")) or "", m.group(1), conversation, team, channel, user,
+                 None if ephemeral else _str(message.get("thread_ts")), _str(body.get("trigger_id")),
+                 None if ephemeral else _str(message.get("ts")), _str(message.get("text")) or "", tuple(blocks))
 
 
 def comment_view(c: Click) -> dict[str, Any]:
@@ -155,22 +153,29 @@ class Comment:
 
 def comment(body: dict[str, Any]) -> Comment | None:
     """A ``view_submission`` of the feedback modal as a :class:`Comment`; ``None`` for any other view."""
-    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    view = _dict(body.get("view"))
     if body.get("type") != "view_submission" or view.get("callback_id") != VIEW_COMMENT:
         return None
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = _dict(json.loads(view.get("private_metadata") or "{}"))
     except (TypeError, ValueError):
         meta = {}
-    if not isinstance(meta, dict):
-        meta = {}
-    team = (body.get("team") or {}).get("id") or "-"
-    user = (body.get("user") or {}).get("id")
+    team = _dict(body.get("team")).get("id") or "-"
+    user = _dict(body.get("user")).get("id")
     conversation = keys.slack_button(meta.get("c"), team, meta.get("ch") or "-", user)
-    values = ((view.get("state") or {}).get("values") or {}).get(COMMENT_BLOCK) or {}
-    typed = (values.get(COMMENT_ACTION) or {}).get("value") if isinstance(values, dict) else None
+    typed = _dict(_dict(_dict(_dict(view.get("state")).get("values")).get(COMMENT_BLOCK)).get(COMMENT_ACTION)).get("value")
     answer_id = meta.get("a") if isinstance(meta.get("a"), str) else ""
     return Comment(answer_id, conversation, typed)
+
+
+def _str(value: Any) -> str | None:
+    """``value`` when it is a non-empty string, else ``None``."""
+    return value if isinstance(value, str) and value else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (a payload's parts are read, never trusted)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _plain(text: str) -> dict[str, Any]:
