@@ -180,6 +180,7 @@ def bench_pdf_routing() -> list[Row]:
 
     from bot.files import attachment_from_path
     from bot.router import Router
+    from kb.index import YOUR_FILE
     from bot.services import Services
     from bot.settings import load
     from bot.turn import Turn
@@ -216,7 +217,7 @@ def bench_pdf_routing() -> list[Row]:
                 reply = router.handle(Turn(conversation=conv, channel="web", text=q["question"]))
                 if reply.intent == course:
                     routed += 1
-                    cited += any(c.source == path.name for c in reply.citations)
+                    cited += any(c.source in (path.name, path.name + YOUR_FILE) for c in reply.citations)
                 else:
                     print(f"  pdf routing miss: {q['question'][:70]!r} -> {reply.intent}", file=sys.stderr)
     if not total:
