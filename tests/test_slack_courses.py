@@ -174,7 +174,8 @@ def test_just_for_me_keeps_the_instructors_pdf_in_the_thread(env):
     files = shared_pdf(fake, "F0NOTES001", "my-notes.pdf", render(NOTES))
     send_event(url, mention(ML, TEACHER, "", "1763710000.000100", files))
     asked = wait_message(fake, lambda t: "for everyone, or just for you" in t)
-    click(fake, url, TEACHER, ML, asked, button_list(asked)[1])
+    just_me = next(b for b in button_list(asked) if b["text"]["text"] == "Just for me")
+    click(fake, url, TEACHER, ML, asked, just_me)
     kept = wait_message(fake, lambda t: "for this conversation only" in t)
     assert "my-notes.pdf" in kept["text"] and names(services, "ml101") == ["lambda-functions.pdf"]
 
