@@ -240,3 +240,65 @@ def test_the_stack_passes_the_slack_instructors_and_course_map_to_the_slack_func
     defaults = Settings.model_fields
     assert params["SlackInstructors"]["Default"] == defaults["slack_instructors"].default == ""
     assert params["SlackCourses"]["Default"] == defaults["slack_courses"].default == ""
+
+
+def _home(fake, url, user: str, n: int) -> dict:
+    body = copy.deepcopy(fixture("app_home_opened.json"))
+    body["event_id"] = f"Ev0HOMEINS{next(_events):04d}"
+    body["event"]["user"] = user
+    assert send_event(url, body)[0] == 200
+    view = fake.wait_for("views.publish", n)[n - 1].params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def _open_report(fake, url, user: str, course: str, n: int) -> dict:
+    payload = copy.deepcopy(fixture("block_actions.json"))
+    payload.pop("channel", None), payload.pop("message", None), payload.pop("container", None)
+    payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0000001"}
+    payload["container"] = {"type": "view", "view_id": "V0HOME0001"}
+    payload["trigger_id"] = f"1.2.report{next(_events)}"
+    payload["response_url"] = fake.root + f"/response/{next(_events)}"
+    payload["actions"] = [{"action_id": "coursebot_report_open", "block_id": "insights", "value": course,
+                           "type": "button", "text": {"type": "plain_text", "text": "Open the full report"},
+                           "action_ts": str(time.time())}]
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    assert post(url, body, sign(body), "application/x-www-form-urlencoded")[0] == 200
+    opened = fake.wait_for("views.open", n)[n - 1]
+    assert opened.params["trigger_id"] == payload["trigger_id"]
+    view = opened.params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def test_the_home_tab_shows_courses_by_channel_and_instructors_their_insights(env):
+    from blockkit import modal_problems, view_problems
+
+    fake, url, services = env
+    send_event(url, mention(ML, STUDENT, "How long can a Lambda function run?", "1763760000.000100"))
+    wait_message(fake, lambda t: "15 minutes" in t, thread="1763760000.000100")
+    send_event(url, mention(ML, STUDENT, "who won the 1998 football world cup?", "1763760100.000100"))
+    wait_message(fake, bool, thread="1763760100.000100")
+
+    teacher = _home(fake, url, TEACHER, 1)
+    assert view_problems(teacher) == []
+    text = json.dumps(teacher, ensure_ascii=False)
+    assert f"<#{ML}>: *ml101*" in text and f"<#{STATS}>: *stats*" in text
+    assert "Insights (instructors only)" in text and "world cup" in text
+    assert "2 question(s): 1 answered from the PDFs, 1 not in the course" in text
+    buttons = [e for b in teacher["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert {b["value"] for b in buttons if b["action_id"] == "coursebot_report_open"} == {"default", "ml101", "stats"}
+
+    student = json.dumps(_home(fake, url, STUDENT, 2))
+    assert f"<#{ML}>: *ml101*" in student
+    assert "Insights" not in student and "not in the course" not in student and "coursebot_report_open" not in student
+
+    report = _open_report(fake, url, TEACHER, "ml101", 1)
+    assert modal_problems(report) == []
+    shown = json.dumps(report, ensure_ascii=False)
+    assert "world cup" in shown and "Not in the course" in shown and "lambda-functions.pdf" in shown
+    assert "Lambda function run" not in shown.split("Not in the course")[1].split("Answers rated")[0]
+
+    # a student's forged click, and an instructor's click on a course this workspace does not use
+    refused = json.dumps(_open_report(fake, url, STUDENT, "ml101", 2))
+    assert "Only the course's instructors" in refused and "world cup" not in refused
+    unknown = json.dumps(_open_report(fake, url, TEACHER, "../default", 3))
+    assert "I don't know that course" in unknown

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from bot.channels.slack import feedback, files
+from bot.channels.slack import insights as slack_insights
 from bot.channels.slack.adapter import (COMMAND, SHORTCUT_ASK, Audience, HomeOpened, Incoming, Target, action_to_turn,
                                         command_to_turn, delivery_key, event_to_turn, home_opened, permalink,
                                         placeholder_text, render, shortcut_to_turn)
@@ -26,8 +27,8 @@ from bot.channels.slack.blocks import (failure_blocks, home_view, is_failure, pl
                                        sources_blocks, upload_failure_blocks)
 from bot.channels.slack.threads import Question
 from bot.errors import INTERNAL_ERROR, ConfigError, CoursebotError
-from bot.courses import slack_course_map
-from bot.roles import slack_instructors
+from bot.courses import DEFAULT_COURSE, slack_course_map
+from bot.roles import INSTRUCTOR, slack_instructors
 from bot.turn import Attachment, Media, Reply, Turn
 
 if TYPE_CHECKING:
@@ -360,7 +361,52 @@ class SlackChannel:
             asked = []
         url = self.workspace_url(client)
         questions = [(q.text, permalink(url, q.channel, q.thread_ts or q.ts, None)) for q in asked]
-        return home_view(capabilities(), None, documents, questions, documents_note=note)
+        extra = self.insight_blocks() if self.audience.role(opened.user) == INSTRUCTOR else None
+        return home_view(capabilities(), None, documents, questions, documents_note=note,
+                         channel_courses=self.audience.courses, instructor_blocks=extra)
+
+    def courses(self) -> list[str]:
+        """The courses this workspace uses: the default one and each mapped channel's."""
+        return sorted({DEFAULT_COURSE, *(self.audience.courses or {}).values()})
+
+    def insight_blocks(self) -> list[dict[str, Any]]:
+        """The Insights summary of each course of this workspace (an instructor's Home tab)."""
+        from bot.insight import report
+
+        reports = []
+        for course in self.courses():
+            try:
+                reports.append(report.build(self.router.services, course=course))
+            except Exception:
+                log.exception("could not build the insights of %s for the Home tab", course)
+        return slack_insights.home_blocks(reports)
+
+    def on_open_report(self, body: dict[str, Any], client: Any) -> None:
+        """"Open the full report" on an instructor's Home tab: the course's report in a modal."""
+        from bot.insight import report
+
+        user = (body.get("user") or {}).get("id")
+        trigger = body.get("trigger_id")
+        action = next(iter(body.get("actions") or []), {}) or {}
+        course = action.get("value")
+        if not isinstance(trigger, str) or not trigger:
+            return
+        if self.audience.role(user if isinstance(user, str) else None) != INSTRUCTOR:
+            view = slack_insights.note_view("Only the course's instructors can open its report.")
+        elif not slack_insights.is_course(course) or course not in self.courses():
+            view = slack_insights.note_view("I don't know that course.")
+        else:
+            try:
+                view = slack_insights.report_view(report.build(self.router.services, course=course))
+            except Exception:
+                log.exception("could not build the report of %s", course)
+                view = slack_insights.note_view(GENERIC_FAILURE)
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            client.views_open(trigger_id=trigger, view=view)
+        except SlackApiError as e:
+            log.warning("Slack refused the report: %s", e.response.get("error") if e.response is not None else e)
 
     def workspace_url(self, client: Any) -> str | None:
         """``https://<workspace>.slack.com/`` from auth.test, asked once."""
@@ -647,6 +693,10 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
         ack()
         channel.on_feedback(body, client, respond)  # before the response: views.open needs the fresh trigger_id
 
+    def open_report(ack: Callable[..., None], body: dict[str, Any], client: Any) -> None:
+        ack()
+        channel.on_open_report(body, client)  # before the response: views.open needs the fresh trigger_id
+
     def feedback_comment(ack: Callable[..., None], body: dict[str, Any]) -> None:
         ack(**channel.on_feedback_comment(body))  # the ack closes the form, or shows what is wrong in it
 
@@ -657,7 +707,8 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
     app.command(COMMAND)(ack=ack_now, lazy=[work_command])
     app.action(feedback.ACTION_PATTERN)(feedback_click)  # before the other buttons: the first match handles a click
     app.view(feedback.VIEW_COMMENT)(feedback_comment)
-    app.action(re.compile(r"^coursebot_(?!feedback_)"))(ack=ack_now, lazy=[work_action])
+    app.action(slack_insights.ACTION_OPEN_REPORT)(open_report)
+    app.action(re.compile(r"^coursebot_(?!feedback_|report_)"))(ack=ack_now, lazy=[work_action])
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -206,15 +206,18 @@ def _section(text: str) -> dict[str, Any]:
 
 def home_view(capabilities: list[str], course: str | None, documents: list[str] | None,
               questions: list[tuple[str, str | None]], *, documents_note: str | None = None,
-              max_documents: int = 30) -> dict[str, Any]:
+              max_documents: int = 30, channel_courses: dict[str, str] | None = None,
+              instructor_blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The App Home tab.
 
     Args:
         capabilities: one line per thing the bot can do (from the Help intent).
-        course: the course every channel of this workspace uses (one course per workspace for now).
+        course: the name shown for the default course (``None``: "The course").
         documents: the course's document names; ``None`` when the list could not be read.
         questions: the person's recent questions as (text, link to the thread or ``None``), newest first.
         documents_note: said instead of the list when it could not be read.
+        channel_courses: channel id -> course, for the channels mapped to a course of their own.
+        instructor_blocks: the Insights summary, shown to instructors only.
     """
     blocks: list[dict[str, Any]] = [_header("coursebot, your course assistant")]
     blocks.append(_section("Mention me in a channel (`@coursebot …`), reply in a thread I'm in, message me "
@@ -225,16 +228,22 @@ def home_view(capabilities: list[str], course: str | None, documents: list[str] 
     blocks.append({"type": "divider"})
     blocks.append(_header("Course"))
     where = escape(course or "The course")
+    everywhere = "is used in every channel of this workspace."
+    if channel_courses:
+        lines = [f"• <#{c}>: *{escape(name)}*" for c, name in sorted(channel_courses.items())
+                 if re.fullmatch(r"[CG][A-Z0-9]{2,20}", c)][:max_documents]
+        blocks.append(_section("Courses by channel:\n" + "\n".join(lines)))
+        everywhere = "is used in the other channels and in messages to me."
     if documents is None:
-        blocks.append(_section(f"*{where}* is used in every channel of this workspace. "
+        blocks.append(_section(f"*{where}* {everywhere} "
                                + escape(documents_note or "I couldn't read its documents just now.")))
     elif not documents:
-        blocks.append(_section(f"*{where}* is used in every channel of this workspace. It has no documents yet: "
+        blocks.append(_section(f"*{where}* {everywhere} It has no documents yet: "
                                "share a PDF with me to add one."))
     else:
         shown = documents[:max_documents]
         more = f"\n…and {len(documents) - len(shown)} more." if len(documents) > len(shown) else ""
-        blocks.append(_section(f"*{where}* is used in every channel of this workspace. "
+        blocks.append(_section(f"*{where}* {everywhere} "
                                f"{len(documents)} document(s):\n" + "\n".join("• " + escape(d) for d in shown) + more))
     blocks.append({"type": "divider"})
     blocks.append(_header("Your recent questions"))
@@ -244,6 +253,7 @@ def home_view(capabilities: list[str], course: str | None, documents: list[str] 
         q = " ".join(text.split())
         q = q if len(q) <= 200 else q[:199] + "…"
         blocks.append(_section(link(url, q) if url else escape(q)))
+    blocks += instructor_blocks or []
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS]}
 
 
