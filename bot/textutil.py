@@ -38,11 +38,20 @@ class Span:
     end: int
 
 
-def speakable(text: str) -> str:
-    """Text as it should sound: no citation markers ("[1]", "[2, 3]") or markdown emphasis read aloud."""
-    text = re.sub(r"\s*\[\d+(?:[,\s]*\d+)*\]", "", text)
+_CITATION_MARKERS = re.compile(r"[ \t]*\[\d{1,4}(?:\s*[,\u2013-]\s*\d{1,4})*\]")  # [1], [2, 3], [4-6]
+
+
+def plain(text: str) -> str:
+    """Text without citation markers ("[1]", "[2, 3]") and markdown emphasis: what a reader or a text
+    analysis should see of an answer."""
+    text = _CITATION_MARKERS.sub("", text)
     text = re.sub(r"(\*\*|__|`)", "", text)
     return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def speakable(text: str) -> str:
+    """Text as it should sound: no citation markers or markdown emphasis read aloud."""
+    return plain(text)
 
 
 def sentence_spans(text: str) -> list[Span]:
