@@ -311,7 +311,7 @@
     addBotMessage({
       text: "Hi! Ask me about the course, attach a photo or a PDF (**Attach**, or drag and drop it here), " +
             "or say **read that aloud** after an answer.",
-      intent: "Greeting", suggestions: ["What can you do?", "What is Amazon Lex?"],
+      intent: "Greeting", suggestions: ["What does the course cover?", "What can you do?"],
     });
   }
 
