@@ -41,17 +41,17 @@ class Span:
 _CITATION_MARKERS = re.compile(r"[ \t]*\[\d{1,4}(?:\s*[,\u2013-]\s*\d{1,4})*\]")  # [1], [2, 3], [4-6]
 
 
-def plain(text: str) -> str:
-    """Text without citation markers ("[1]", "[2, 3]") and markdown emphasis: what a reader or a text
-    analysis should see of an answer."""
-    text = _CITATION_MARKERS.sub("", text)
-    text = re.sub(r"(\*\*|__|`)", "", text)
+def without_markers(text: str) -> str:
+    """An answer's text without its citation markers ("[1]", "[2, 3]") and bold marks: what a text
+    analysis should read (a marker is no quantity, ``**`` no word)."""
+    text = _CITATION_MARKERS.sub("", text).replace("**", "")
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
 def speakable(text: str) -> str:
     """Text as it should sound: no citation markers or markdown emphasis read aloud."""
-    return plain(text)
+    text = re.sub(r"(__|`)", "", without_markers(text))
+    return re.sub(r"[ \t]+", " ", text).strip()
 
 
 def sentence_spans(text: str) -> list[Span]:

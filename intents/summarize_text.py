@@ -112,7 +112,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         raise InputError("There is no text to summarize: the message has no readable characters. "
                          "Paste the text, or attach a .txt, .md or .pdf file.", code="empty_text")
     # an answer's citation markers ("[1]") and emphasis are not words of the text: "1" is no quantity
-    text = textutil.plain(source.text)
+    text = textutil.without_markers(source.text)
     if not text:
         raise InputError("There is no text to summarize: the message has no readable characters. "
                          "Paste the text, or attach a .txt, .md or .pdf file.", code="empty_text")
@@ -189,12 +189,17 @@ def _render(summary: str | None, insights: TextInsights | None, notes: list[str]
 
 
 def _one_line(text: str) -> str:
-    """The text on one line, however it was wrapped; a line without end punctuation (a heading) is set
-    off by a dash rather than run into the next sentence."""
+    """The text on one line, however it was wrapped; a heading (a short line without end punctuation
+    before a line that starts a sentence) is set off by a dash rather than run into that sentence."""
+    lines = [" ".join(x.split()) for x in text.splitlines()]
+    lines = [x for x in lines if x]
     out = ""
-    for line in (" ".join(x.split()) for x in text.splitlines()):
-        if line:
-            out += ("" if not out else " " if out[-1] in ".!?:;,…)]\"'”’" else " — ") + line
+    for i, line in enumerate(lines):
+        if out:
+            heading = (len(lines[i - 1].split()) <= 6 and lines[i - 1][-1] not in ".!?:;,…)]\"'”’"
+                       and line[:1].isupper())
+            out += " — " if heading else " "
+        out += line
     return out
 
 
