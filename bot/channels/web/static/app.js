@@ -170,6 +170,10 @@
         audio.src = href;
         if (m.title) audio.title = m.title;
         box.appendChild(audio);
+        const save = link(href, "Download");  // a word, never the signed URL itself
+        save.className = "download";
+        save.setAttribute("download", "");
+        box.appendChild(save);
       } else {
         box.appendChild(link(href, m.title || "download"));
       }
