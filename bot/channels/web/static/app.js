@@ -319,6 +319,12 @@
     });
   }
 
+  // a phone-width box shows a placeholder that fits it (the full one is cut at 390 px)
+  const fullPlaceholder = textBox.placeholder, narrow = window.matchMedia("(max-width: 520px)");
+  const fitPlaceholder = () => { textBox.placeholder = narrow.matches ? "Ask about the course…" : fullPlaceholder; };
+  fitPlaceholder();
+  if (narrow.addEventListener) narrow.addEventListener("change", fitPlaceholder);
+
   fetch("/healthz").then((r) => r.json()).then((h) => { maxUploadBytes = h.max_upload_bytes; }, () => {});
   greet();
   textBox.focus();
