@@ -51,6 +51,9 @@ def test_turn_prints_the_pdf_path_and_page_and_no_link_without_a_server(sample_h
     path = Path(source.group(3))
     assert path.is_file() and path.read_bytes()[:5] == b"%PDF-"
     assert path.is_relative_to(sample_home)
+    kb = run("kb", "ask", "What is Amazon Polly?", home=sample_home)  # the operator's command prints the same
+    assert kb.returncode == 0 and not LOCAL_LINK.search(kb.stdout), kb.stdout
+    assert re.search(r"\[1\] 02-amazon-polly\.pdf, page \d+: \S+\.pdf", kb.stdout), kb.stdout
     # --json keeps its fields: the signed link stays in the citation
     data = json.loads(run("turn", "What is Amazon Polly?", "--json", home=sample_home).stdout)
     assert "sig=" in data["citations"][0]["url"] and "sig=" not in data["text"]
