@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bot.turn import Attachment
@@ -133,3 +134,8 @@ def attachment_from_path(path: str | Path) -> Attachment:
 
 def attachment_from_bytes(name: str, data: bytes) -> Attachment:
     return Attachment(name=Path(name).name or "upload", mime=sniff(data[:4096]), data=data, size=len(data))
+
+
+# A PDF named by its S3 link (Lex carries no files: a PDF uploaded to S3 comes as its link in the
+# message; bucket names are 3-63 characters). The bytes are checked as a PDF when read, never the name.
+PDF_LINK = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s\"'<>]{1,900}?\.pdf(?=$|[\s\"'<>),;!?]|[.:](?!\S))", re.I)

@@ -244,6 +244,16 @@ def conversation_hash(conversation: str) -> str:
     return _hash(conversation, 20)
 
 
+_FOLDER = re.compile(r"(?:^|/)(?:uploads|photos|generated)/([0-9a-f]{16,64})/")
+
+
+def in_other_conversation(object_key: str, conversation: str) -> bool:
+    """Whether a stored object's key (a link a client sent) lies in another conversation's private
+    folder (``uploads/``, ``photos/``, ``generated/`` + a hash that is not this conversation's)."""
+    own = {conversation_hash(conversation), _hash(conversation, 32)}  # the folder hash and bot.roles.owner_of
+    return any(h not in own for h in _FOLDER.findall(object_key or ""))
+
+
 def blob_folder(prefix: str, conversation: str) -> str:
     """``<prefix><conversation hash>/``: where a conversation's uploads, photos or images go."""
     if prefix not in (UPLOADS, PHOTOS, GENERATED):

@@ -79,6 +79,8 @@ class DynamoQuotas:
 
         now = self.clock()
         start, left = _window(window, now)
+        if amount > limit:  # more than the whole window allows: refused before any write, as SQLite does
+            return left
         try:
             self.client.update_item(
                 TableName=self.table, Key={"pk": {"S": f"quota#{what}#{who}#{start}"}},

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     # Lex waits at most 30 s for the code hook; past this budget the hook answers "still working".
     lex_time_budget_seconds: float = Field(20.0, gt=0, le=28)
     lex_speech_chars: int = Field(350, ge=60, le=900)  # spoken answers stay short
+    # the web chat's Lex mode on Lambda (`serve --lex` takes them as arguments): the bot alias it talks to
+    lex_bot_id: str | None = None
+    lex_bot_alias_id: str | None = None
+    lex_locale: str = "en_US"
+    # push-to-talk: the longest recording the web chat takes (Lex takes at most 15 s of speech)
+    web_max_speech_seconds: float = Field(15.0, ge=1.0, le=15.0)
 
     # --- Slack channel -----------------------------------------------------------------
     # threads answering Slack after the ack (server modes); default: CPU count on local (CPU-bound

@@ -91,7 +91,7 @@ class IntentSpec:
     message. Flags: ``small_talk`` (never the "last answer", never overrides a pending prompt), ``remembered``,
     ``uses_last_image`` (records the conversation's last image itself), ``remembers_question`` (the
     message is kept as the last question for follow-ups), ``is_fallback`` (the default intent),
-    ``invites_rating`` (its answers offer Helpful / Not helpful buttons where a channel has no thumbs).
+    ``invites_rating`` (its answers ask for a rating: Helpful / Not helpful in Lex, 👍 / 👎 in Slack).
     """
 
     name: str
@@ -109,7 +109,7 @@ class IntentSpec:
     uses_last_image: bool = False
     remembers_question: bool = False
     is_fallback: bool = False
-    invites_rating: bool = False  # its answers get Helpful / Not helpful where the channel has no thumbs (Lex)
+    invites_rating: bool = False  # its answers ask for a rating: Helpful / Not helpful (Lex), 👍 / 👎 (Slack)
 
     def slot(self, name: str) -> SlotSpec | None:
         return next((s for s in self.slots if s.name == name), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 import re
 import tempfile
 import uuid
@@ -20,6 +21,8 @@ from bot.insight.curated import curated_reply
 from bot.roles import INSTRUCTOR, owner_of
 from bot.specs import OVERVIEW_QUESTION, IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Attachment, Reply, Turn
+
+log = logging.getLogger(__name__)
 
 def extract(text: str, instruction: str, payload: str | None) -> Slots:
     """The whole message is the question ("explain: <text>" keeps both parts)."""
@@ -75,6 +78,8 @@ SPEC = IntentSpec(
         SlotSpec("upload_scope", "AMAZON.FreeFormInput", "Should I add this PDF to the course for everyone, or just "
                  "for you in this conversation?",
                  description="An instructor's answer: add the attached PDF to the course, or keep it private."),
+        SlotSpec("course", "AMAZON.FreeFormInput", "Which course is this about?",
+                 description="The course a conversation asks about, when the channel does not say and there are several."),
     ),
     keywords=("course", "lecture", "lectures", "pdf", "pdfs", "notes", "manual", "syllabus", "chapter", "page",
               "slides", "textbook", "reading", "documents", "document", "material", "materials", "define",
@@ -107,7 +112,10 @@ _ADD_REQUEST = re.compile(
 def fill_slots(turn: Turn, slots: Slots, conversation: Conversation) -> Slots:
     slots = Slots.of(slots)
     has_pdf = any(a.kind == "pdf" for a in turn.attachments)
-    question = slots.get("question")
+    question = _without_links(slots.get("question"))
+    if question != slots.get("question"):
+        slots["question"] = question or None
+    turn = turn.with_(text=_without_links(turn.text))
     if has_pdf and isinstance(question, str) and _ADD_REQUEST.search(question):
         return slots.with_({"question": None}, ingest_only=True)
     if not question:
@@ -117,6 +125,15 @@ def fill_slots(turn: Turn, slots: Slots, conversation: Conversation) -> Slots:
         elif has_pdf:  # the PDF itself is the request: add it to the course
             return slots.with_({"question": None}, ingest_only=True)
     return slots
+
+
+def _without_links(text: Any) -> Any:
+    """The text without its PDF links (a linked PDF is the attachment, not part of the question)."""
+    from bot.files import PDF_LINK
+
+    if not isinstance(text, str) or "s3://" not in text:
+        return text
+    return " ".join(PDF_LINK.sub(" ", text).split()).strip(" ,;:")
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:
@@ -143,8 +160,9 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
             if scope is None:
                 return _elicit(turn, ctx, pdfs, "upload_scope", SCOPE_PROMPT, SCOPE_CHOICES)
             to_course = scope == "course"
-        conversation.extra.pop("pending_pdfs", None)
-        results = [_ingest(name, a, ctx, course, None if to_course else owner, turn.user) for name, a in pdfs]
+        parked = conversation.extra.pop("pending_pdfs", None)
+        results = [_ingest(name, a, ctx, course, None if to_course else owner, turn.user, turn) for name, a in pdfs]
+        _unpark(ctx, parked, owner)
         details["ingested"] = [r.to_dict() for r in results]
         details["private"] = not to_course
         lines.extend(_describe(r, private=not to_course) for r in results)
@@ -233,6 +251,9 @@ def _course(turn: Turn, ctx: IntentContext) -> str | None:
     names = _course_names(ctx.services.kb)
     if chosen in names:  # a channel's choice is used only when the course exists
         return chosen
+    remembered = ctx.conversation.extra.get("course")
+    if remembered in names:  # the channel named a course that does not exist: keep the conversation's own
+        return remembered
     answer = ctx.slots.get("course")
     if isinstance(answer, str):
         for name in names:
@@ -246,6 +267,8 @@ def _ask_course(turn: Turn, ctx: IntentContext, pdfs: list[tuple[str, Any]]) -> 
     prompt = "Which course is this about? " + ", ".join(names) + "."
     if ctx.slots.get("course"):
         prompt = "I don't know that course. " + prompt
+    elif turn.course and turn.course not in names:
+        prompt = f"I don't know the course '{turn.course}'. " + prompt
     return _elicit(turn, ctx, pdfs, "course", prompt, tuple(names[:10]))
 
 
@@ -264,13 +287,25 @@ def _park(turn: Turn, ctx: IntentContext, pdfs: list[tuple[str, Any]]) -> list[l
     blobs = ctx.services.blobs
     for name, a in pdfs:
         try:
-            data = a.read(limit=ctx.settings.max_attachment_bytes)
-        except InputError:
+            data = _read(a, turn, ctx)
+        except CoursebotError:
             continue
         key = f"uploads/{owner_of(turn.conversation)}/pending/{uuid.uuid4().hex}.pdf"
         blobs.put(key, data, "application/pdf")
         out.append([_safe_name(name), key])
     return out
+
+
+def _unpark(ctx: IntentContext, parked: Any, owner: str) -> None:
+    """Delete this conversation's parked copies once their PDFs are read (the index keeps its own)."""
+    delete = getattr(ctx.services.blobs, "delete", None) if parked else None
+    for item in parked or ():
+        try:
+            key = str(item[1])
+            if delete is not None and key.startswith(f"uploads/{owner}/pending/"):
+                delete(key)
+        except Exception:  # a copy left behind goes with the blob store's own expiry
+            log.warning("could not delete a parked upload", exc_info=True)
 
 
 def _pending_pdfs(ctx: IntentContext) -> list[tuple[str, Any]]:
@@ -305,8 +340,21 @@ def _safe_name(name: str) -> str:
     return base if base.lower().endswith(".pdf") else base + ".pdf"
 
 
+def _read(a: Attachment, turn: Turn, ctx: IntentContext) -> bytes:
+    """An attached PDF's bytes; one named by its ``s3://`` link is read from this bot's storage, never
+    from another conversation's private folder."""
+    from bot import keys
+
+    limit = ctx.settings.max_attachment_bytes
+    if a.data is None and a.path is None and a.url and a.url.startswith("s3://"):
+        if keys.in_other_conversation(a.url.removeprefix("s3://").partition("/")[2], turn.conversation):
+            raise InputError(f"I can't open '{a.name}': that link points at someone else's file.", code="bad_link")
+        return ctx.services.remote_files.read(a.url, limit, what="PDF")
+    return a.read(limit=limit)
+
+
 def _ingest(name: str, attachment: Attachment, ctx: IntentContext, course: str, owner: str | None,
-            user: str) -> IngestResult:
+            user: str, turn: Turn) -> IngestResult:
     """Index one attached PDF on the upload queue, waiting a little for it; problems come back as a
     failed result, not an exception."""
     from bot.uploads import add_upload
@@ -314,8 +362,8 @@ def _ingest(name: str, attachment: Attachment, ctx: IntentContext, course: str, 
     name = _safe_name(name)
     settings = ctx.settings
     try:
-        data = attachment.read(limit=settings.max_attachment_bytes)
-    except InputError as e:
+        data = _read(attachment, turn, ctx)
+    except CoursebotError as e:
         return IngestResult(name, "failed", reason=student_sentence(e, "AskCoursePdfs"))
     listener = ingest_progress.current()  # the channel's progress display, when it has one
     kb = ctx.services.kb

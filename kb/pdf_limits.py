@@ -157,8 +157,9 @@ def extract_limited(data: bytes, name: str, limits: PdfLimits) -> Extracted:
     """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     args = [sys.executable, "-m", "kb.pdf_limits", name, json.dumps(limits.__dict__)]
-    slow = PdfProblem(f"Reading '{name}' took longer than the {limits.cpu_seconds:.0f} seconds I allow for one PDF. "
-                      "Please send a smaller PDF.", code="pdf_too_slow")
+    budget = max(1, round(limits.cpu_seconds))
+    slow = PdfProblem(f"Reading '{name}' took longer than the {budget} second{'s' if budget != 1 else ''} I allow for "
+                      "one PDF. Please send a smaller PDF.", code="pdf_too_slow")
     try:
         proc = subprocess.run(args, input=data, capture_output=True, env=env,
                               timeout=limits.cpu_seconds * 2 + 10, preexec_fn=_limit_cpu(limits.cpu_seconds)

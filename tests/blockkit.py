@@ -2,7 +2,7 @@
 
 ``problems(blocks, surface)`` lists every violation (empty when valid); tests assert it is empty.
 Covers the block and element types coursebot sends: section, context, actions, header, divider,
-buttons, mrkdwn/plain_text objects, and a Home tab view.
+input (plain_text_input), buttons, mrkdwn/plain_text objects, a Home tab view and a modal.
 """
 
 from __future__ import annotations
@@ -92,6 +92,26 @@ def problems(blocks: Any, surface: str = "message") -> list[str]:
                     out.append(f"{where}.elements[{j}]: only buttons are checked here")
                     continue
                 _button(e, f"{where}.elements[{j}]", out, ids)
+        elif kind == "input":
+            if surface != "modal":
+                out.append(f"{where}: input blocks belong in modals")
+            _text(b.get("label"), where + ".label", 2000, out, plain_only=True)
+            if "hint" in b:
+                _text(b["hint"], where + ".hint", 2000, out, plain_only=True)
+            el = b.get("element") or {}
+            if el.get("type") != "plain_text_input":
+                out.append(f"{where}.element: only plain_text_input is checked here")
+            aid = el.get("action_id")
+            if not aid or len(aid) > 255:
+                out.append(f"{where}.element: action_id missing or > 255")
+            if "max_length" in el and not (isinstance(el["max_length"], int) and 1 <= el["max_length"] <= 3000):
+                out.append(f"{where}.element: max_length not 1-3000")
+            if "min_length" in el and not (isinstance(el["min_length"], int) and 0 <= el["min_length"] <= 3000):
+                out.append(f"{where}.element: min_length not 0-3000")
+            if "placeholder" in el:
+                _text(el["placeholder"], where + ".element.placeholder", 150, out, plain_only=True)
+            if "initial_value" in el and not isinstance(el["initial_value"], str):
+                out.append(f"{where}.element: initial_value not a string")
         elif kind == "header":
             _text(b.get("text"), where + ".text", 150, out, plain_only=True)
         elif kind == "divider":
@@ -115,3 +135,27 @@ def view_problems(view: Any) -> list[str]:
     if len(json.dumps(view)) > 250_000:  # views.publish refuses views much larger than this
         out.append("view: too large")
     return out + problems(view.get("blocks"), "home")
+
+
+def modal_problems(view: Any) -> list[str]:
+    """A modal (views.open / a view_submission's ``update``): title, submit and close of at most 24
+    plain_text chars, a submit button whenever it has an input, and the view-level limits."""
+    if isinstance(view, str):
+        view = json.loads(view)
+    out = []
+    if view.get("type") != "modal":
+        out.append("view: type is not modal")
+    _text(view.get("title"), "view.title", 24, out, plain_only=True)
+    for key in ("submit", "close"):
+        if key in view:
+            _text(view[key], f"view.{key}", 24, out, plain_only=True)
+    blocks = view.get("blocks") or []
+    if any(isinstance(b, dict) and b.get("type") == "input" for b in blocks) and "submit" not in view:
+        out.append("view: an input needs a submit button")
+    if len(view.get("private_metadata") or "") > 3000:
+        out.append("view: private_metadata > 3000")
+    if len(view.get("callback_id") or "") > 255:
+        out.append("view: callback_id > 255")
+    if len(json.dumps(view)) > 250_000:
+        out.append("view: too large")
+    return out + problems(blocks, "modal")

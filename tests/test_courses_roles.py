@@ -340,3 +340,141 @@ def test_an_index_of_the_previous_version_is_migrated_in_place(tmp_path):
     assert [d.sha256 for d in index.documents()] == ["x"]
     assert index.courses() == [{"course": "default", "documents": 1, "pages": 1, "chunks": 0},
                                {"course": "ml101", "documents": 1, "pages": 1, "chunks": 0}]
+
+
+def test_six_concurrent_chat_uploads_of_the_same_pdf_are_indexed_once(world):
+    """Six web-chat sessions send the same bytes at the same moment: read and embedded once, then
+    indexed privately for each session (each asks about it; none sees another's, the course is unchanged)."""
+    settings, services, router, app = world
+    kb = services.kb
+    real, calls = kb.embedder, []
+
+    class Counting:
+        dim, model_id = real.dim, real.model_id
+
+        @staticmethod
+        def embed(texts):
+            calls.append(len(texts))
+            return real.embed(texts)
+
+        embed_one = staticmethod(real.embed_one)
+
+    kb.embedder = Counting()
+    data = render(OWN_NOTES)
+    sessions = [client(app) for _ in range(6)]
+    start = threading.Barrier(6)
+    replies: dict[int, dict] = {}
+
+    def upload(i: int) -> None:
+        start.wait()
+        replies[i] = post(sessions[i], "", ("zebra-notes.pdf", data))
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(replies) == list(range(6))
+    assert all("for this conversation only" in r["text"] for r in replies.values()), replies
+    assert len(calls) == 1, calls  # the chunks of the one PDF were embedded once
+    assert [d["name"] for d in kb.list()] == ["08-aws-lambda.pdf"]
+    for c in sessions:
+        mine = post(c, "what does the course say about the plains zebra?")
+        assert "zebra-notes.pdf (your file)" in sources(mine)
+    assert "East Africa" not in post(client(app), "what does the course say about the plains zebra?")["text"]
+
+
+def test_chat_uploads_are_deleted_after_the_upload_ttl_with_their_blobs(home, monkeypatch):
+    """COURSEBOT_UPLOAD_TTL_HOURS decides when a student's PDF goes: before, it is answered; after,
+    the next question finds it gone, and its stored PDF (and any parked copy) is deleted."""
+    import types
+
+    import kb.local as kb_local
+    from bot.roles import owner_of
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load
+    from bot.turn import Attachment, Turn
+
+    monkeypatch.setenv("COURSEBOT_UPLOAD_TTL_HOURS", "2")
+    settings = load(home=home, backend="local")
+    assert settings.upload_ttl_hours == 2
+    services = Services(settings)
+    services.kb.ingest_bytes("08-aws-lambda.pdf", render(LAMBDA))
+    router = Router(services)
+    pdf = render(OWN_NOTES)
+    added = router.handle(Turn(conversation="ttl-1", attachments=(
+        Attachment(name="mine.pdf", mime="application/pdf", data=pdf, size=len(pdf)),)))
+    assert "for this conversation only" in added.text
+    [(_, owner, name, blob)] = services.kb.index.expired(time.time() + 2 * 3600 + 5)
+    assert (owner, name) == (owner_of("ttl-1"), "mine.pdf") and blob and services.blobs.exists(blob)
+    assert services.kb.index.expired(time.time() + 2 * 3600 - 60) == []  # not before the TTL
+
+    question = "what does the course say about the plains zebra?"
+    assert "East Africa" in router.handle(Turn(conversation="ttl-1", text=question)).text
+    later = time.time() + 2 * 3600 + 60
+    monkeypatch.setattr(kb_local, "time", types.SimpleNamespace(time=lambda: later))
+    gone = router.handle(Turn(conversation="ttl-1", text=question))
+    assert "East Africa" not in gone.text and all("mine.pdf" not in c.source for c in gone.citations)
+    assert not services.blobs.exists(blob) and services.kb.index.expired(later + 10 ** 6) == []
+    assert [d["name"] for d in services.kb.list()] == ["08-aws-lambda.pdf"]  # the course stays
+
+
+def test_an_instructors_parked_pdf_copy_is_deleted_once_the_choice_is_made(world):
+    settings, services, router, app = world
+    teacher = client(app)
+    teacher.get("/?instructor=s3cret-instructor-token", follow_redirects=False)
+    asked = post(teacher, "", ("09-kinesis.pdf", render(NEW_LECTURE)))
+    assert asked["elicit_slot"] == "upload_scope"
+    conversation = services.conversations.load(asked["conversation"])
+    [(_, key)] = conversation.extra["pending_pdfs"]
+    assert services.blobs.exists(key)
+    assert "to the course" in post(teacher, "Add to the course")["text"]
+    assert not services.blobs.exists(key)
+
+
+def test_serve_prints_a_random_instructor_link_per_run_and_honours_the_token_setting(home, monkeypatch, capsys):
+    """`coursebot serve` prints the instructor link like a notebook server: opening it makes that browser
+    the instructor (a PDF it attaches is asked about); another run has another token; with
+    COURSEBOT_INSTRUCTOR_TOKEN set the token is never printed, and that token is the one honoured."""
+    import re
+
+    import uvicorn
+
+    from bot.cli import build_parser
+    from bot.cli import serve as web_cli
+
+    seen = {}
+
+    def fake_run(self, sockets=None):
+        seen["app"] = self.config.app
+        sockets[0].close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    monkeypatch.delenv("COURSEBOT_INSTRUCTOR_TOKEN", raising=False)
+
+    def serve() -> str:
+        assert web_cli.run(build_parser().parse_args(["serve", "--port", "0"])) == 0
+        return capsys.readouterr().out
+
+    def attach(c: TestClient) -> dict:
+        return post(c, "", ("09-kinesis.pdf", render(NEW_LECTURE)))
+
+    out = serve()
+    link = re.search(r"instructor link \(keep it private\): (http://127\.0\.0\.1:\d+)/\?instructor=([\w-]{20,})", out)
+    assert link, out
+    token = link.group(2)
+    with TestClient(seen["app"], base_url=link.group(1)) as teacher, TestClient(seen["app"], base_url=link.group(1)) as anyone:
+        assert teacher.get(f"/?instructor={token}", follow_redirects=False).status_code == 303
+        assert attach(teacher)["elicit_slot"] == "upload_scope"
+        assert "for this conversation only" in attach(anyone)["text"]
+    assert token not in serve()  # a fresh token per run
+
+    monkeypatch.setenv("COURSEBOT_INSTRUCTOR_TOKEN", "set-by-the-instructor-456")
+    out = serve()
+    assert "set-by-the-instructor-456" not in out and "?instructor=<the instructor token you set>" in out
+    with TestClient(seen["app"], base_url="http://127.0.0.1") as teacher:
+        teacher.get(f"/?instructor={token}", follow_redirects=False)  # the old random one no longer counts
+        assert "for this conversation only" in attach(teacher)["text"]
+        teacher.get("/?instructor=set-by-the-instructor-456", follow_redirects=False)
+        assert attach(teacher)["elicit_slot"] == "upload_scope"

@@ -433,3 +433,76 @@ def test_courses_and_private_uploads_on_the_bucket_with_course_filters(aws):
     assert [p.source for p in passages] == ["ridge.pdf", "mine.pdf (your file)"]
     assert course_filter("stats") == {"andAll": [{"equals": {"key": "course", "value": "stats"}},
                                                  {"equals": {"key": "owner", "value": "-"}}]}
+
+
+def test_a_conversation_in_a_named_course_asks_with_that_course_and_its_own_uploads(aws, tmp_path):
+    """RetrieveAndGenerate from the router: the filter names the conversation's course (from the channel)
+    and the conversation's own uploads, never another course's documents."""
+    from bot.roles import owner_of
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load
+    from bot.turn import Turn
+    from kb.bedrock import course_filter
+
+    kb, runtime, _, _ = make_kb(aws)
+    for key in ("course-pdfs/stats/ridge.pdf", "course-pdfs/ml101/trees.pdf"):
+        aws.put_object(Bucket=BUCKET, Key=key, Body=render(NOTES))
+    services = Services(load(home=tmp_path / "home", backend="local"), overrides={"kb": kb})
+    router = Router(services)
+    runtime.add_response("retrieve_and_generate", rag_response("Ridge shrinks coefficients.", session="s-st",
+                                                               refs=[reference("course-pdfs/stats/ridge.pdf")]),
+                         rag_expected("what is ridge regression?", filter=course_filter("stats", owner_of("conv-st"))))
+    runtime.add_response("retrieve_and_generate", rag_response("Trees split on features.", session="s-ml",
+                                                               refs=[reference("course-pdfs/ml101/trees.pdf")]),
+                         rag_expected("what is ridge regression?", filter=course_filter("ml101", owner_of("conv-ml"))))
+    with runtime:
+        stats = router.handle(Turn(conversation="conv-st", text="what is ridge regression?", intent="AskCoursePdfs",
+                                   course="stats"))
+        ml = router.handle(Turn(conversation="conv-ml", text="what is ridge regression?", intent="AskCoursePdfs",
+                                course="ml101"))
+    runtime.assert_no_pending_responses()
+    assert [c.source for c in stats.citations] == ["ridge.pdf"] and [c.source for c in ml.citations] == ["trees.pdf"]
+    assert stats.details["course"] == "stats" and ml.details["course"] == "ml101"
+    assert course_filter("ml101", owner_of("conv-ml")) == {"orAll": [
+        {"andAll": [{"equals": {"key": "course", "value": "ml101"}}, {"equals": {"key": "owner", "value": "-"}}]},
+        {"equals": {"key": "owner", "value": owner_of("conv-ml")}}]}
+
+
+def test_private_uploads_expire_by_the_pdf_buckets_lifecycle_rule(aws):
+    """The template's rule, applied to a (moto) bucket as CloudFormation would: it expires everything
+    under uploads/ (PDF and .metadata.json sidecar) after the default upload TTL, and nothing of the course."""
+    import math
+
+    from bot.aws.stack import PDF_PREFIX, UPLOAD_PREFIX, build_template
+    from bot.settings import Settings
+
+    [rule] = build_template()["Resources"]["PdfBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    aws.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [{
+        "ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule["Prefix"]},
+        "Expiration": {"Days": rule["ExpirationInDays"]},
+        "AbortIncompleteMultipartUpload": rule["AbortIncompleteMultipartUpload"]}]})
+    [applied] = aws.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert applied["Status"] == "Enabled" and applied["Filter"]["Prefix"] == UPLOAD_PREFIX == "uploads/"
+    assert applied["Expiration"]["Days"] == math.ceil(Settings().upload_ttl_hours / 24)
+    assert not PDF_PREFIX.startswith(UPLOAD_PREFIX) and not UPLOAD_PREFIX.startswith(PDF_PREFIX)
+
+
+def test_the_stack_lets_the_bot_and_the_knowledge_base_reach_both_prefixes_and_no_more():
+    """IAM follows the layout: the functions read and write course-pdfs/ and uploads/ (and may delete only
+    uploads), the Knowledge Base reads both, and its data source is the whole bucket (one prefix is the
+    most a data source takes, so a prefix would leave the uploads out)."""
+    from bot.aws.stack import PDF_PREFIX, UPLOAD_PREFIX, build_template
+
+    res = build_template()["Resources"]
+    statements = {s["Sid"]: s for p in res["LexFunction"]["Properties"]["Policies"] for s in p["Statement"]}
+    assert statements["CoursePdfObjects"]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert statements["CoursePdfObjects"]["Resource"] == [{"Fn::Sub": "${PdfBucket.Arn}/%s*" % PDF_PREFIX}]
+    assert statements["PrivateUploads"]["Action"] == ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    assert statements["PrivateUploads"]["Resource"] == [{"Fn::Sub": "${PdfBucket.Arn}/%s*" % UPLOAD_PREFIX}]
+    assert statements["CoursePdfList"]["Condition"] == {"StringLike": {"s3:prefix": [f"{PDF_PREFIX}*", f"{UPLOAD_PREFIX}*"]}}
+    kb_read = {s["Sid"]: s for s in res["KnowledgeBaseRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]}
+    assert kb_read["ReadPdfs"]["Resource"] == [{"Fn::Sub": "${PdfBucket.Arn}/%s*" % PDF_PREFIX},
+                                               {"Fn::Sub": "${PdfBucket.Arn}/%s*" % UPLOAD_PREFIX}]
+    s3_config = res["KnowledgeBaseDataSource"]["Properties"]["DataSourceConfiguration"]["S3Configuration"]
+    assert "InclusionPrefixes" not in s3_config

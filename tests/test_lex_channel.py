@@ -353,7 +353,8 @@ def test_long_rich_answer_in_speech_is_short_ssml_without_urls(services):
     assert spoken.startswith("Sentence 0 explains how Amazon Lex uses intents, slots and code hooks, see page 0.")
     assert spoken.endswith("I've sent you the link.") and "**" not in spoken
     links = json.loads(payload["content"])["links"]
-    assert {"title": "Diagram", "url": "https://media.example.org/diagram.png"} in links
+    assert {"title": "Diagram", "url": "https://media.example.org/diagram.png", "kind": "image",
+            "mime": "image/png"} in links  # kind and mime tell a client how to show it
     assert all(len(link["url"]) < 1024 for link in links)
     assert fake.turns[0].confidence == 0.79  # {"score": 0.79}
 

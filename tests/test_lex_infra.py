@@ -179,3 +179,29 @@ def test_logs_and_alarms_for_both_functions():
 def test_outputs():
     assert {"SlackEventsUrl", "LexBotId", "LexBotAliasId", "PdfBucketName", "KnowledgeBaseId",
             "KnowledgeBaseDataSourceId", "StateTableName"} <= set(TEMPLATE["Outputs"])
+
+
+def test_web_chat_function_serves_the_page_and_talks_only_to_this_bots_alias():
+    from bot.aws.stack import WEB_HANDLER, WEB_ROUTES
+
+    fn = _functions()["WebFunction"]["Properties"]
+    assert fn["ImageConfig"]["Command"] == [WEB_HANDLER]
+    module, _, attr = WEB_HANDLER.rpartition(".")
+    assert callable(getattr(importlib.import_module(module), attr))
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in fn["Events"].values()}
+    assert routes == set(WEB_ROUTES) and all(e["Type"] == "HttpApi" for e in fn["Events"].values())
+    assert {("GET", "/"), ("POST", "/api/turn"), ("POST", "/api/voice"), ("GET", "/api/config")} <= routes
+    env = fn["Environment"]["Variables"]
+    assert env["COURSEBOT_LEX_BOT_ID"] == {"Ref": "LexBot"}
+    assert env["COURSEBOT_LEX_BOT_ALIAS_ID"] == {"Fn::GetAtt": ["LexBotAlias", "BotAliasId"]}
+    assert "ServerSecret" in env["COURSEBOT_SECRET_KEY"]["Fn::Sub"]  # sessions signed alike by every instance
+    [statement] = fn["Policies"][0]["Statement"]
+    assert sorted(statement["Action"]) == ["lex:RecognizeText", "lex:RecognizeUtterance"]
+    assert statement["Resource"] == [{"Fn::GetAtt": ["LexBotAlias", "Arn"]}]  # this alias, not the bot or "*"
+    for name, doc in _policy_documents():  # no other policy may call the bot
+        for st in doc["Statement"]:
+            lex_actions = [a for a in st["Action"] if str(a).startswith("lex:")] if isinstance(st["Action"], list) else []
+            assert not lex_actions or (name == "WebFunction" and st is statement), (name, st["Sid"])
+    assert fn["Timeout"] <= 30  # the HTTP API gives up after 30 s
+    url = TEMPLATE["Outputs"]["WebChatUrl"]["Value"]["Fn::Sub"]
+    assert url.startswith("https://${ServerlessHttpApi}.execute-api.") and url.endswith("/")

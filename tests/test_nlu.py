@@ -126,6 +126,8 @@ def test_splits_are_disjoint():
     train, dev, test_b = texts("nlu_train.jsonl"), texts("nlu_dev.jsonl"), texts("nlu_test_b.jsonl")
     # the blind writer and we both wrote common short phrases ("thx", "bye"): a small coincidental overlap
     assert len((train | dev) & test_b) / len(test_b) < 0.1
+    test_c = texts("nlu_test_c.jsonl")
+    assert len(test_c) >= 250 and not (train | dev) & test_c  # items we had written too were dropped
     test_a = texts("nlu_test_a.jsonl")
     studied = {normalize(m["text"]) for m in load_jsonl(NLU_DATA / "nlu_dev.jsonl") if m.get("from") == "test_a"}
     assert len(studied) >= 15 and studied <= test_a

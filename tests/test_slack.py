@@ -94,6 +94,9 @@ def slack_env(tmp_path, settings):
         cfg = settings.model_copy(update={"slack_bot_token": TOKEN, "slack_signing_secret": SECRET,
                                           "slack_api_url": fake.base_url})
         router = Router(Services(cfg), intents=intents)
+        # a process's first parse loads the NLU's language model (over 10 s on a busy machine): load it here,
+        # so the answer timeouts below measure the Slack path
+        router.services.nlu.parse("what is Amazon Lex?")
         app = slack.build_app(cfg, router, dedupe=SqliteDedupe(tmp_path / "dedupe.sqlite3"), workers=4)
         server = slack.serve_http(app, "127.0.0.1", 0)
         server.start_background()

@@ -157,9 +157,36 @@ def test_render_answer_carries_its_conversation_in_the_buttons():
                   citations=(Citation("lex.pdf", 2, "https://x.example/lex.pdf"),))
     text, blocks = render(reply)
     assert text == "Lex &lt;builds&gt; bots &amp; more."
-    assert [b["type"] for b in blocks] == ["section", "context", "actions"]
-    values = [json.loads(e["value"]) for e in blocks[-1]["elements"]]
+    assert [b["type"] for b in blocks] == ["section", "context", "actions", "actions"]
+    values = [json.loads(e["value"]) for e in blocks[-2]["elements"]]
     assert {v["c"] for v in values} == {"slack:T1:C1:1.2"}
+    # a course answer ends with 👍 / 👎, each naming this answer and its conversation
+    rating = blocks[-1]
+    assert rating["block_id"] == "coursebot_feedback"
+    assert [e["action_id"] for e in rating["elements"]] == ["coursebot_feedback_up", "coursebot_feedback_down"]
+    assert [json.loads(e["value"]) for e in rating["elements"]] == [{"a": reply.answer_id, "c": "slack:T1:C1:1.2"}] * 2
+
+
+@pytest.mark.parametrize("reply", [
+    Reply(text="Hi! I'm coursebot.", intent="Greeting", conversation="slack:T1:C1:1.2"),
+    Reply(text="Which PDF?", intent="AskCoursePdfs", state="elicit", conversation="slack:T1:C1:1.2"),
+    Reply(text="Lex builds bots.", intent="AskCoursePdfs", conversation=None),
+    Reply(text="Lex builds bots.", intent="AskCoursePdfs", conversation="slack:T1:C1:1.2", answer_id="../x"),
+], ids=["small talk", "a question back", "no conversation", "no valid answer id"])
+def test_only_course_answers_get_feedback_buttons(reply):
+    _, blocks = render(reply)
+    assert all(b.get("block_id") != "coursebot_feedback" for b in blocks)
+
+
+def test_a_long_answer_keeps_its_buttons_and_feedback_within_50_blocks():
+    from blockkit import problems
+
+    reply = Reply(text="Lex <b>bots</b> & more.\n\n" * 8000, intent="AskCoursePdfs", conversation="slack:T1:C1:1.2",
+                  suggestions=("What is a slot?",))
+    _, blocks = render(reply)
+    assert problems(blocks) == [] and len(blocks) == 50
+    assert [b.get("block_id") for b in blocks[-3:]] == [None, "coursebot_actions", "coursebot_feedback"]
+    assert "shortened" in blocks[-3]["elements"][0]["text"]
 
 
 def test_render_failed_reply_is_a_warning_without_buttons():
@@ -172,8 +199,9 @@ def test_render_failed_reply_is_a_warning_without_buttons():
 
 def test_adapter_and_blocks_import_no_io():
     allowed = {"__future__", "json", "re", "dataclasses", "typing", "urllib.parse", "bot.turn",
-               "bot.channels.slack.blocks", "bot.keys", "bot.roles"}  # bot.roles: constants and a hash, no I/O
-    for mod in ("adapter", "blocks"):
+               "bot.channels.slack.blocks", "bot.channels.slack.feedback", "bot.keys", "bot.roles",
+               "intents"}  # bot.roles: constants and a hash; intents: the specs (which answers invite a rating)
+    for mod in ("adapter", "blocks", "feedback"):
         tree = ast.parse((Path(adapter.__file__).parent / f"{mod}.py").read_text())
         names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
@@ -327,3 +355,29 @@ def test_home_view_fits_block_kit_even_when_everything_is_long():
     assert view_problems(empty) == []
     unreadable = home_view(["x"], None, None, [], documents_note="The knowledge base is not reachable.")
     assert "not reachable" in json.dumps(unreadable)
+
+
+@pytest.mark.parametrize("body", [
+    {"actions": [{"action_id": "coursebot_feedback_up", "value": 5}], "channel": {"id": 7}, "user": ["U1"],
+     "message": {"ts": 1, "blocks": "x"}, "container": "c", "team": None, "trigger_id": 3},
+    {"actions": "coursebot_feedback_up"}, {"actions": [None]}, {"actions": [{"action_id": "coursebot_read_aloud"}]},
+])
+def test_feedback_clicks_with_odd_payloads_are_read_without_crashing(body):
+    from bot.channels.slack import feedback
+
+    c = feedback.click(body)
+    assert c is None or (c.answer_id == "" and c.channel is None and c.trigger_id is None and c.blocks == ())
+
+
+@pytest.mark.parametrize("view", [
+    {"callback_id": "coursebot_feedback_comment", "private_metadata": "[1]", "state": "x"},
+    {"callback_id": "coursebot_feedback_comment", "private_metadata": "{not json", "state": {"values": []}},
+    {"callback_id": "coursebot_feedback_comment",
+     "private_metadata": '{"a": "AAAAAAAAAAAAAAAAAAAAAA", "c": "slack:T1:dm:U9", "ch": "D9"}',
+     "state": {"values": {"coursebot_feedback_why": {"comment": "not a dict"}}}},
+])
+def test_feedback_submissions_with_odd_payloads_name_no_conversation(view):
+    from bot.channels.slack import feedback
+
+    sent = feedback.comment({"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1"}, "view": view})
+    assert sent is not None and sent.conversation is None and sent.comment is None

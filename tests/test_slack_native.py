@@ -185,3 +185,18 @@ def test_every_answer_posted_fits_block_kit(slack_env):
     for c in fake.called("chat.postMessage") + fake.called("chat.update"):
         assert problems(c.params["blocks"]) == [], c.params["text"]
     assert len(done) == 2
+
+
+def test_a_private_channel_thread_is_followed_like_a_public_one(slack_env):
+    """message.groups (groups:history) delivers replies in private channels: answered once the bot is in the thread."""
+    fake, url, rec, _ = slack_env
+    mention = fixture("app_mention.json")
+    mention["event"]["channel"] = "G0PRIVATE1"
+    assert send_event(url, mention)[0] == 200
+    answers(fake, 1)
+    reply = _reply_in_thread("Ev0PRIVATE1", "1763690061.000100", channel="G0PRIVATE1", channel_type="group")
+    assert send_event(url, reply)[0] == 200
+    done = answers(fake, 2)
+    settle(fake)
+    assert [(m["channel"], m["thread_ts"]) for m in done] == [("G0PRIVATE1", ROOT)] * 2
+    assert [t.text for t, _ in rec.turns] == ["what is Amazon Lex?", "and how much does it cost?"]

@@ -205,6 +205,56 @@ def test_lambda_acks_then_works_in_an_async_invocation(settings, tmp_path):
         stub.assert_no_pending_responses()
 
 
+def test_lambda_rates_in_the_first_invocation_so_thumbs_down_can_open_its_form(settings, tmp_path):
+    """👍 / 👎 are not lazy: the rating is stored and the modal opened before the 200 (the trigger_id lasts 3 s);
+    no second invocation (the stubbed Lambda client has no response queued, so an Invoke would fail)."""
+    import urllib.parse
+
+    from botocore.stub import Stubber
+
+    from bot.aws.clients import make_client
+    from bot.channels.slack.dedupe import SqliteDedupe
+    from bot.insight import record_turn
+    from bot.router import Router
+    from bot.services import Services
+    from bot.testing.slack_web_api import FakeSlack
+    from bot.turn import Turn
+
+    lam = make_client("lambda", settings)
+    invoked: list[dict] = []
+    lam.meta.events.register("provide-client-params.lambda.Invoke", lambda params, **kw: invoked.append(params))
+    with FakeSlack(TOKEN) as fake, Stubber(lam) as stub:
+        cfg = settings.model_copy(update={"slack_bot_token": TOKEN, "slack_signing_secret": SECRET,
+                                          "slack_api_url": fake.base_url})
+        services = Services(cfg)
+        key = "slack:T0000001:C0COURSE01:1763690000.000100"
+        answer = Reply(text="Lex builds bots.", intent="AskCoursePdfs", citations=(Citation("lex.pdf", 2),))
+        record_turn(Turn(conversation=key, text="what is Lex?", channel="slack"), answer, services)
+        handler = slack.make_lambda_handler(cfg, Router(services), lambda_client=lam,
+                                            dedupe=SqliteDedupe(tmp_path / "d.sqlite3"))
+        payload = json.loads((FIX / "block_actions.json").read_text())
+        payload["response_url"] = fake.root + "/response/lambda"
+        payload["actions"] = [{"action_id": "coursebot_feedback_down", "block_id": "coursebot_feedback", "type": "button",
+                               "value": json.dumps({"a": answer.answer_id, "c": key}), "action_ts": "1763690310.1"}]
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        assert handler(_api_event(body, {**sign(body, secret=SECRET), **form}), _Context())["statusCode"] == 200
+        assert [(r.answer_id, r.rating) for r in services.insight.ratings()] == [(answer.answer_id, "down")]
+        [opened] = fake.called("views.open")
+        view = opened.params["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        submission = {"type": "view_submission", "team": {"id": "T0000001"}, "user": {"id": "U0STUDENT1"},
+                      "trigger_id": "1.2.lambda-submit",
+                      "view": {**view, "state": {"values": {"coursebot_feedback_why": {"comment": {
+                          "type": "plain_text_input", "value": "wrong page"}}}}}}
+        body = urllib.parse.urlencode({"payload": json.dumps(submission)})
+        done = handler(_api_event(body, {**sign(body, secret=SECRET), **form}), _Context())
+        assert done["statusCode"] == 200 and done["body"] in ("", "{}")
+        assert [(r.rating, r.comment) for r in services.insight.ratings()] == [("down", "wrong page")]
+        assert invoked == []  # everything happened in the invocation Slack waits on
+        stub.assert_no_pending_responses()
+
+
 def test_lambda_handler_entry_point_is_importable_without_side_effects():
     import importlib
 
@@ -272,16 +322,70 @@ def test_the_slack_web_api_fake_is_not_on_a_request_path():
     assert out.stdout.strip() == "[]"
 
 
-def test_manifest_scopes_and_events_match_the_app():
+# Every scope the app asks for, and the events that need it (an event subscription is refused without its scope).
+SCOPES = {
+    "app_mentions:read": {"app_mention"}, "channels:history": {"message.channels"},
+    "groups:history": {"message.groups"}, "im:history": {"message.im"},
+    "chat:write": set(), "commands": set(), "files:read": set(), "files:write": set(),
+}
+
+
+def _manifest() -> dict:
     import yaml
 
-    manifest = yaml.safe_load((Path(__file__).parents[1] / "infra" / "slack-manifest.yaml").read_text())
-    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"app_mentions:read", "chat:write", "commands", "files:read", "files:write", "im:history"}
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    return yaml.safe_load((Path(__file__).parents[1] / "infra" / "slack-manifest.yaml").read_text())
+
+
+def test_manifest_scopes_and_events_match_the_app():
+    from bot.channels.slack.adapter import SHORTCUT_ASK
+
+    manifest = _manifest()
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(SCOPES)
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert events == {"app_home_opened"} | set().union(*SCOPES.values())
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == [slack.COMMAND]
-    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True  # buttons, the feedback modal, the shortcut
+    assert manifest["settings"]["interactivity"]["request_url"].endswith(slack.EVENTS_PATH)
     assert manifest["settings"]["event_subscriptions"]["request_url"].endswith(slack.EVENTS_PATH)
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert (shortcut["name"], shortcut["type"], shortcut["callback_id"]) == (
+        "Ask coursebot about this", "message", SHORTCUT_ASK)
+    assert len(shortcut["name"]) <= 24 and 0 < len(shortcut["description"]) <= 150
+
+
+def test_the_app_listens_for_every_subscribed_event_and_interaction():
+    """What the manifest subscribes to is what the Bolt app has listeners for (and nothing is left unheard)."""
+    from bot.channels.slack import feedback
+    from bot.channels.slack.adapter import SHORTCUT_ASK
+
+    source = (Path(slack.__file__).parent / "app.py").read_text()
+    for event in ("app_mention", "message", "app_home_opened"):
+        assert f'app.event("{event}")' in source, event
+    assert "app.shortcut(SHORTCUT_ASK)" in source and "app.command(COMMAND)" in source
+    assert "app.view(feedback.VIEW_COMMENT)" in source and "app.action(feedback.ACTION_PATTERN)" in source
+    assert SHORTCUT_ASK == _manifest()["features"]["shortcuts"][0]["callback_id"]
+    assert feedback.ACTION_PATTERN.match(feedback.ACTION_UP) and feedback.ACTION_PATTERN.match(feedback.ACTION_DOWN)
+
+
+@pytest.mark.parametrize("channel, channel_type", [("C0COURSE01", "channel"), ("G0PRIVATE1", "group")])
+def test_thread_replies_of_each_subscribed_channel_kind_are_follow_ups(channel, channel_type):
+    """message.channels and message.groups deliver the same thread replies: both are read as follow-ups."""
+    body = json.loads((FIX / "message_channels_thread_reply.json").read_text())
+    body["event"].update(channel=channel, channel_type=channel_type)
+    got = slack.event_to_turn(body, "UBOT0001")
+    assert got is not None and got.follow_up and got.turn.conversation == f"slack:T0000001:{channel}:1763690000.000100"
+
+
+def test_readme_gives_a_reason_for_every_scope_and_no_other():
+    import re
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("\n## Slack"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = dict(re.findall(r"^\s*\| `([a-z_]+(?::[a-z_]+)?)` \| (.+?) \|$", section, re.M))
+    assert set(rows) == set(SCOPES)
+    assert all(len(reason.split()) >= 3 for reason in rows.values())
 
 
 def test_cli_http_mode_serves_signed_events(tmp_path):

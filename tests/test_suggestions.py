@@ -75,9 +75,10 @@ def _play(router, name: str, turns: list[Turn], suffix: str = "") -> list:
 
 
 def _web_greeting_chips() -> list[str]:
-    found = re.search(r"suggestions:\s*\[([^\]]*)\]", APP_JS.read_text())
+    """The chips of the page's greetings (local and Lex mode)."""
+    found = re.findall(r"suggestions:\s*\[([^\]]*)\]", APP_JS.read_text())
     assert found, "the page's greeting has no suggestions"
-    return json.loads("[" + found.group(1) + "]")
+    return list(dict.fromkeys(chip for group in found for chip in json.loads("[" + group + "]")))
 
 
 def _offered(reply) -> list[str]:

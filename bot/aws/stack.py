@@ -12,12 +12,17 @@ from typing import Any
 LEX_HANDLER = "bot.channels.lex.lambda_handler"
 SLACK_HANDLER = "bot.channels.slack.lambda_handler"
 LINKS_HANDLER = "bot.channels.links.lambda_handler"
+WEB_HANDLER = "bot.channels.web.lambda_handler"
+# the web chat (Lex mode) on the HTTP API: the page, its scripts and the API it calls
+WEB_ROUTES = (("GET", "/"), ("GET", "/static/{proxy+}"), ("GET", "/healthz"), ("GET", "/api/config"),
+              ("POST", "/api/turn"), ("POST", "/api/voice"), ("POST", "/api/new"))
 LINK_PATH = "/l/{id}"  # short links (bot/shortlinks.py) on the HTTP API
 PDF_PREFIX = "course-pdfs/"
 UPLOAD_PREFIX = "uploads/"  # students' private PDFs, uploads/<conversation hash>/, expired by a lifecycle rule
 LEX_TIMEOUT_SECONDS = 30  # Lex waits 30 s for a code hook; the handler answers within its budget
 SLACK_TIMEOUT_SECONDS = 60  # Slack gets its 200 within 3 s (Bolt acks first); the lazy work has longer
 LINKS_TIMEOUT_SECONDS = 10  # one DynamoDB read, one S3 HEAD and a local signature
+WEB_TIMEOUT_SECONDS = 29  # the HTTP API waits 30 s; Lex waits 30 s for its own code hook
 
 
 def _sub(text: str) -> dict[str, str]:
@@ -59,6 +64,13 @@ PARAMETERS: dict[str, dict[str, Any]] = {
                       "Description": "Slack bot token (xoxb-...); empty until you connect Slack."},
     "SlackSigningSecret": {"Type": "String", "Default": "", "NoEcho": True,
                            "Description": "Slack app signing secret; empty until you connect Slack."},
+    "SlackInstructors": {"Type": "String", "Default": "",
+                         "Description": "Slack user ids of the instructors, comma-separated (COURSEBOT_SLACK_INSTRUCTORS)."},
+    "SlackCourses": {"Type": "String", "Default": "",
+                     "Description": "Slack channel -> course, e.g. C0123=ml101,C0456=stats (COURSEBOT_SLACK_COURSES)."},
+    "InstructorToken": {"Type": "String", "Default": "", "NoEcho": True,
+                        "Description": "The token an instructor's Lex client sends as the request attribute "
+                                       "coursebot_instructor (COURSEBOT_INSTRUCTOR_TOKEN); empty: no instructor in Lex."},
     "AlarmTopicArn": {"Type": "String", "Default": "",
                       "Description": "SNS topic ARN that receives alarm notifications (empty: alarms without actions)."},
 }
@@ -133,6 +145,34 @@ def _bot_policy() -> dict[str, Any]:
 def _api_url() -> dict[str, str]:
     """The base URL of the HTTP API SAM creates for the functions' HttpApi events."""
     return _sub("https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}")
+
+
+def _web_environment() -> dict[str, Any]:
+    """The web chat function's settings: Lex mode on this stack's bot alias, and the shared secret
+    that signs browser sessions (every instance must agree)."""
+    return {"Variables": {
+        "COURSEBOT_BACKEND": "aws",
+        "COURSEBOT_HOME": "/tmp/coursebot",
+        "COURSEBOT_LOG_LEVEL": "INFO",
+        "COURSEBOT_AWS_REGION": _ref("AWS::Region"),
+        "COURSEBOT_LEX_BOT_ID": _ref("LexBot"),
+        "COURSEBOT_LEX_BOT_ALIAS_ID": _att("LexBotAlias", "BotAliasId"),
+        "COURSEBOT_LEX_LOCALE": lex_locale_id(),
+        "COURSEBOT_SECRET_KEY": _sub("{{resolve:secretsmanager:${ServerSecret}:SecretString}}"),
+    }}
+
+
+def _web_policy() -> dict[str, Any]:
+    """The web chat only talks to this stack's Lex bot alias."""
+    return {"Version": "2012-10-17", "Statement": [
+        _statement("TalkToTheBot", ["lex:RecognizeText", "lex:RecognizeUtterance"], [_att("LexBotAlias", "Arn")]),
+    ]}
+
+
+def lex_locale_id() -> str:
+    from bot.channels.lex import definition as lex_definition
+
+    return lex_definition.LOCALE_ID
 
 
 def _links_environment() -> dict[str, Any]:
@@ -299,11 +339,14 @@ def build_template() -> dict[str, Any]:
         "LexFunction": _function(LEX_HANDLER, "lex", "coursebot Lex V2 code hook (dialog and fulfillment)",
                                  LEX_TIMEOUT_SECONDS, "LexLogGroup",
                                  # Lex messages hold 1,024 characters: links go out as <api>/l/<id>
-                                 extra_env={"COURSEBOT_SHORT_LINK_BASE_URL": _api_url()}),
+                                 extra_env={"COURSEBOT_SHORT_LINK_BASE_URL": _api_url(),
+                                            "COURSEBOT_INSTRUCTOR_TOKEN": _ref("InstructorToken")}),
         "SlackLogGroup": _log_group("slack"),
         "SlackFunction": _function(
             SLACK_HANDLER, "slack", "coursebot Slack events (slack-bolt)", SLACK_TIMEOUT_SECONDS, "SlackLogGroup",
-            extra_env={"SLACK_BOT_TOKEN": _ref("SlackBotToken"), "SLACK_SIGNING_SECRET": _ref("SlackSigningSecret")},
+            extra_env={"SLACK_BOT_TOKEN": _ref("SlackBotToken"), "SLACK_SIGNING_SECRET": _ref("SlackSigningSecret"),
+                       "COURSEBOT_SLACK_INSTRUCTORS": _ref("SlackInstructors"),
+                       "COURSEBOT_SLACK_COURSES": _ref("SlackCourses")},
             # Bolt's lazy listeners acknowledge Slack within 3 s, then invoke this function again for the work.
             extra_statements=[_statement("LazyListeners", ["lambda:InvokeFunction", "lambda:GetFunction"], [
                 _sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-slack")])],
@@ -314,6 +357,14 @@ def build_template() -> dict[str, Any]:
             LINKS_HANDLER, "links", "coursebot short links: GET /l/{id} redirects to a fresh presigned S3 URL",
             LINKS_TIMEOUT_SECONDS, "LinksLogGroup", policy=_links_policy(), environment=_links_environment(),
             memory=512, events={"ShortLinks": {"Type": "HttpApi", "Properties": {"Path": LINK_PATH, "Method": "GET"}}},
+        ),
+        "WebLogGroup": _log_group("web"),
+        "WebFunction": _function(
+            WEB_HANDLER, "web", "coursebot web chat and push-to-talk in front of the Lex bot (RecognizeText, "
+            "RecognizeUtterance)", WEB_TIMEOUT_SECONDS, "WebLogGroup", policy=_web_policy(),
+            environment=_web_environment(), memory=512,
+            events={f"Web{i}": {"Type": "HttpApi", "Properties": {"Path": path, "Method": method}}
+                    for i, (method, path) in enumerate(WEB_ROUTES)},
         ),
         # --- the Lex bot --------------------------------------------------------------------------
         "LexBotRole": {"Type": "AWS::IAM::Role", "Properties": {
@@ -356,8 +407,11 @@ def build_template() -> dict[str, Any]:
     resources.update(_alarms("LexFunction", "Lex", 15_000))
     resources.update(_alarms("SlackFunction", "Slack", 30_000))
     resources.update(_alarms("LinksFunction", "Links", 3_000))
+    resources.update(_alarms("WebFunction", "Web", 20_000))
 
     outputs = {
+        "WebChatUrl": {"Description": "Open this: the web chat (typed and push-to-talk) answered by the Lex bot",
+                       "Value": _sub("https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/")},
         "SlackEventsUrl": {"Description": "Request URL for the Slack app (Event Subscriptions, Interactivity, slash command)",
                            "Value": _sub("https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/slack/events")},
         "ShortLinkBaseUrl": {"Description": "Short links the Lex bot sends: <this>/l/<id> redirects to the file",
@@ -376,7 +430,7 @@ def build_template() -> dict[str, Any]:
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
-        "Description": "coursebot: Lex V2 bot and Slack app on Lambda, Bedrock Knowledge Base on S3 Vectors, "
+        "Description": "coursebot: Lex V2 bot, its web chat and the Slack app on Lambda, Bedrock Knowledge Base on S3 Vectors, "
                        "S3, DynamoDB and CloudWatch alarms. Generated by bot/aws/stack.py; do not edit by hand.",
         "Parameters": PARAMETERS,
         "Conditions": {"HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [_ref("AlarmTopicArn"), ""]}]}},

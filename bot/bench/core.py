@@ -116,8 +116,11 @@ def nlu_report(results: list[tuple[str, str, float]], intents: list[str]) -> dic
 
 # The test splits: written by someone who had not read the specs or the NLU. Split a was scored
 # once before any tuning (the headline); its misses then informed general fixes (those items moved
-# to dev); split b was scored once after that tuning and never tuned on.
-NLU_TEST_SPLITS = (("test b (blind, never tuned on)", "nlu_test_b.jsonl"),
+# to dev); split b was scored once after that tuning and never tuned on. Split c (300 messages, ten
+# intents, 16% in es/fr/de/pt, written later by another blind writer) was first scored at 92.6% (264
+# of 285; its 15 QuizMe messages predate that intent) and is never tuned on.
+NLU_TEST_SPLITS = (("test c (blind, never tuned on)", "nlu_test_c.jsonl"),
+                   ("test b (blind, scored after tuning on a)", "nlu_test_b.jsonl"),
                    ("test a (blind, its misses studied)", "nlu_test_a.jsonl"))
 QA_ROUTING_FILE = "qa_routing.jsonl"
 
@@ -177,6 +180,7 @@ def bench_pdf_routing() -> list[Row]:
 
     from bot.files import attachment_from_path
     from bot.router import Router
+    from kb.index import YOUR_FILE
     from bot.services import Services
     from bot.settings import load
     from bot.turn import Turn
@@ -190,7 +194,8 @@ def bench_pdf_routing() -> list[Row]:
     routed = cited = plain = total = 0
     evidence_ms: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        services = Services(load(home=Path(tmp), backend="local"))
+        # a chat upload is read by the worker queue; the bench waits for it, as a student would
+        services = Services(load(home=Path(tmp), backend="local", kb_chat_ingest_wait_seconds=900))
         router = Router(services)
         course = next((i.spec.name for i in router.intents.values() if i.spec.remembers_question), None)
         for pdf, questions in by_pdf.items():
@@ -199,7 +204,10 @@ def bench_pdf_routing() -> list[Row]:
                 print(f"  pdf routing: {pdf} is not installed; skipped", file=sys.stderr)
                 continue
             conv = f"web:{uuid.uuid4().hex}"
-            router.handle(Turn(conversation=conv, channel="web", text="", attachments=(attachment_from_path(str(path)),)))
+            added = router.handle(Turn(conversation=conv, channel="web", text="",
+                                       attachments=(attachment_from_path(str(path)),)))
+            if not any(i.get("status") in ("added", "replaced", "unchanged") for i in added.details.get("ingested", [])):
+                print(f"  pdf routing: {path.name} was not indexed: {added.text[:120]!r}", file=sys.stderr)
             for q in questions:
                 total += 1
                 plain += services.nlu.parse(q["question"], [], use_evidence=False).intent == course
@@ -209,7 +217,7 @@ def bench_pdf_routing() -> list[Row]:
                 reply = router.handle(Turn(conversation=conv, channel="web", text=q["question"]))
                 if reply.intent == course:
                     routed += 1
-                    cited += any(c.source == path.name for c in reply.citations)
+                    cited += any(c.source in (path.name, path.name + YOUR_FILE) for c in reply.citations)
                 else:
                     print(f"  pdf routing miss: {q['question'][:70]!r} -> {reply.intent}", file=sys.stderr)
     if not total:

@@ -1,4 +1,5 @@
-"""`coursebot serve [--host 127.0.0.1] [--port 8000]`: the local web chat on uvicorn."""
+"""`coursebot serve [--host 127.0.0.1] [--port 8000] [--lex BOT_ID/ALIAS_ID [--locale en_US]]`: the web
+chat on uvicorn, answered by the local router or, with ``--lex``, by a deployed Lex V2 bot alias."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: only this machine can connect)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--lex", metavar="BOT_ID/ALIAS_ID",
+                   help="Lex mode: answer with this Lex V2 bot alias (RecognizeText, and RecognizeUtterance for "
+                        "the push-to-talk button); AWS credentials come from the usual chain. The stack "
+                        "outputs LexBotId and LexBotAliasId.")
+    p.add_argument("--locale", default="en_US", help="the bot locale Lex mode talks to (default en_US)")
     p.set_defaults(run=run)
 
 
@@ -139,6 +145,17 @@ def run(args: argparse.Namespace) -> int:
     from bot.router import Router
     from bot.services import Services
 
+    lex_bot = None
+    if args.lex is not None:
+        from bot.aws import lex_runtime
+        from bot.errors import InputError
+
+        try:
+            lex_bot = (*lex_runtime.check_bot(args.lex), lex_runtime.check_locale(args.locale))
+        except InputError as e:
+            print(f"coursebot serve: --lex {args.lex!r}: {e.user_message}", file=sys.stderr)
+            return 2
+
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -165,11 +182,20 @@ def run(args: argparse.Namespace) -> int:
     from bot.roles import instructor_token
 
     token, generated = instructor_token(settings)
-    app = create_app(services, Router(services), allowed_hosts=None if loopback else ["*"], instructor_token=token)
+    lex = None
+    if lex_bot is not None:
+        from bot.aws.lex_runtime import LexRuntime
+        from bot.channels.web.lexmode import LexChat
+
+        lex = LexChat(LexRuntime(*lex_bot, settings=settings), max_speech_seconds=settings.web_max_speech_seconds)
+    app = create_app(services, Router(services), allowed_hosts=None if loopback else ["*"], instructor_token=token,
+                     lex=lex)
     if not loopback:
         print(f"coursebot serve: listening on {args.host}, so other machines can reach this chat; "
               "it has no login.", file=sys.stderr)
     print(f"coursebot web chat: {url}  (Ctrl-C to stop)")
+    if lex_bot:
+        print(f"answered by Lex bot {lex_bot[0]}, alias {lex_bot[1]}, locale {lex_bot[2]} (push-to-talk on)", flush=True)
     # like a notebook server: whoever has the token is the instructor (course PDFs, Insights) until it stops
     shown = token if generated else "<the instructor token you set>"
     print(f"instructor link (keep it private): {url}/?instructor={shown}", flush=True)

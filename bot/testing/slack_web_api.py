@@ -1,7 +1,7 @@
 """A local stand-in for the Slack Web API over real HTTP (tests and `coursebot bench slack`; never on a request path).
 
 Plays ``auth.test``, ``chat.postMessage``, ``chat.update`` and ``chat.delete`` (of messages it posted),
-``chat.postEphemeral``, ``views.publish``, the three ``files_upload_v2``
+``chat.postEphemeral``, ``views.publish``, ``views.open``, the three ``files_upload_v2``
 steps, ``files.info``, private file downloads (bearer token required, like ``url_private``) and
 ``response_url`` webhooks; records every call; can answer ``ratelimited`` (HTTP 429 + Retry-After).
 """
@@ -222,6 +222,14 @@ class FakeSlack:
             view = params.get("view")
             view = json.loads(view) if isinstance(view, str) else view
             if not params.get("user_id") or not isinstance(view, dict) or view.get("type") != "home":
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **view}}
+        if method == "views.open":  # a modal, opened with the trigger_id of a click (valid for 3 s at Slack)
+            view = params.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            if not params.get("trigger_id"):
+                return {"ok": False, "error": "invalid_trigger_id"}
+            if not isinstance(view, dict) or view.get("type") != "modal":
                 return {"ok": False, "error": "invalid_arguments"}
             return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **view}}
         if method == "chat.postEphemeral":

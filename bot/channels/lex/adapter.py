@@ -14,7 +14,8 @@ import re
 from typing import Any, Mapping
 
 from bot import keys, shortlinks
-from bot.turn import Media, Reply, Turn
+from bot.files import PDF_LINK
+from bot.turn import Attachment, Media, Reply, Turn
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +28,32 @@ BUTTON_CHARS = 50  # Button text and value: 1-50 characters
 MAX_BUTTONS = 5  # at most 5 buttons per card
 MAX_KEY_CHARS = 200  # our conversation key in the session attributes
 
+# Our own clients (the web chat's Lex mode) set this request attribute; the code hook then adds the
+# links payload (kinds, citations) to text replies too, so the client renders media and sources.
+CLIENT_ATTRIBUTE = "coursebot_client"
+WEB_CLIENT = "web"
+SOURCES_HEADER = "Sources:"
+SUGGESTIONS_TITLE = "You could also ask"
+
 SESSION_KEY = "coursebot_conversation"  # the only session attribute we set: the key, signed (bot.keys)
+# An instructor's client sends the instructor token (COURSEBOT_INSTRUCTOR_TOKEN) as this request
+# attribute on each request; request attributes last one request, so Lex never keeps the token.
+INSTRUCTOR_ATTRIBUTE = "coursebot_instructor"
+MAX_LINKED_PDFS = 5
 LEX_FALLBACK = "FallbackIntent"  # the name of AMAZON.FallbackIntent in every Lex V2 bot
 FALLBACK = "Fallback"
 
 # ==================================================================================================
 # event -> Turn
 # ==================================================================================================
-def to_turn(event: Any, secret: bytes | None = None) -> Turn:
+def to_turn(event: Any, secret: bytes | None = None, instructor_token: str | None = None) -> Turn:
     """The Turn for a Lex V2 code-hook event. Tolerates missing and null fields; never raises.
 
     The intent comes from Lex (``FallbackIntent`` and names we do not know become ``Fallback``), so
     the router never runs the local NLU for Lex turns. ``secret`` (:func:`bot.keys.secret`) checks
     the conversation key carried in the session attributes; without it the key is ``lex-<sessionId>``.
+    The turn is an instructor's when the request attribute ``coursebot_instructor`` is
+    ``instructor_token`` (never without a token); ``s3://`` links to PDFs become attachments.
     """
     event = _map(event)
     state = _map(event.get("sessionState"))
@@ -52,9 +66,10 @@ def to_turn(event: Any, secret: bytes | None = None) -> Turn:
     if intent == FALLBACK and name != FALLBACK:
         confidence = 0.0
     session_id = _text(event.get("sessionId"))[:MAX_KEY_CHARS]
+    text = _text(event.get("inputTranscript"))[:MAX_INPUT_CHARS]
     return Turn(
         conversation=conversation_key(event, secret),
-        text=_text(event.get("inputTranscript"))[:MAX_INPUT_CHARS],
+        text=text,
         user=f"lex:{session_id}" if session_id else "lex:anonymous",
         channel="lex",
         input_mode="speech" if event.get("inputMode") in ("Speech", "DTMF") else "text",
@@ -62,7 +77,23 @@ def to_turn(event: Any, secret: bytes | None = None) -> Turn:
         slots=slot_values(lex_intent.get("slots")),
         confidence=confidence,
         course=session_course(event),
+        role=role(event, instructor_token),
+        attachments=linked_pdfs(text),
     )
+
+
+def role(event: Any, instructor_token: str | None) -> str:
+    """``instructor`` when the request carries the instructor token, else ``student``."""
+    from bot.roles import INSTRUCTOR, STUDENT, is_instructor_token
+
+    offered = _map(_map(event).get("requestAttributes")).get(INSTRUCTOR_ATTRIBUTE)
+    return INSTRUCTOR if is_instructor_token(offered, instructor_token) else STUDENT
+
+
+def linked_pdfs(text: str) -> tuple[Attachment, ...]:
+    """The PDFs a message names by ``s3://bucket/key.pdf`` link (at most five), read when used."""
+    urls = list(dict.fromkeys(PDF_LINK.findall(text or "")))[:MAX_LINKED_PDFS]
+    return tuple(Attachment(name=url.rsplit("/", 1)[-1], mime="application/pdf", url=url) for url in urls)
 
 
 def session_course(event: Any) -> str | None:
@@ -188,7 +219,8 @@ def to_lex(reply: Reply, event: Any, *, speech_chars: int = 350, secret: bytes |
         action: dict[str, Any] = {"type": "ElicitSlot", "slotToElicit": str(reply.elicit_slot)[:100]}
     else:
         action = {"type": "Close"}
-    messages = speech_messages(reply, speech_chars) if speech else text_messages(reply)
+    structured = _map(event.get("requestAttributes")).get(CLIENT_ATTRIBUTE) == WEB_CLIENT
+    messages = speech_messages(reply, speech_chars) if speech else text_messages(reply, structured=structured)
     return {
         "sessionState": {
             "dialogAction": action,
@@ -247,9 +279,10 @@ def _clean_slot(slot: Any) -> dict[str, Any] | None:
 
 
 # --- text input: PlainText + ImageResponseCards ---------------------------------------------------
-def text_messages(reply: Reply) -> list[dict[str, Any]]:
-    """PlainText answer chunks, a sources message, media links and cards, and a suggestions card."""
-    extras = _extras(reply)
+def text_messages(reply: Reply, *, structured: bool = False) -> list[dict[str, Any]]:
+    """PlainText answer chunks, a sources message, media links and cards, and a suggestions card;
+    ``structured`` (our own clients) adds the links payload that says which link is which."""
+    extras = _extras(reply, structured)
     has_link = any(m.url and len(m.url) <= MAX_MESSAGE_CHARS - 100 for m in reply.attachments if m.kind == "file")
     chunks = split_text(_clean_text(reply.text) or "(no answer)", MAX_MESSAGE_CHARS, MAX_MESSAGES - len(extras),
                         overflow=(" [The answer is longer than this chat allows; the full text is in the link below.]"
@@ -257,13 +290,16 @@ def text_messages(reply: Reply) -> list[dict[str, Any]]:
     return [_plain(c) for c in chunks] + extras
 
 
-def _extras(reply: Reply) -> list[dict[str, Any]]:
+def _extras(reply: Reply, structured: bool = False) -> list[dict[str, Any]]:
     extras: list[dict[str, Any]] = []
     sources = _sources_text(reply)
     if sources:
         extras.append(_plain(sources))
     for media in reply.attachments:
         extras.extend(_media_messages(media))
+    payload = _links_payload(link_entries(reply))[0] if structured else None
+    if payload:
+        extras.append({"contentType": "CustomPayload", "content": payload})
     rating = _rating_card(reply)
     if rating:
         extras.append(rating)
@@ -290,7 +326,7 @@ def _plain(text: str) -> dict[str, Any]:
 def _sources_text(reply: Reply) -> str | None:
     if not reply.citations:
         return None
-    lines = ["Sources:"]
+    lines = [SOURCES_HEADER]
     for i, c in enumerate(reply.citations, 1):
         where = c.source + (f", page {c.page}" if c.page else "")
         line = f"[{i}] {where}"
@@ -348,7 +384,7 @@ def _suggestions_card(suggestions: tuple[str, ...]) -> dict[str, Any] | None:
             break
     if not buttons:
         return None
-    return {"contentType": "ImageResponseCard", "imageResponseCard": {"title": "You could also ask", "buttons": buttons}}
+    return {"contentType": "ImageResponseCard", "imageResponseCard": {"title": SUGGESTIONS_TITLE, "buttons": buttons}}
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_CHARS, max_parts: int = MAX_MESSAGES, overflow: str = " [...]") -> list[str]:
@@ -391,8 +427,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 def speech_messages(reply: Reply, max_chars: int = 350) -> list[dict[str, Any]]:
     """One SSML message with a short spoken answer; links are never read ("I've sent you the link"),
     and the links that fit go in a CustomPayload message, which Lex does not speak."""
-    links = [(m.title or _MEDIA_LABEL.get(m.kind, "File"), m.url) for m in reply.attachments if m.url]
-    links += [(c.source + (f", page {c.page}" if c.page else ""), c.url) for c in reply.citations if c.url]
+    links = link_entries(reply)
     payload, sent = _links_payload(links)
     if links or _URL.search(reply.text or ""):
         tail = " I've sent you the link." if sent else " The link is in the text version of this chat."
@@ -439,12 +474,23 @@ def _short(text: str, max_chars: int) -> str:
     return out or _cut(text, max_chars).rstrip(" ,;:") + "..."
 
 
-def _links_payload(links: list[tuple[str, str | None]]) -> tuple[str | None, bool]:
+def link_entries(reply: Reply) -> list[dict[str, Any]]:
+    """The reply's links for the CustomPayload: ``title`` and ``url``, with ``kind`` (audio, image,
+    file or citation) and ``mime`` for media, ``source`` and ``page`` for citations."""
+    links: list[dict[str, Any]] = [
+        {"title": (m.title or _MEDIA_LABEL.get(m.kind, "File"))[:100], "url": m.url, "kind": m.kind, "mime": m.mime[:100]}
+        for m in reply.attachments if m.url]
+    links += [{"title": (c.source + (f", page {c.page}" if c.page else ""))[:100], "url": c.url, "kind": "citation",
+               "source": c.source[:100], "page": c.page} for c in reply.citations if c.url]
+    return links
+
+
+def _links_payload(links: list[dict[str, Any]]) -> tuple[str | None, bool]:
     """A JSON ``{"links": [...]}`` CustomPayload with the links that fit in 1024 characters."""
-    kept: list[dict[str, str]] = []
-    for title, url in links:
-        candidate = kept + [{"title": title[:100], "url": url or ""}]
-        if url and len(json.dumps({"links": candidate})) <= MAX_MESSAGE_CHARS:
+    kept: list[dict[str, Any]] = []
+    for link in links:
+        candidate = kept + [link]
+        if link.get("url") and len(json.dumps({"links": candidate})) <= MAX_MESSAGE_CHARS:
             kept = candidate
     if not kept:
         return None, False

@@ -63,7 +63,7 @@ def handle_event(event: Any, context: Any = None, router: Any = None, budget: fl
     router = router or get_router()
     budget = budget if budget is not None else time_budget(router.settings, context)
     secret = _secret(router.settings)
-    turn = to_turn(event, secret)
+    turn = to_turn(event, secret, instructor_token=getattr(router.settings, "instructor_token", None))
     if _map(event).get("invocationSource") == "DialogCodeHook":
         done, result = run_with_budget(lambda: dialog_step(router, turn), budget)
         if done and result is None:

@@ -1,7 +1,9 @@
-"""Slack channel: a slack-bolt app (mentions, DMs, /coursebot, file shares, buttons) over HTTP, Socket Mode or Lambda.
+"""Slack channel: a slack-bolt app (mentions, DMs, thread replies, /coursebot, file shares, buttons, the Home tab, a
+message shortcut, feedback) over HTTP, Socket Mode or Lambda.
 
 One module per job: ``adapter`` (pure: Slack payload -> Turn, Reply -> Block Kit), ``blocks``
-(Block Kit building and escaping), ``files`` (download and upload I/O), ``app`` (Bolt wiring, the
+(Block Kit building and escaping), ``feedback`` (pure: the 👍 / 👎 buttons, the "what was wrong?"
+modal, reading their clicks and submissions), ``files`` (download and upload I/O), ``app`` (Bolt wiring, the
 thin per-delivery handler), ``server`` (HTTP and Socket Mode), ``aws_lambda`` (the Lambda entry
 ``bot.channels.slack.lambda_handler``) and ``dedupe`` (the seen-delivery stores). The names below
 are this package's API; ``slack_bolt`` is imported only inside functions, so ``import bot`` never needs it.

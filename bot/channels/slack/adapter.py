@@ -17,6 +17,7 @@ from typing import Any, Callable
 import bot.keys as keys
 from bot.channels.slack.blocks import (ACTION_READ_ALOUD, ACTION_SOURCES, ACTION_SUGGEST, Blocks, failure_blocks,
                                        is_failure, reply_blocks)
+from bot.channels.slack.feedback import feedback_block, invites_feedback
 from bot.roles import INSTRUCTOR, STUDENT
 from bot.turn import Reply, Turn
 
@@ -281,7 +282,10 @@ def permalink(workspace_url: str | None, channel: str, ts: str, thread_ts: str |
 
 def render(reply: Reply) -> Blocks:
     """The router's Reply as Slack's (notification text, blocks): the warning note for a failed reply,
-    else the answer with its sources and buttons (media are uploaded separately)."""
+    else the answer with its sources and buttons, and 👍 / 👎 under a course answer (media are uploaded
+    separately)."""
     if is_failure(reply):
         return failure_blocks(reply.text)
-    return reply_blocks(reply, reply.conversation or "")
+    conversation = reply.conversation or ""
+    tail = (feedback_block(reply.answer_id, conversation),) if conversation and invites_feedback(reply) else ()
+    return reply_blocks(reply, conversation, tail=tail)

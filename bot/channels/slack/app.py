@@ -1,7 +1,9 @@
 """The Slack app: Bolt wiring and a thin handler per delivery (payload -> Turn -> router -> Block Kit -> post).
 
 Every request is acknowledged at once and the work runs after (a thread pool as a server, a second
-asynchronous invocation on Lambda); a retried or replayed delivery is answered once. ``slack_bolt``
+asynchronous invocation on Lambda); a retried or replayed delivery is answered once. 👍 / 👎 and the
+feedback form are the exception: a rating is one read and one write, done before the response, so
+👎 can open its form with the click's short-lived trigger_id. ``slack_bolt``
 is imported only inside functions, so ``import bot`` never needs it.
 """
 
@@ -16,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
-from bot.channels.slack import files
+from bot.channels.slack import feedback, files
 from bot.channels.slack.adapter import (COMMAND, SHORTCUT_ASK, Audience, HomeOpened, Incoming, Target, action_to_turn,
                                         command_to_turn, delivery_key, event_to_turn, home_opened, permalink,
                                         placeholder_text, render, shortcut_to_turn)
@@ -242,6 +244,89 @@ class SlackChannel:
             self.fail(client, incoming.target, _posting_failure(spot.refused))
             return
         self.handle(incoming, client, respond, placeholder=spot)
+
+    # -- 👍 / 👎 on an answer: rated through bot.insight, as the web chat's POST /api/feedback --
+    def on_feedback(self, body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
+        """A click on 👍 or 👎: store the rating, open "what was wrong?" for 👎, thank in place.
+
+        Runs before the response (not in a lazy listener): the rating is one read and one write, and
+        views.open must use the click's trigger_id within 3 s of the click.
+        """
+        c = feedback.click(body)
+        if c is None:
+            return
+        target = Target(c.channel, c.thread_ts, c.user, respond=respond, team=c.team)
+        if not self._rate(client, target, c.conversation, c.answer_id, c.rating):
+            return
+        if c.rating == "down" and c.trigger_id:
+            from slack_sdk.errors import SlackApiError
+
+            try:
+                client.views_open(trigger_id=c.trigger_id, view=feedback.comment_view(c))
+            except SlackApiError as e:  # the 👎 is stored; only the optional comment is lost
+                log.warning("Slack refused the feedback form: %s",
+                            e.response.get("error") if e.response is not None else "unknown")
+            except Exception:
+                log.exception("could not open the feedback form")
+        self._thank(client, target, c)
+
+    def on_feedback_comment(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The "what was wrong?" form was sent: store the comment with the 👎. Returns the ack's arguments
+        (nothing closes the form; an error shows in it)."""
+        from bot.insight import FeedbackError, rate
+
+        sent = feedback.comment(body)
+        if sent is None:
+            return {}
+        if sent.conversation is None or not feedback.is_answer_id(sent.answer_id):
+            return {"response_action": "update", "view": feedback.note_view(feedback.NOT_RECORDED)}
+        try:
+            rate(self.router.services, sent.conversation, sent.answer_id, "down", sent.comment)
+        except FeedbackError as e:
+            if e.code == "bad_feedback":  # the id was checked above: the comment is what is wrong
+                return {"response_action": "errors", "errors": {feedback.COMMENT_BLOCK: e.user_message}}
+            return {"response_action": "update", "view": feedback.note_view(feedback.NOT_RECORDED)}
+        except CoursebotError as e:
+            return {"response_action": "update", "view": feedback.note_view(e.user_message)}
+        except Exception:
+            log.exception("could not store the feedback comment")
+            return {"response_action": "update", "view": feedback.note_view(GENERIC_FAILURE)}
+        return {}
+
+    def _rate(self, client: Any, target: Target, conversation: str, answer_id: str, rating: str) -> bool:
+        """Store a rating; a short private note (and False) when it cannot be stored."""
+        from bot.insight import rate
+
+        if not feedback.is_answer_id(answer_id):
+            self.fail(client, target, feedback.NOT_RECORDED)
+            return False
+        try:
+            rate(self.router.services, conversation, answer_id, rating)
+            return True
+        except CoursebotError as e:  # unknown or malformed answer ids, the store being down
+            self.fail(client, target, e.user_message)
+        except Exception:
+            log.exception("could not store the rating")
+            self.fail(client, target, GENERIC_FAILURE)
+        return False
+
+    def _thank(self, client: Any, target: Target, c: "feedback.Click") -> None:
+        """Replace the buttons with the thanks in the answer itself; a private thanks where that cannot be done."""
+        from slack_sdk.errors import SlackApiError
+
+        blocks = feedback.thanked(list(c.blocks), c.rating)
+        if blocks is not None and c.message_ts and c.channel:
+            try:
+                client.chat_update(channel=c.channel, ts=c.message_ts, text=c.text or "coursebot", blocks=blocks)
+                return
+            except SlackApiError as e:
+                log.warning("Slack refused to update the rated answer: %s",
+                            e.response.get("error") if e.response is not None else "unknown")
+            except Exception:
+                log.exception("could not update the rated answer")
+        note = feedback.THANKS_UP if c.rating == "up" else feedback.THANKS_DOWN
+        self.post(client, target, note, [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}],
+                  ephemeral=True)
 
     def on_home(self, body: dict[str, Any], client: Any) -> None:
         """The App Home tab: what the bot can do, the course, the person's recent questions."""
@@ -558,12 +643,21 @@ def build_app(settings: "Settings", router: "Router", client: Any = None, *, ded
     def work_action(body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
         channel.on_action(body, client, respond)
 
+    def feedback_click(ack: Callable[..., None], body: dict[str, Any], client: Any, respond: Callable[..., Any]) -> None:
+        ack()
+        channel.on_feedback(body, client, respond)  # before the response: views.open needs the fresh trigger_id
+
+    def feedback_comment(ack: Callable[..., None], body: dict[str, Any]) -> None:
+        ack(**channel.on_feedback_comment(body))  # the ack closes the form, or shows what is wrong in it
+
     app.event("app_mention")(ack=ack_event, lazy=[work_event])
     app.event("message")(ack=ack_event, lazy=[work_event])  # DMs and thread replies; others are acked and dropped
     app.event("app_home_opened")(ack=ack_now, lazy=[work_home])
     app.shortcut(SHORTCUT_ASK)(ack=ack_now, lazy=[work_shortcut])
     app.command(COMMAND)(ack=ack_now, lazy=[work_command])
-    app.action(re.compile(r"^coursebot_"))(ack=ack_now, lazy=[work_action])
+    app.action(feedback.ACTION_PATTERN)(feedback_click)  # before the other buttons: the first match handles a click
+    app.view(feedback.VIEW_COMMENT)(feedback_comment)
+    app.action(re.compile(r"^coursebot_(?!feedback_)"))(ack=ack_now, lazy=[work_action])
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -87,7 +87,7 @@ def _citation_label(i: int, source: str, page: int | None) -> str:
     return f"[{i}] {source}" + (f", p. {page}" if page else "")
 
 
-def _button(text: str, action_id: str, value: dict[str, Any], style: str | None = None) -> dict[str, Any]:
+def button(text: str, action_id: str, value: dict[str, Any], style: str | None = None) -> dict[str, Any]:
     b: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text[:BUTTON_TEXT], "emoji": True},
                          "action_id": action_id, "value": _fit_value(value)}
     if style:
@@ -112,13 +112,18 @@ def _fit_value(value: dict[str, Any]) -> str:
     return raw[:BUTTON_VALUE]
 
 
-def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> Blocks:
+def reply_blocks(reply: Reply, conversation: str, buttons: bool = True,
+                 tail: tuple[dict[str, Any], ...] = ()) -> Blocks:
     """A Reply as (notification text, Block Kit blocks).
 
     The answer is mrkdwn-escaped; citations become context blocks with links; "Read aloud", "Show
     sources" and the suggestions become buttons. Media (audio, images) are not in the blocks: they
     are uploaded into the thread (:func:`bot.channels.slack.files.upload`), which outlives an
     expiring link.
+
+    Args:
+        tail: blocks that end the message (the feedback buttons); kept, with the buttons, when a
+            long answer is shortened to fit.
     """
     text = reply.text.strip() or "(no answer)"
     blocks: list[dict[str, Any]] = []
@@ -126,21 +131,24 @@ def reply_blocks(reply: Reply, conversation: str, buttons: bool = True) -> Block
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": part}})
     if reply.citations:
         blocks += citation_blocks(reply)
+    closing: list[dict[str, Any]] = []  # the buttons: always last, never cut off
     if buttons and not is_failure(reply):
         actions = []
         if reply.intent not in _NO_READ_ALOUD and reply.state == "fulfilled" and reply.error is None and len(text) > 1:
-            actions.append(_button("Read aloud", ACTION_READ_ALOUD, {"c": conversation, "t": text}))
+            actions.append(button("Read aloud", ACTION_READ_ALOUD, {"c": conversation, "t": text}))
         if reply.citations:
-            actions.append(_button("Show sources", ACTION_SOURCES, {
+            actions.append(button("Show sources", ACTION_SOURCES, {
                 "c": conversation, "s": [[c.source, c.page, c.url, c.quote] for c in reply.citations]}))
         for i, s in enumerate(reply.suggestions[:MAX_SUGGESTIONS]):
             if s.strip():
-                actions.append(_button(s, f"{ACTION_SUGGEST}_{i}", {"c": conversation, "t": s}))
+                actions.append(button(s, f"{ACTION_SUGGEST}_{i}", {"c": conversation, "t": s}))
         if actions:
-            blocks.append({"type": "actions", "block_id": "coursebot_actions", "elements": actions})
-    if len(blocks) > MAX_BLOCKS:
-        blocks = blocks[:MAX_BLOCKS - 1] + [{"type": "context", "elements": [
+            closing.append({"type": "actions", "block_id": "coursebot_actions", "elements": actions})
+    closing += list(tail)
+    if len(blocks) + len(closing) > MAX_BLOCKS:
+        blocks = blocks[:MAX_BLOCKS - len(closing) - 1] + [{"type": "context", "elements": [
             {"type": "mrkdwn", "text": "_(answer shortened to fit in one Slack message)_"}]}]
+    blocks += closing
     fallback = escape(text)
     if len(fallback) > SECTION_CHARS:
         fallback = _chunks(fallback, SECTION_CHARS - 1)[0] + "…"

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.aws.lex_runtime import PCM_RATE  # noqa: F401 - stdlib only; the one definition of the format
 from bot.errors import CoursebotError
 from bot.files import UPLOAD_EXTENSIONS, sniff, unsupported
 from bot.turn import Attachment, Reply, Turn
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # Uploads the bot can use, by the type sniffed from the bytes (never the name or the browser's type).
 UPLOAD_TYPES = UPLOAD_EXTENSIONS
+# POST /api/voice takes raw 16 kHz, 16-bit, mono, little-endian PCM (what Lex RecognizeUtterance takes)
+PCM_TYPE = "audio/l16"
 
 
 # --- OpenAPI models of the Reply JSON contract (bot.turn.Reply.to_dict) ----------------------------
@@ -79,6 +82,30 @@ class FeedbackIn(BaseModel):
     comment: str | None = Field(None, description="what was wrong (optional, one line)", max_length=500)
 
 
+class ConfigOut(BaseModel):
+    """GET /api/config: what the page may offer here."""
+
+    mode: str = Field(description="local (the router on this server) or lex (a Lex V2 bot alias)")
+    speech: bool = Field(description="whether POST /api/voice takes speech (shows the push-to-talk button)")
+    uploads: bool = Field(description="whether files can be attached")
+    speech_sample_rate: int = Field(PCM_RATE, description="PCM sample rate POST /api/voice takes")
+    max_speech_seconds: float | None = None
+    max_speech_bytes: int | None = None
+    max_upload_bytes: int
+
+
+class AudioOut(BaseModel):
+    mime: str
+    data: str = Field(description="the audio, base64")
+
+
+class VoiceOut(ReplyOut):
+    """POST /api/voice: the Reply JSON plus what was heard and the spoken answer."""
+
+    transcript: str = Field(description="what the recognizer heard (empty: nothing)")
+    audio: AudioOut | None = Field(None, description="the spoken answer (Lex: Polly's voice, MP3)")
+
+
 class Health(BaseModel):
     status: str
     backend: str
@@ -131,6 +158,53 @@ def too_large(limit: int) -> str:
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n < 10e6 else f"{n / 1e6:.0f} MB"
+
+
+# --- voice ---------------------------------------------------------------------------------------------
+def too_long_speech(limit: int) -> tuple[int, str, str]:
+    seconds = limit / (PCM_RATE * 2)
+    return 413, f"That recording is too long: keep it under {seconds:g} seconds.", "speech_too_long"
+
+
+def pcm_problem(content_type: str | None, content_length: str | None, limit: int) -> tuple[int, str, str] | None:
+    """``None`` when a POST /api/voice may be read, else ``(status, sentence, code)``: 415 for anything
+    but ``audio/l16; rate=16000`` (mono), 413 for a declared length over ``limit`` bytes."""
+    kind, *params = [p.strip().lower() for p in (content_type or "").split(";")]
+    options = dict(p.partition("=")[::2] for p in params if "=" in p)
+    if kind != PCM_TYPE or options.get("rate") != str(PCM_RATE) or options.get("channels", "1") != "1":
+        return 415, ("Send the recording as 16 kHz 16-bit mono PCM "
+                     f"(Content-Type: {PCM_TYPE}; rate={PCM_RATE}; channels=1)."), "unsupported_audio"
+    if content_length is not None and content_length.isdigit() and int(content_length) > limit:
+        return too_long_speech(limit)
+    return None
+
+
+def config_out(lex: Any, voice: Any, max_upload_bytes: int) -> dict[str, Any]:
+    """GET /api/config for this app: Lex mode or local, whether speech and uploads are offered."""
+    return ConfigOut(mode="lex" if lex is not None else "local", speech=voice is not None,
+                     uploads=lex is None or bool(getattr(lex, "uploads", False)),
+                     max_speech_seconds=getattr(voice, "max_speech_seconds", None),
+                     max_speech_bytes=getattr(voice, "max_speech_bytes", None),
+                     max_upload_bytes=max_upload_bytes).model_dump()
+
+
+def lex_web(reply: Reply, services: Any, base_url: str) -> dict[str, Any]:
+    """The Reply JSON of a Lex answer: answers are rated in Lex's own way (the "helpful" buttons), so
+    there is no local answer id to rate."""
+    data = to_web(reply, services, base_url)
+    data["answer_id"] = ""
+    return data
+
+
+def voice_web(answer: Any, services: Any, base_url: str, from_lex: bool) -> dict[str, Any]:
+    """The POST /api/voice JSON: the Reply JSON plus ``transcript`` and ``audio`` (base64) when there is one."""
+    import base64
+
+    data = lex_web(answer.reply, services, base_url) if from_lex else to_web(answer.reply, services, base_url)
+    data["transcript"] = answer.transcript or ""
+    data["audio"] = ({"mime": answer.audio_mime or "audio/mpeg", "data": base64.b64encode(answer.audio).decode()}
+                     if answer.audio else None)
+    return data
 
 
 # --- Reply -> JSON -------------------------------------------------------------------------------------

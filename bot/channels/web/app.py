@@ -4,7 +4,9 @@ Routes: ``GET /`` the one-page chat, ``POST /api/turn`` (multipart ``text`` + op
 -> the Reply JSON, ``POST /api/feedback`` (JSON ``answer_id``, ``rating``, ``comment``) rates one of
 this browser's answers, ``GET /insights`` the instructor's report (in ``insights``), ``GET /api/progress``
 how far the PDF this browser is adding has got ("reading page 12 of 52…", polled while its turn runs),
-``POST /api/new`` starts a new conversation,
+``POST /api/new`` starts a new conversation, ``GET /api/config`` what this server's page may offer (Lex
+mode, speech, uploads), ``POST /api/voice`` (16 kHz 16-bit mono PCM, ``audio/l16``) -> the transcript,
+the Reply JSON and the spoken answer, when the mode takes speech,
 ``GET /files/<key>?expires=&sig=`` serves blobs through signed expiring links, ``GET /l/<id>`` redirects a short link (bot/shortlinks.py)
 to a fresh one (those two in ``files``), ``GET /healthz``, ``GET /openapi.json``.
 
@@ -37,7 +39,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from bot.channels.web.adapter import (
+    PCM_TYPE,
     UPLOAD_TYPES,
+    ConfigOut,
+    VoiceOut,
+    config_out,
+    lex_web,
+    pcm_problem,
+    voice_web,
     FeedbackIn,
     Health,
     ProgressOut,
@@ -47,9 +56,11 @@ from bot.channels.web.adapter import (
     to_turn,
     to_web,
     too_large,
+    too_long_speech,
     upload_name,
 )
 from bot import keys
+from bot.aws.lex_runtime import MAX_PCM_BYTES  # stdlib only: the speech limit Lex sets
 from bot.channels.web.files import add_file_routes
 from bot.channels.web.insights import add_insight_routes
 from bot.errors import CoursebotError
@@ -92,8 +103,10 @@ class BodyLimit:
     longer than ``timeout`` seconds to arrive with 408; both answer the usual reply JSON and close
     the connection."""
 
-    def __init__(self, app: Any, limit: int, message: str, timeout: float = 30.0):
+    def __init__(self, app: Any, limit: int, message: str, timeout: float = 30.0,
+                 paths: dict[str, tuple[int, str, str]] | None = None):
         self.app, self.limit, self.message, self.timeout = app, limit, message, timeout
+        self.paths = paths or {}  # path -> (its own limit, the sentence, the error code)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
@@ -101,7 +114,8 @@ class BodyLimit:
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
+        limit = self.paths.get(scope.get("path", ""), (self.limit,))[0]
+        if length is not None and length.isdigit() and int(length) > limit:
             await self._refuse(scope, send, 413)
             return
         seen = 0
@@ -123,7 +137,7 @@ class BodyLimit:
                 raise _TooSlow() from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     refused = 413
                     raise _TooLarge()
                 body_done = not message.get("more_body", False)
@@ -148,7 +162,10 @@ class BodyLimit:
             await self._refuse(scope, send, refused)
 
     async def _refuse(self, scope: dict, send: Any, status: int) -> None:
-        if status == 413:
+        if status == 413 and scope.get("path", "") in self.paths:
+            _, text, code = self.paths[scope["path"]]
+            response = _error_reply(413, text, code)
+        elif status == 413:
             response = _error_reply(413, self.message, "attachment_too_large")
         else:
             response = _error_reply(408, "That request took too long to arrive. Please try again.",
@@ -163,7 +180,7 @@ class BodyLimit:
 
 # --- the app ---------------------------------------------------------------------------------------
 def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[str] | None = None,
-               instructor_token: str | None = None) -> FastAPI:
+               instructor_token: str | None = None, lex: Any = None, voice: Any = None) -> FastAPI:
     """The web chat ASGI app.
 
     Args:
@@ -174,6 +191,11 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         instructor_token: opens the Insights page (default: the setting, else a random one nobody knows).
             opening ``/?instructor=<token>`` makes that browser an instructor (it may
             add course PDFs); the same token.
+        lex: Lex mode (:class:`bot.channels.web.lexmode.LexChat`): typed turns go to the Lex bot alias
+            instead of the router, and speech goes to Lex too.
+        voice: what answers ``POST /api/voice`` (``voice(conversation, pcm) -> VoiceAnswer``): the Lex
+            chat in Lex mode; in local mode an offline recognizer when one is configured (none is
+            bundled, so the page shows no push-to-talk button).
 
     Returns:
         A FastAPI app; run it with uvicorn.
@@ -186,6 +208,8 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         from bot.router import Router
 
         router = Router(services)
+    if voice is None and lex is not None and getattr(lex, "speech", False):
+        voice = lex
     settings = services.settings
     limit = settings.web_max_upload_bytes
     base_url = settings.public_url.rstrip("/")
@@ -205,8 +229,17 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
     locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
     ingesting: dict[str, dict[str, Any]] = {}  # conversation -> the latest progress of the PDF it is adding
 
+    def lock_for(conversation: str) -> asyncio.Lock:
+        """One turn at a time per conversation: its state is read, then written (Lex: one turn per session)."""
+        lock = locks.get(conversation)
+        if lock is None:
+            lock = locks[conversation] = asyncio.Lock()
+        return lock
+
     secret = keys.secret(settings)
+    voice_cap = getattr(voice, "max_speech_bytes", None) or MAX_PCM_BYTES
     app.add_middleware(BodyLimit, limit=limit + _MULTIPART_OVERHEAD, message=too_large(limit),
+                       paths={"/api/voice": (voice_cap, *too_long_speech(voice_cap)[1:])},
                        timeout=settings.web_body_timeout_seconds)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
 
@@ -256,6 +289,10 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         return {"status": "ok", "backend": settings.backend, "intents": sorted(router.intents),
                 "max_upload_bytes": limit}
 
+    @app.get("/api/config", response_model=ConfigOut, summary="What the page may offer on this server")
+    async def config() -> Response:
+        return JSONResponse(config_out(lex, voice, limit), headers={"Cache-Control": "no-store"})
+
     @app.post("/api/turn", summary="Send one message (and optionally a file); get the bot's Reply",
               responses={200: {"model": ReplyOut}, 413: {"model": ReplyOut, "description": "upload too large"},
                          415: {"model": ReplyOut, "description": "upload type not supported"},
@@ -265,6 +302,16 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
         session, new_session, conversation = _conversation(request, secret)
         role = INSTRUCTOR if instructor_mark and is_instructor_token(request.cookies.get(INSTRUCTOR_COOKIE),
                                                                      instructor_mark) else STUDENT
+        lock = lock_for(conversation)
+        if lex is not None:  # Lex mode: the bot alias answers; it carries no files
+            if file is not None and (file.filename or file.size):
+                await file.close()
+                return _with_cookie(_error_reply(415, "Files can't be sent to the bot from this page; ask in "
+                                                 "words instead.", "unsupported_attachment", conversation),
+                                    session, new_session)
+            async with lock:  # Lex refuses two turns of one session at once (ConflictException)
+                reply = await run_in_threadpool(lex.text, conversation, text)
+            return _with_cookie(JSONResponse(lex_web(reply, services, base_url)), session, new_session)
         course = course.strip().lower() or DEFAULT_COURSE
         if course != DEFAULT_COURSE and not await run_in_threadpool(_course_exists, services, course):
             return _with_cookie(_error_reply(404, "There is no such course here. Check the course name in the "
@@ -281,9 +328,6 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
                 return _with_cookie(JSONResponse(reply.to_dict(), status_code=status), session, new_session)
             attachments = (await run_in_threadpool(_store_upload, services, conversation, name, mime, data),)
         turn_ = to_turn(conversation, text, attachments, role=role, course=course)
-        lock = locks.get(conversation)
-        if lock is None:
-            lock = locks[conversation] = asyncio.Lock()
         handle = router.handle
         if any(a.kind == "pdf" for a in attachments):
             handle = _watched(router.handle, ingesting, conversation)
@@ -291,6 +335,31 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
             reply = await run_in_threadpool(handle, turn_)
         data_out = await run_in_threadpool(to_web, reply, services, base_url)
         return _with_cookie(JSONResponse(data_out), session, new_session)
+
+    @app.post("/api/voice", summary="Send one spoken message (16 kHz 16-bit mono PCM); get the transcript, "
+              "the Reply and the spoken answer",
+              responses={200: {"model": VoiceOut}, 413: {"model": ReplyOut, "description": "recording too long"},
+                         415: {"model": ReplyOut, "description": "not audio/l16; rate=16000; channels=1"},
+                         404: {"model": ReplyOut, "description": "this server takes no speech"},
+                         403: {"model": ReplyOut, "description": "cross-origin request"}},
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  PCM_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
+    async def speak(request: Request) -> Response:
+        session, new_session, conversation = _conversation(request, secret)
+        if voice is None:
+            return _with_cookie(_error_reply(404, "Speaking to the bot isn't set up on this server; type your "
+                                             "question instead.", "not_available", conversation), session, new_session)
+        problem = pcm_problem(request.headers.get("content-type"), request.headers.get("content-length"), voice_cap)
+        if problem is None:
+            pcm, problem = await _read_capped(request, voice_cap)
+        if problem is not None:
+            status, text_, code = problem
+            return _with_cookie(_error_reply(status, text_, code, conversation), session, new_session)
+        lock = lock_for(conversation)
+        async with lock:
+            answer = await run_in_threadpool(voice.voice, conversation, pcm)
+        body = voice_web(answer, services, base_url, lex is not None)
+        return _with_cookie(JSONResponse(body), session, new_session)
 
     @app.get("/api/progress", response_model=ProgressOut,
              summary="How far the PDF this browser is adding has got (poll while POST /api/turn runs)")
@@ -331,6 +400,17 @@ def create_app(services: Any = None, router: Any = None, *, allowed_hosts: list[
                        instructor_token if instructor_token is not None else access.instructor_token(settings)[0])
 
     return app
+
+
+async def _read_capped(request: Request, limit: int) -> tuple[bytes, tuple[int, str, str] | None]:
+    """The request body, or a 413 problem as soon as it passes ``limit`` bytes (nothing more is read)."""
+    chunks, seen = [], 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            return b"", too_long_speech(limit)
+        chunks.append(chunk)
+    return b"".join(chunks), None
 
 
 def _watched(handle: Any, ingesting: dict[str, dict[str, Any]], conversation: str) -> Any:

@@ -124,8 +124,9 @@
   // --- messages --------------------------------------------------------------------------------
   function scrollDown() { messages.scrollTop = messages.scrollHeight; }
 
-  function addUserMessage(text, file) {
+  function addUserMessage(text, file, kind) {
     const box = el("div", "msg user");
+    if (kind === "voice") { box.classList.add("voice"); box.title = "What the bot heard"; }
     if (text) box.appendChild(el("div", "plain", text));
     if (file) {
       if (file.type.startsWith("image/")) {
@@ -207,6 +208,7 @@
     if (window.coursebotFeedback) window.coursebotFeedback.attach(box, reply);  // 👍 / 👎 (feedback.js)
     messages.appendChild(box);
     scrollDown();
+    return box;
   }
 
   // --- sending ---------------------------------------------------------------------------------
@@ -311,7 +313,14 @@
     if (files && files.length) setPendingFile(files[0]);
   });
 
+  let mode = "local";  // from /api/config: "lex" when a Lex bot answers (no files there)
+
   function greet() {
+    if (mode === "lex") {
+      addBotMessage({ text: "Hi! Ask me about the course. You can also hold **Hold to talk** and ask out loud.",
+                      intent: "Greeting", suggestions: ["What does the course cover?", "What can you do?"] });
+      return;
+    }
     addBotMessage({
       text: "Hi! Ask me about the course, attach a photo or a PDF (**Attach**, or drag and drop it here), " +
             "or say **read that aloud** after an answer.",
@@ -325,7 +334,10 @@
   fitPlaceholder();
   if (narrow.addEventListener) narrow.addEventListener("change", fitPlaceholder);
 
+  // for voice.js (push-to-talk): it draws its turns with the same functions
+  window.coursebotChat = { addUserMessage, addBotMessage, setBusy, isBusy: () => busy };
+
   fetch("/healthz").then((r) => r.json()).then((h) => { maxUploadBytes = h.max_upload_bytes; }, () => {});
-  greet();
+  fetch("/api/config").then((r) => r.json()).then((c) => { mode = c.mode; }, () => {}).finally(() => greet());
   textBox.focus();
 })();

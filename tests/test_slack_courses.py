@@ -1,0 +1,242 @@
+"""Courses and roles in Slack, end to end: signed requests over real HTTP into the Bolt app, the real
+router, AskCoursePdfs and local course index, and the local fake Slack Web API.
+
+An instructor (COURSEBOT_SLACK_INSTRUCTORS) sharing a PDF is asked with buttons "add to the course or
+just for you?" and the click does it; a student is never asked. COURSEBOT_SLACK_COURSES maps each
+channel to its course; a DM asks for its course once and remembers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import urllib.parse
+
+import pytest
+
+from kb.sample import render
+from test_slack import SECRET, TOKEN, fixture, is_placeholder, post, send_event, sign
+
+TEACHER = "U0TEACH001"
+STUDENT = "U0STUDENT1"
+ML, STATS = "C0COURSE01", "C0STATS001"
+LAMBDA = """# AWS Lambda
+
+## Limits
+AWS Lambda runs functions without servers. A Lambda function can run for at most 15 minutes per invocation.
+"""
+RIDGE = """# Regularization
+
+## Ridge
+In ridge regression, lambda is the penalty weight that shrinks the coefficients towards zero.
+"""
+KINESIS = """# Amazon Kinesis
+
+## Streams
+Amazon Kinesis Data Streams keeps records for 24 hours by default, and up to 365 days.
+"""
+NOTES = """# My study notes
+
+## Zebras
+The plains zebra lives in herds on the grasslands of East Africa. Its stripes confuse biting flies.
+"""
+
+
+@pytest.fixture
+def env(settings):
+    """(fake Slack, app URL, services) with two courses: ml101 in C0COURSE01, stats in C0STATS001."""
+    from bot.channels import slack
+    from bot.channels.slack.dedupe import MemoryDedupe
+    from bot.router import Router
+    from bot.services import Services
+    from bot.testing.slack_web_api import FakeSlack
+
+    with FakeSlack(TOKEN) as fake:
+        cfg = settings.model_copy(update={
+            "slack_bot_token": TOKEN, "slack_signing_secret": SECRET, "slack_api_url": fake.base_url,
+            "slack_instructors": TEACHER, "slack_courses": f"{ML}=ml101,{STATS}=stats",
+            "kb_chat_ingest_wait_seconds": 60})
+        services = Services(cfg)
+        services.kb.ingest_bytes("lambda-functions.pdf", render(LAMBDA), course="ml101")
+        services.kb.ingest_bytes("ridge.pdf", render(RIDGE), course="stats")
+        app = slack.build_app(cfg, Router(services), dedupe=MemoryDedupe(), workers=4)
+        server = slack.serve_http(app, "127.0.0.1", 0)
+        server.start_background()
+        try:
+            yield fake, server.url, services
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+_events = iter(range(1, 10_000))
+
+
+def mention(channel: str, user: str, text: str, ts: str, files: list[dict] | None = None) -> dict:
+    event = fixture("app_mention.json")
+    event["event_id"] = f"Ev0COURSES{next(_events):04d}"
+    event["event"].update({"channel": channel, "user": user, "text": f"<@UBOT0001> {text}".strip(), "ts": ts,
+                           "event_ts": ts})
+    if files:
+        event["event"]["files"] = files
+    return event
+
+
+def dm(user: str, text: str, ts: str) -> dict:
+    event = fixture("message_im.json")
+    event["event_id"] = f"Ev0COURSES{next(_events):04d}"
+    event["event"].update({"user": user, "text": text, "ts": ts, "event_ts": ts, "channel": "D0STUDENT1"})
+    return event
+
+
+def shared_pdf(fake, file_id: str, name: str, data: bytes) -> list[dict]:
+    return [{"id": file_id, "name": name, "mimetype": "application/pdf", "size": len(data),
+             "url_private": fake.add_file(file_id, data, "application/pdf")}]
+
+
+def blocks_of(message: dict) -> list[dict]:
+    blocks = message.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+def button_list(message: dict) -> list[dict]:
+    return [e for b in blocks_of(message) if b.get("type") == "actions" for e in b["elements"]]
+
+
+def wait_message(fake, match, thread: str | None = None, timeout: float = 60.0) -> dict:
+    """The bot's first message (as it stands after updates) for which ``match(text)`` is true, in
+    ``thread`` when given."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with fake._lock:
+            found = [m for m in fake.messages.values() if not is_placeholder(m) and match(m.get("text", ""))
+                     and (thread is None or m.get("thread_ts") == thread)]
+        if found:
+            return sorted(found, key=lambda m: m["ts"])[0]
+        time.sleep(0.05)
+    with fake._lock:
+        raise AssertionError(f"no matching message; the bot posted: {[m.get('text') for m in fake.messages.values()]}")
+
+
+def click(fake, url: str, user: str, channel: str, message: dict, button: dict) -> None:
+    """Slack's block_actions payload for a click on ``button`` of the bot's ``message``."""
+    payload = copy.deepcopy(fixture("block_actions.json"))
+    thread = message.get("thread_ts") or message["ts"]
+    payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0000001"}
+    payload["channel"] = {"id": channel, "name": channel.lower()}
+    payload["container"] = {"type": "message", "message_ts": message["ts"], "channel_id": channel,
+                            "is_ephemeral": False, "thread_ts": thread}
+    payload["message"] = {"type": "message", "subtype": "bot_message", "text": message.get("text", ""),
+                          "ts": message["ts"], "bot_id": "BBOT0001", "thread_ts": thread,
+                          "blocks": blocks_of(message)}
+    payload["response_url"] = fake.root + f"/response/{next(_events)}"
+    payload["trigger_id"] = f"1.2.{next(_events)}"
+    payload["actions"] = [{"action_id": button["action_id"], "block_id": "coursebot_actions", "text": button["text"],
+                           "value": button["value"], "type": "button", "action_ts": str(time.time())}]
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    assert post(url, body, sign(body), "application/x-www-form-urlencoded")[0] == 200
+
+
+def names(services, course: str) -> list[str]:
+    return [d["name"] for d in services.kb.list(course=course)]
+
+
+def test_an_instructor_is_asked_with_buttons_and_add_to_the_course_does_it(env):
+    fake, url, services = env
+    files = shared_pdf(fake, "F0KINESIS1", "09-kinesis.pdf", render(KINESIS))
+    send_event(url, mention(ML, TEACHER, "", "1763700000.000100", files))
+    asked = wait_message(fake, lambda t: "for everyone, or just for you" in t)
+    labels = {b["text"]["text"]: b for b in button_list(asked)}
+    assert list(labels) == ["Add to the course", "Just for me"]
+    assert asked["thread_ts"] == "1763700000.000100"
+    assert names(services, "ml101") == ["lambda-functions.pdf"]  # nothing added before the click
+
+    click(fake, url, TEACHER, ML, asked, labels["Add to the course"])
+    added = wait_message(fake, lambda t: "09-kinesis.pdf" in t and "to the course" in t)
+    assert "I added '09-kinesis.pdf' to the course" in added["text"]
+    assert added["thread_ts"] == "1763700000.000100"
+    assert names(services, "ml101") == ["09-kinesis.pdf", "lambda-functions.pdf"]
+    assert names(services, "stats") == ["ridge.pdf"] and names(services, "default") == []
+
+    # every student in the course's channel now gets it; the other course's channel does not
+    send_event(url, mention(ML, STUDENT, "how long does kinesis keep records?", "1763700100.000100"))
+    cited = wait_message(fake, lambda t: "24 hours" in t, thread="1763700100.000100")
+    assert "09-kinesis.pdf" in json.dumps(blocks_of(cited))
+    send_event(url, mention(STATS, STUDENT, "how long does kinesis keep records?", "1763700200.000100"))
+    other = wait_message(fake, bool, thread="1763700200.000100")
+    assert other["channel"] == STATS and "24 hours" not in other["text"]
+    assert "09-kinesis.pdf" not in json.dumps(blocks_of(other))
+
+
+def test_just_for_me_keeps_the_instructors_pdf_in_the_thread(env):
+    fake, url, services = env
+    files = shared_pdf(fake, "F0NOTES001", "my-notes.pdf", render(NOTES))
+    send_event(url, mention(ML, TEACHER, "", "1763710000.000100", files))
+    asked = wait_message(fake, lambda t: "for everyone, or just for you" in t)
+    just_me = next(b for b in button_list(asked) if b["text"]["text"] == "Just for me")
+    click(fake, url, TEACHER, ML, asked, just_me)
+    kept = wait_message(fake, lambda t: "for this conversation only" in t)
+    assert "my-notes.pdf" in kept["text"] and names(services, "ml101") == ["lambda-functions.pdf"]
+
+
+def test_a_student_sharing_a_pdf_is_never_asked_and_it_stays_private(env):
+    fake, url, services = env
+    files = shared_pdf(fake, "F0NOTES002", "lambda-functions.pdf", render(NOTES))  # a course file's name, too
+    send_event(url, mention(ML, STUDENT, "", "1763720000.000100", files))
+    reply = wait_message(fake, lambda t: "lambda-functions.pdf" in t)
+    assert "for this conversation only" in reply["text"]
+    assert "Add to the course" not in json.dumps(blocks_of(reply))
+    assert not [m for m in fake.messages.values() if "just for you" in m.get("text", "")]
+    assert names(services, "ml101") == ["lambda-functions.pdf"]
+    send_event(url, mention(ML, STUDENT, "How long can a Lambda function run?", "1763720100.000100"))
+    answer = wait_message(fake, lambda t: "15 minutes" in t, thread="1763720100.000100")
+    assert "East Africa" not in answer["text"]
+
+
+def test_the_same_question_in_two_mapped_channels_cites_each_channels_course(env):
+    fake, url, services = env
+    send_event(url, mention(ML, STUDENT, "what is lambda?", "1763730000.000100"))
+    send_event(url, mention(STATS, STUDENT, "what is lambda?", "1763730000.000200"))
+    ml = wait_message(fake, bool, thread="1763730000.000100")
+    st = wait_message(fake, bool, thread="1763730000.000200")
+    assert ml["channel"] == ML and st["channel"] == STATS
+    assert "lambda-functions.pdf" in json.dumps(blocks_of(ml)) and "ridge.pdf" not in json.dumps(blocks_of(ml))
+    assert "ridge.pdf" in json.dumps(blocks_of(st)) and "lambda-functions.pdf" not in json.dumps(blocks_of(st))
+
+
+def test_a_dm_asks_for_its_course_once_with_buttons_and_remembers(env):
+    fake, url, services = env
+    send_event(url, dm(STUDENT, "what is lambda?", "1763740000.000100"))
+    asked = wait_message(fake, lambda t: "Which course is this about?" in t)
+    labels = {b["text"]["text"]: b for b in button_list(asked)}
+    assert {"ml101", "stats"} <= set(labels)
+    click(fake, url, STUDENT, "D0STUDENT1", asked, labels["stats"])
+    answer = wait_message(fake, lambda t: "penalty" in t)
+    assert "ridge.pdf" in json.dumps(blocks_of(answer))
+
+    send_event(url, dm(STUDENT, "what does the course say about lambda?", "1763740100.000100"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with fake._lock:
+            done = [m for m in fake.messages.values() if not is_placeholder(m) and "penalty" in m.get("text", "")]
+        if len(done) >= 2:
+            break
+        time.sleep(0.05)
+    assert len(done) == 2, [m.get("text") for m in fake.messages.values()]
+    asks = [m for m in fake.messages.values() if "Which course is this about?" in m.get("text", "")]
+    assert len(asks) == 1  # asked once
+
+
+def test_the_stack_passes_the_slack_instructors_and_course_map_to_the_slack_function():
+    from bot.aws.stack import build_template
+    from bot.settings import Settings
+
+    template = build_template()
+    env = template["Resources"]["SlackFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["COURSEBOT_SLACK_INSTRUCTORS"] == {"Ref": "SlackInstructors"}
+    assert env["COURSEBOT_SLACK_COURSES"] == {"Ref": "SlackCourses"}
+    params = template["Parameters"]
+    defaults = Settings.model_fields
+    assert params["SlackInstructors"]["Default"] == defaults["slack_instructors"].default == ""
+    assert params["SlackCourses"]["Default"] == defaults["slack_courses"].default == ""
