@@ -81,6 +81,11 @@ def test_links_are_printed_while_serve_runs_and_work(sample_home):
             assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
             time.sleep(0.2)
         url = json.loads(record.read_text())["url"]
+        from bot.cli.serve import running_server
+
+        while running_server(sample_home) != url:  # the record comes just before the port answers
+            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+            time.sleep(0.2)
         p = run("turn", "What is Amazon Polly?", home=sample_home)
         link = re.search(r"<(http://[^>]+)>", p.stdout)
         assert link and link.group(1).startswith(url + "/files/"), p.stdout
