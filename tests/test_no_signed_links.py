@@ -157,6 +157,10 @@ def test_no_channel_shows_a_signed_url_as_text(corpus_router):
         seen.append((f"json text {where}", reply.to_dict()["text"]))
     bad = [(where, text[:160]) for where, text in seen if SIGNED.search(text or "")]
     assert not bad, bad
+    from test_student_replies import JARGON
+
+    jargon = [(where, JARGON.findall(text)) for where, text in seen if JARGON.search(text or "")]
+    assert not jargon, jargon  # nor an install command or a setting's name
     assert any(where.startswith("lex text SpeakAnswer") and "/l/" in text for where, text in seen)  # a short link
 
 
