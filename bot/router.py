@@ -18,7 +18,7 @@ from bot.conversation import Conversation
 from bot.errors import CoursebotError, reply_for_error
 from bot.files import unsupported
 from bot.services import Services
-from bot.specs import Intent, IntentContext, Slots, fallback_name
+from bot.specs import OVERVIEW_QUESTION, Intent, IntentContext, Slots, fallback_name
 from bot.turn import Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ def check_empty(fallback: str) -> Step:
         if not (turn.text or "").strip() and not turn.attachments and not turn.intent:
             conversation.pending = None
             return Reply(text="Your message was empty. Ask me something about the course, or type \"help\".",
-                         intent=fallback, error="empty_message", suggestions=("help", "What is a data frame?"))
+                         intent=fallback, error="empty_message", suggestions=("help", OVERVIEW_QUESTION))
         return None
 
     return step

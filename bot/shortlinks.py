@@ -39,6 +39,17 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Con
 _STATUS = {"link_not_found": 404, "link_expired": 410}
 
 
+# A signed, expiring file link: ours (``?expires=…&sig=…``) or an S3 presigned URL. Such a link belongs in
+# a reply's media and citations (a player, an upload, a labelled link), never in text a person reads.
+SIGNED_URL = re.compile(r"https?://[^\s<>|]*?[?&](?:expires|sig|X-Amz-Signature|X-Amz-Credential|Signature)=[^\s<>|]*",
+                        re.I)
+
+
+def is_signed(url: str | None) -> bool:
+    """Whether ``url`` is a signed, expiring link (local signed file URL or S3 presigned URL)."""
+    return bool(url) and SIGNED_URL.fullmatch(url.strip()) is not None
+
+
 class LinkError(InputError):
     """An unknown (``link_not_found``) or expired (``link_expired``) short link."""
 

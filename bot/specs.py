@@ -139,6 +139,13 @@ class IntentContext:
         return self.services.settings
 
 
+# Follow-ups any course can answer, whatever its topics: its overview and the list of what the bot does.
+# A suggestion is something the bot has checked it can answer, never a sample topic another course may lack.
+OVERVIEW_QUESTION = "What does the course cover?"
+HELP_QUESTION = "What can you do?"
+START_SUGGESTIONS = (OVERVIEW_QUESTION, HELP_QUESTION)
+
+
 SlotFiller = Callable[["Turn", Slots, "Conversation"], Slots]
 
 

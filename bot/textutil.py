@@ -38,10 +38,19 @@ class Span:
     end: int
 
 
+_CITATION_MARKERS = re.compile(r"[ \t]*\[\d{1,4}(?:\s*[,\u2013-]\s*\d{1,4})*\]")  # [1], [2, 3], [4-6]
+
+
+def without_markers(text: str) -> str:
+    """An answer's text without its citation markers ("[1]", "[2, 3]") and bold marks: what a text
+    analysis should read (a marker is no quantity, ``**`` no word)."""
+    text = _CITATION_MARKERS.sub("", text).replace("**", "")
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
 def speakable(text: str) -> str:
-    """Text as it should sound: no citation markers ("[1]", "[2, 3]") or markdown emphasis read aloud."""
-    text = re.sub(r"\s*\[\d+(?:[,\s]*\d+)*\]", "", text)
-    text = re.sub(r"(\*\*|__|`)", "", text)
+    """Text as it should sound: no citation markers or markdown emphasis read aloud."""
+    text = re.sub(r"(__|`)", "", without_markers(text))
     return re.sub(r"[ \t]+", " ", text).strip()
 
 

@@ -19,7 +19,7 @@ from bot.courses import DEFAULT_COURSE, course_of
 from bot.errors import CoursebotError, InputError, student_sentence
 from bot.insight.curated import curated_reply
 from bot.roles import INSTRUCTOR, owner_of
-from bot.specs import IntentContext, IntentSpec, Slots, SlotSpec
+from bot.specs import OVERVIEW_QUESTION, IntentContext, IntentSpec, Slots, SlotSpec
 from bot.turn import Attachment, Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ SPEC = IntentSpec(
               "diferencia", "différence", "unterschied", "examen", "parcial", "partiel", "klausur", "prüfung", "prova",
               "exame", "vs", "versus"),
     lead_verbs=("explain", "define", "compare", "clarify", "elaborate", "explica", "explique", "erkläre", "erklär"),
-    help=("Ask me any question about the course (\"What is a data frame?\", \"How does Lex fill slots?\") and I "
-          "answer from the course PDFs with page citations. Attach a PDF to add it to the course."),
+    help=("Ask me any question about the course and I answer from the course PDFs with page citations "
+          "(\"What does the course cover?\" lists their topics). Attach a PDF to add it to the course."),
     extract=extract,
     help_status=help_status,
     remembers_question=True,
@@ -203,7 +203,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     text = answer.text if not lines else " ".join(lines) + "\n\n" + answer.text
     return Reply(text=text, intent=SPEC.name, citations=answer.citations, details=details,
                  suggestions=(("Read that aloud",) + (("Tell me more",) if getattr(answer, "more", None) else ()))
-                 if answer.found else ("What does the course cover?",))
+                 if answer.found else (OVERVIEW_QUESTION,))
 
 
 def _answer_context(kb: Any, about: str | None, more: Any) -> dict[str, Any]:

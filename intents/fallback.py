@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.insight.curated import curated_reply
-from bot.specs import IntentContext, IntentSpec
+from bot.specs import OVERVIEW_QUESTION, IntentContext, IntentSpec
 from bot.turn import Reply, Turn
 
 SPEC = IntentSpec(
@@ -31,6 +31,6 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     if curated is not None:
         return curated
     text = ("Sorry, I didn't catch that. I can answer questions about the course, summarize text, describe photos, "
-            "read answers aloud and generate images. Try \"What is Amazon Bedrock?\" or type \"help\".")
+            "read answers aloud and generate images. Try \"What does the course cover?\" or type \"help\".")
     return Reply(text=text, intent=SPEC.name, confidence=ctx.confidence,
-                 suggestions=("help", "What is Amazon Bedrock?"))
+                 suggestions=("help", OVERVIEW_QUESTION))

@@ -7,7 +7,7 @@ import re
 
 from bot.errors import CoursebotError
 from bot.nlu import fold, normalize
-from bot.specs import IntentContext, IntentSpec
+from bot.specs import HELP_QUESTION, START_SUGGESTIONS, IntentContext, IntentSpec
 from bot.turn import Reply, Turn
 
 SPEC = IntentSpec(
@@ -56,7 +56,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
                           "if you like).", intent=SPEC.name, suggestions=("Helpful", "Not helpful"))
     nothing = Reply(text="There's no answer of mine to rate yet in this conversation. Ask me a question about the "
                          "course, then tell me whether the answer helped.", intent=SPEC.name,
-                    suggestions=("What can you do?", "What is a data frame?"))
+                    suggestions=START_SUGGESTIONS)
     if not answer_id:
         return nothing
     comment = None if fold(normalize(text)).strip(" .!") in _BARE else text[:500]
@@ -69,8 +69,8 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     details = {"rated": answer_id, "rating": rating}
     if rating == "up":
         return Reply(text=f"{NOTED} What else would you like to know?", intent=SPEC.name, details=details,
-                     suggestions=("What can you do?",))
+                     suggestions=(HELP_QUESTION,))
     question = conversation.last_question or ""
     again = (question,) if 0 < len(question) <= 50 else ()
     return Reply(text=f"{NOTED} Would you like to ask it another way, or ask me something else?",
-                 intent=SPEC.name, details=details, suggestions=(*again, "What can you do?"))
+                 intent=SPEC.name, details=details, suggestions=(*again, HELP_QUESTION))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.specs import IntentContext, IntentSpec
+from bot.specs import START_SUGGESTIONS, IntentContext, IntentSpec
 from bot.turn import Reply, Turn
 
 SPEC = IntentSpec(
@@ -29,7 +29,7 @@ SPEC = IntentSpec(
 
 _THANKS = re.compile(r"\b(thanks?|thank you|thank u|thanx|thx|ty|tysm|cheers|appreciate|gracias|merci|danke|grazie|obrigad[oa]|vielen dank)\b", re.I)
 _BYE = re.compile(r"\b(bye|goodbye|see you|see ya|cya|later|good night|farewell|adios|adiós|au revoir|tsch(ü|u)ss|tchau|ciao for now|hasta luego)\b", re.I)
-_SUGGESTIONS = ("What is Amazon Rekognition?", "Summarize: <paste a paragraph>", "What can you do?")
+_SUGGESTIONS = START_SUGGESTIONS
 
 
 def handle(turn: Turn, ctx: IntentContext) -> Reply:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.nlu import fold, normalize
-from bot.specs import IntentContext, IntentSpec
+from bot.specs import OVERVIEW_QUESTION, IntentContext, IntentSpec
 from bot.turn import Reply, Turn
 
 SPEC = IntentSpec(
@@ -81,4 +81,4 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     else:
         text = "Here is what I can do:\n" + "\n".join(lines) + f"\n(Running on the {backend} backend.)"
     return Reply(text=text, intent=SPEC.name, details={"topics": [s.name for s in asked]},
-                 suggestions=("What is a data frame?", "Read that aloud", "What can you see in this photo?"))
+                 suggestions=(OVERVIEW_QUESTION, "Read that aloud"))

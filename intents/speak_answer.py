@@ -1,4 +1,4 @@
-"""SpeakAnswer: speaks a text or the previous answer and returns an expiring link to the audio."""
+"""SpeakAnswer: speaks a text or the previous answer and returns the audio as media with an expiring link."""
 
 from __future__ import annotations
 
@@ -131,7 +131,8 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     minutes = max(1, round(settings.url_expiry_seconds / 60))
     expiry = f"{minutes // 60} hour{'s' if minutes >= 120 else ''}" if minutes % 60 == 0 else f"{minutes} minutes"
     duration = f"{audio.duration_s:.1f} s, " if audio.duration_s is not None else ""
-    lines = [f"Here is the audio ({duration}voice {audio.voice}): {blob.url}", f"The link expires in {expiry}."]
+    # the link travels in the reply's media (player, upload, short link): never as text a student reads
+    lines = [f"Here is the audio ({duration}voice {audio.voice}).", f"The link expires in {expiry}."]
     if translated:
         lines.insert(0, f"In {textutil.language_name(language)}: {textutil.cut(text, 300)[0]}")
     lines.extend(f"Note: {n}" for n in notes)

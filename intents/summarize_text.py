@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -110,7 +111,11 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     if not source.text:
         raise InputError("There is no text to summarize: the message has no readable characters. "
                          "Paste the text, or attach a .txt, .md or .pdf file.", code="empty_text")
-    text = source.text
+    # an answer's citation markers ("[1]") and emphasis are not words of the text: "1" is no quantity
+    text = textutil.without_markers(source.text)
+    if not text:
+        raise InputError("There is no text to summarize: the message has no readable characters. "
+                         "Paste the text, or attach a .txt, .md or .pdf file.", code="empty_text")
     notes: list[str] = []
     if source.truncated:
         notes.append(f"The {source.source} has {source.total_chars:,} characters; I analyzed only the first "
@@ -137,6 +142,8 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         notes.append(f"No text analysis: {student_sentence(e, 'SummarizeText')}")
     if summary is None and insights is None:
         raise errors[0]
+    if insights is not None:
+        insights = dataclasses.replace(insights, entities=plausible_entities(insights.entities, text))
     if summary and len(summary) > MAX_SUMMARY_CHARS:  # sentences that never end (a log, a table, junk)
         summary = textutil.cut(summary, MAX_SUMMARY_CHARS)[0] + " …"
         notes.append(f"The text has very long sentences, so the summary is cut to {MAX_SUMMARY_CHARS:,} characters.")
@@ -165,7 +172,7 @@ def _input(turn: Turn, ctx: IntentContext) -> textinput.InputText:
 def _render(summary: str | None, insights: TextInsights | None, notes: list[str]) -> str:
     lines = []
     if summary:
-        lines.append("Summary: " + " ".join(summary.split()))  # one line, however the input was wrapped
+        lines.append("Summary: " + _one_line(summary))
     if insights is not None:
         phrases = [p for p in insights.key_phrases if len(p) <= 80]  # a "phrase" of 20,000 letters is junk
         if phrases:
@@ -173,14 +180,27 @@ def _render(summary: str | None, insights: TextInsights | None, notes: list[str]
         if insights.entities:
             lines.append("Entities: " + "; ".join(f"{e['text']} ({e['type'].lower()})" for e in insights.entities))
         if insights.sentiment:
-            label = insights.sentiment.lower()
-            score = insights.sentiment_scores.get(label.capitalize())
-            lines.append(f"Sentiment: {label}" + (f" ({score:.0%})" if score is not None and label != "mixed" else ""))
+            lines.append(f"Sentiment: {sentiment_words(insights.sentiment, insights.sentiment_scores)}")
         if insights.language:
             conf = f", {insights.language_score:.0%}" if insights.language_score is not None else ""
             lines.append(f"Language: {textutil.language_name(insights.language)} ({insights.language}{conf})")
     lines.extend(f"Note: {n}" for n in notes)
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """The text on one line, however it was wrapped; a heading (a short line without end punctuation
+    before a line that starts a sentence) is set off by a dash rather than run into that sentence."""
+    lines = [" ".join(x.split()) for x in text.splitlines()]
+    lines = [x for x in lines if x]
+    out = ""
+    for i, line in enumerate(lines):
+        if out:
+            heading = (len(lines[i - 1].split()) <= 6 and lines[i - 1][-1] not in ".!?:;,…)]\"'”’"
+                       and line[:1].isupper())
+            out += " — " if heading else " "
+        out += line
+    return out
 
 
 def _details(summary: str | None, insights: TextInsights | None, notes: list[str],
@@ -200,3 +220,63 @@ def _details(summary: str | None, insights: TextInsights | None, notes: list[str
         "chars_total": source.total_chars,
         "truncated": source.truncated,
     }
+
+
+# --- what the analysis found, said plainly ---------------------------------------------------------------
+MIN_ENTITY_SCORE = 0.8  # Comprehend's confidence; below it an entity is more often wrong than right
+_NUMERIC_TYPES = ("QUANTITY", "DATE")
+_FILE_NAME = re.compile(r"\S+\.(?:pdf|txt|md|csv|docx?|png|jpe?g|gif|webp|ogg|mp3|wav)", re.I)
+
+
+def plausible_entities(entities: Any, text: str) -> tuple[dict[str, Any], ...]:
+    """The entities worth showing: not below ``MIN_ENTITY_SCORE``, not a bare number or a number word
+    tagged QUANTITY, not a file name, and not a single word whose capital letter says nothing (it is
+    capitalized only where any word would be: at the start of a sentence, line, heading or list item)."""
+    out = []
+    for e in entities:
+        name = str(e.get("text") or "").strip()
+        etype = str(e.get("type") or "OTHER").upper()
+        score = e.get("score")
+        if not name or (isinstance(score, (int, float)) and score < MIN_ENTITY_SCORE):
+            continue
+        if (etype != "DATE" and not re.search(r"[^\W\d_]", name)) or _FILE_NAME.fullmatch(name):
+            continue  # "12", "3.5", "10-amazon-s3.pdf" (a year such as "1994" is a date)
+        if etype == "QUANTITY" and not re.search(r"\d", name):
+            continue  # "one", "first": a counting word, not a quantity of anything
+        if etype not in _NUMERIC_TYPES and " " not in name and not _named_somewhere(name, text):
+            continue
+        out.append(dict(e))
+    return tuple(out)
+
+
+def _named_somewhere(word: str, text: str) -> bool:
+    """Whether the text writes ``word`` as a name: an acronym or inner capital ("AWS", "SageMaker"), a
+    non-Latin script, or a capital in the middle of a sentence ("built with Docker")."""
+    if sum(c.isupper() for c in word) > 1 or not word[:1].isupper():
+        return True
+    for m in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text):
+        if re.search(r"[a-z0-9,]\s+$", text[max(0, m.start() - 3):m.start()]):
+            return True
+    return False
+
+
+def sentiment_words(label: str, scores: dict[str, float]) -> str:
+    """The tone in words ("mostly neutral, slightly positive"), from the engine's label and scores.
+
+    Comprehend's scores are probabilities of each label, VADER's (offline) the share of positive,
+    negative and neutral words: in both, a neutral score larger than the winning one means the text
+    is mostly neutral and only leans that way.
+    """
+    label = (label or "NEUTRAL").upper()
+    pos, neg, neu = (float(scores.get(k) or 0.0) for k in ("Positive", "Negative", "Neutral"))
+    if label == "MIXED":
+        return "mixed: partly positive, partly negative"
+    if label in ("POSITIVE", "NEGATIVE"):
+        share = pos if label == "POSITIVE" else neg
+        if neu > share:
+            return f"mostly neutral, {'slightly' if share < 0.2 else 'somewhat'} {label.lower()}"
+        return label.lower() if share < 0.8 else f"clearly {label.lower()}"
+    lean = pos - neg
+    if abs(lean) >= 0.05:
+        return f"mostly neutral, slightly {'positive' if lean > 0 else 'negative'}"
+    return "neutral"

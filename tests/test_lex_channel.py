@@ -488,9 +488,13 @@ def test_the_rest_of_a_long_answer_goes_behind_a_link(services):
     texts = [m.get("content", "") for m in response["messages"]]
     link = next(t for t in texts if t.startswith("Full answer: "))
     url = link.removeprefix("Full answer: ")
-    key = url.split("/files/", 1)[1].split("?", 1)[0]
-    assert services.blobs.get(key).decode() == LONG  # the full text, served by a signed expiring link
-    assert "expires=" in url and "sig=" in url
+    assert "/l/" in url and "expires=" not in url and "sig=" not in url  # a short link, never the signed URL
+    from bot import shortlinks
+
+    status, target = shortlinks.redirect(services.links, url.rsplit("/", 1)[1])
+    assert status == 302 and "expires=" in target and "sig=" in target  # to a signed expiring link
+    key = target.split("/files/", 1)[1].split("?", 1)[0]
+    assert services.blobs.get(key).decode() == LONG  # the full text
     assert any(t.endswith("the full text is in the link below.]") for t in texts)
 
 

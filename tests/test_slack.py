@@ -203,7 +203,7 @@ def test_direct_message_is_answered_in_the_dm(slack_env):
     assert posts[0]["text"].startswith("Hi! I'm coursebot")  # the Greeting intent answered
     blocks = posts[0]["blocks"]
     buttons = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert "Summarize: <paste a paragraph>" in buttons and "Read aloud" not in buttons
+    assert "What does the course cover?" in buttons and "Read aloud" not in buttons
     assert rec.turns == []  # greeting, not the KB
 
 

@@ -9,6 +9,7 @@ so the assertions are on structure (citation links, loaded images, playable audi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -302,3 +303,71 @@ def test_real_intents_in_a_real_browser(real_server, browser, tmp_path):
         }""", audio)
     assert duration > 1.0, duration
     shot(d, "real-03-audio")
+
+
+SIGNED = re.compile(r"expires=|sig=|X-Amz-Signature", re.I)
+PHONE = (390, 844)
+
+
+def _phone(driver) -> None:
+    width, height = PHONE
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True})
+
+
+def test_phone_layout_and_spoken_answer_without_raw_links(real_server, browser):
+    """At 390×844 the whole composer is on screen, the text box keeps its room and its placeholder fits,
+    the tagline stays on one line; replies show no signed URL as text and the spoken answer plays."""
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    _phone(d)
+    d.get(real_server + "/")
+    wait_for_bot(d, 1)
+    shot(d, "phone-01-opened")
+    layout = d.execute_script("""
+        const box = (id) => { const r = document.getElementById(id).getBoundingClientRect();
+                              return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width}; };
+        const text = document.getElementById('text'), style = getComputedStyle(text);
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = style.fontStyle + ' ' + style.fontWeight + ' ' + style.fontSize + ' ' + style.fontFamily;
+        const room = text.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        const tag = document.querySelector('header .tagline'), tagStyle = getComputedStyle(tag);
+        return {vw: window.innerWidth, vh: window.innerHeight, composer: box('composer'), attach: box('attach'),
+                text: box('text'), send: box('send'), placeholder: ctx.measureText(text.placeholder).width,
+                room: room, tagHeight: tag.getBoundingClientRect().height,
+                tagLine: parseFloat(tagStyle.lineHeight) || parseFloat(tagStyle.fontSize) * 1.45,
+                tagCut: tag.scrollWidth > tag.clientWidth, tagShown: tagStyle.display !== 'none'};""")
+    assert layout["vw"] == PHONE[0], layout
+    for part in ("composer", "attach", "text", "send"):
+        r = layout[part]
+        assert r["left"] >= 0 and r["top"] >= 0 and r["right"] <= layout["vw"] and r["bottom"] <= layout["vh"], (part, layout)
+    assert layout["text"]["width"] >= 200, layout  # Attach and Send do not squeeze the text box
+    assert layout["placeholder"] <= layout["room"], layout  # the placeholder is not cut
+    assert layout["tagShown"] and not layout["tagCut"] and layout["tagHeight"] < 1.5 * layout["tagLine"], layout
+    assert d.find_element("id", "send").accessible_name == "Send"  # an icon on screen, still named "Send"
+    assert d.find_element("id", "attach").accessible_name == "Attach a photo or PDF"
+
+    say(d, "What is Amazon Lex?")
+    answer = wait_for_bot(d, 2, timeout=60)
+    assert answer.find_elements(By.CSS_SELECTOR, ".citations a")
+    say(d, "read that aloud")
+    spoken = wait_for_bot(d, 3, timeout=90)
+    shot(d, "phone-02-spoken-answer")
+    assert spoken.get_attribute("data-intent") == "SpeakAnswer" and not spoken.get_attribute("data-error")
+    visible = d.find_element("id", "messages").text
+    assert not SIGNED.search(visible), visible  # links only behind players and labelled links
+    for a in d.find_elements(By.CSS_SELECTOR, "#messages a"):
+        assert not SIGNED.search(a.text), a.text
+    audio = spoken.find_element(By.CSS_SELECTOR, "audio")
+    src = audio.get_attribute("src")
+    assert src.startswith(real_server + "/files/") and SIGNED.search(src)
+    fetched = d.execute_async_script(
+        "const done = arguments[1]; fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done("
+        "[r.status, r.headers.get('content-type'), new TextDecoder().decode(b.slice(0, 4))])))", src)
+    assert fetched[0] == 200 and fetched[1].startswith("audio/") and fetched[2] == "OggS", fetched
+    download = spoken.find_element(By.CSS_SELECTOR, "a.download")
+    assert download.text == "Download" and download.get_attribute("href") == src
+    composer = d.execute_script("const r = document.getElementById('composer').getBoundingClientRect();"
+                                "return [r.left, r.right, r.bottom, window.innerWidth, window.innerHeight]")
+    assert composer[0] >= 0 and composer[1] <= composer[3] and composer[2] <= composer[4], composer

@@ -85,7 +85,10 @@ def test_typed_turn_goes_to_lex_with_the_signed_session(client, lex):
     assert reply["intent"] == "AskCoursePdfs" and reply["state"] == "fulfilled"
     assert "Amazon Lex" in reply["text"] and "Sources:" not in reply["text"]
     assert [c["page"] for c in reply["citations"]] == [2, 1]
-    assert reply["citations"][0]["url"].startswith("/files/") or reply["citations"][0]["url"].startswith("http")
+    link = reply["citations"][0]["url"]  # Lex carries a short link (never a signed URL as its text)
+    assert link.startswith("/l/"), link
+    opened = client.get(link, follow_redirects=False)
+    assert opened.status_code == 302 and "/files/" in opened.headers["location"], opened.headers
     assert reply["answer_id"] == ""  # answers are rated with Lex's helpful buttons, not a local id
     call = lex.requests[-1]
     assert (call.op, call.bot, call.alias, call.locale) == ("text", BOT, ALIAS, "en_US")

@@ -1,4 +1,5 @@
-"""`coursebot chat`: a terminal chat. `/attach PATH [message]` sends a file; `/new` starts over."""
+"""`coursebot chat`: a terminal chat. `/attach PATH [message]` sends a file; `/open N` opens source N;
+`/new` starts over."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 
 HELP = """Commands:
   /attach PATH [message]   send a file (photo, PDF, text) with an optional message
+  /open N                  open source [N] of the last answer at its page (/open audio: the last audio)
   /new                     start a new conversation
   /json                    toggle printing replies as JSON
   /quit                    leave (Ctrl-D works too)"""
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         args._parser.error(f"--session: {e.user_message}")
     router = common.router()
     as_json = False
+    last = None  # the last reply, for /open
     interactive = sys.stdin.isatty()
     if interactive:
         backend = router.settings.backend
@@ -58,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         if line == "/json":
             as_json = not as_json
+            continue
+        if line == "/open" or line.startswith("/open "):
+            print(open_source(line[len("/open"):].strip(), last, common.TerminalView.for_router(router)))
             continue
         if line.startswith("/attach"):
             try:
@@ -91,7 +97,37 @@ def run(args: argparse.Namespace) -> int:
                 display.clear()
         else:
             reply = router.handle(turn)
+        last = reply
         if as_json:
             common.print_json(reply.to_dict())
         else:
-            print("bot> " + common.render_text(reply).replace("\n", "\n     "))
+            shown = common.render_text(reply, common.TerminalView.for_router(router))
+            if reply.citations:
+                shown += "\n  (/open N opens source [N] at its page)"
+            print("bot> " + shown.replace("\n", "\n     "))
+
+
+def open_source(which: str, reply, view) -> str:
+    """``/open N``: source [N] of ``reply`` (its PDF at the page), or ``/open audio``: its audio file."""
+    from bot.cli.opener import open_file
+
+    if reply is None:
+        return "Nothing to open yet: ask a question first."
+    if which.lower() in ("audio", "a"):
+        media = [m for m in reply.attachments if m.kind == "audio"]
+        if not media:
+            return "The last answer has no audio."
+        m = media[0]
+        target = (m.path, None) if m.path else view.target(m.url)
+    else:
+        if not reply.citations:
+            return "The last answer has no sources to open."
+        if not which.isdigit() or not 1 <= int(which) <= len(reply.citations):
+            return f"usage: /open N, where N is 1 to {len(reply.citations)}"
+        c = reply.citations[int(which) - 1]
+        target = view.target(c.url, c.page)
+        if target is None:
+            return f"I have no file for [{which}] {c.source} on this machine."
+    if target is None:
+        return "I have no file for that on this machine."
+    return open_file(*target)

@@ -201,7 +201,7 @@ def _answer_dict(answer: Any) -> dict[str, Any]:
 
 @_guard
 def run_ask(args: argparse.Namespace) -> int:
-    from bot.cli.common import print_json
+    from bot.cli.common import print_json, server_url
 
     if bool(args.batch) == bool(args.question):
         return _fail("give a QUESTION or --batch FILE (not both)", 2)
@@ -215,9 +215,14 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.json:
         print_json(_answer_dict(answer))
     else:
-        print(answer.text)
-        for i, c in enumerate(answer.citations, 1):
-            print(f"  [{i}] {c.source}" + (f", page {c.page}" if c.page else "") + (f" <{c.url}>" if c.url else ""))
+        from bot import services as services_module
+        from bot.cli.common import TerminalView, render_text
+        from bot.turn import Reply
+
+        # the sources as the chat prints them: local paths, links only while a web chat answers them
+        services = services_module.default()
+        view = TerminalView(services, server_url(services.settings))
+        print(render_text(Reply(text=answer.text, citations=tuple(answer.citations)), view))
     return 0
 
 

@@ -72,6 +72,63 @@ class BackgroundServer:
         self.thread.join(timeout=10)
 
 
+SERVER_RECORD = "web-server.json"  # in COURSEBOT_HOME while `coursebot serve` runs: {"url", "pid"}
+
+
+def record_server(home, url: str) -> None:
+    """Note in COURSEBOT_HOME that this process serves the web chat at ``url`` (the terminal then
+    prints links to it)."""
+    import json
+    from pathlib import Path
+
+    from bot.home import write_private
+
+    write_private(Path(home) / SERVER_RECORD, json.dumps({"url": url, "pid": os.getpid()}).encode())
+
+
+def forget_server(home) -> None:
+    """Remove this process's record (a record written by another server is left alone)."""
+    import json
+    from pathlib import Path
+
+    path = Path(home) / SERVER_RECORD
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def running_server(home) -> str | None:
+    """The URL of a web chat serving this COURSEBOT_HOME now: its record names a live process and
+    something answers on that address; None otherwise (no record, a stale one, nothing listening)."""
+    import json
+    import socket
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    try:
+        record = json.loads((Path(home) / SERVER_RECORD).read_text())
+        url, pid = str(record["url"]), int(record["pid"])
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not host or not port or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        pass
+    try:
+        with socket.create_connection((host, port), timeout=0.3):
+            return url.rstrip("/")
+    except OSError:
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     import socket
 
@@ -144,5 +201,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"instructor link (keep it private): {url}/?instructor={shown}", flush=True)
     print(f"Instructor insights (keep this link to yourself): {url}/insights?token={shown}", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
-    uvicorn.Server(config).run(sockets=[sock])
+    home = settings.data_dir
+
+    class RecordedServer(uvicorn.Server):
+        async def shutdown(self, sockets=None):  # uvicorn re-raises Ctrl-C/SIGTERM after this: forget here
+            try:
+                await super().shutdown(sockets=sockets)
+            finally:
+                forget_server(home)
+
+    record_server(home, url)
+    try:
+        RecordedServer(config).run(sockets=[sock])
+    finally:
+        forget_server(home)
     return 0

@@ -40,9 +40,10 @@ def run(args: argparse.Namespace) -> int:
     # the operator at the command line is the course's instructor
     turn = Turn(conversation=session, text=args.text, user=args.user, channel="cli", attachments=attachments,
                 role=INSTRUCTOR, course=course, upload_to="private" if args.private else "course")
-    reply = common.router().handle(turn)
+    router = common.router()
+    reply = router.handle(turn)
     if args.json:
         common.print_json(reply.to_dict())
-    else:
-        print(common.render_text(reply))
+    else:  # local file paths for sources and audio; links only while a web chat answers them
+        print(common.render_text(reply, common.TerminalView.for_router(router)))
     return 0

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any, Mapping
 
-from bot import keys
+from bot import keys, shortlinks
 from bot.files import PDF_LINK
 from bot.turn import Attachment, Media, Reply, Turn
 
@@ -330,7 +330,7 @@ def _sources_text(reply: Reply) -> str | None:
     for i, c in enumerate(reply.citations, 1):
         where = c.source + (f", page {c.page}" if c.page else "")
         line = f"[{i}] {where}"
-        if c.url and len(line) + len(c.url) + 3 <= MAX_MESSAGE_CHARS // 2:
+        if c.url and not shortlinks.is_signed(c.url) and len(line) + len(c.url) + 3 <= MAX_MESSAGE_CHARS // 2:
             line += f" {c.url}"
         if sum(len(x) + 1 for x in lines) + len(line) > MAX_MESSAGE_CHARS:
             break
@@ -347,7 +347,7 @@ def _media_messages(media: Media) -> list[dict[str, Any]]:
     label = media.title or _MEDIA_LABEL.get(media.kind, "File")
     url = media.url or ""
     out: list[dict[str, Any]] = []
-    if url and len(label) + 2 + len(url) <= MAX_MESSAGE_CHARS:
+    if url and not shortlinks.is_signed(url) and len(label) + 2 + len(url) <= MAX_MESSAGE_CHARS:
         out.append(_plain(f"{label}: {url}"))
     elif url:  # only when no short link could be made (see poststeps.short_links)
         out.append(_plain(f"{label} is ready, but its link is longer than this chat allows "

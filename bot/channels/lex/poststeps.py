@@ -13,6 +13,7 @@ import logging
 import uuid
 from typing import Any, Callable, Iterable
 
+from bot import shortlinks
 from bot.turn import Media, Reply
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,9 @@ def apply(reply: Reply, steps: Iterable[PostStep]) -> Reply:
 # --- short links ------------------------------------------------------------------------------------
 def needs_short_link(url: str | None, max_chars: int) -> bool:
     """Whether a channel should carry a short link instead of ``url``: longer than ``max_chars``, or
-    an S3 presigned URL (it lives only as long as the signing Lambda's session credentials)."""
-    return bool(url) and (len(url) > max_chars or "X-Amz-Signature=" in url)
+    a signed URL (an S3 presigned one lives only as long as the signing Lambda's session credentials;
+    any signed URL is a long string of parameters a person should not have to read)."""
+    return bool(url) and (len(url) > max_chars or shortlinks.is_signed(url))
 
 
 def short_links(services: Any, max_url_chars: int) -> PostStep:

@@ -171,6 +171,10 @@
         audio.src = href;
         if (m.title) audio.title = m.title;
         box.appendChild(audio);
+        const save = link(href, "Download");  // a word, never the signed URL itself
+        save.className = "download";
+        save.setAttribute("download", "");
+        box.appendChild(save);
       } else {
         box.appendChild(link(href, m.title || "download"));
       }
@@ -314,15 +318,21 @@
   function greet() {
     if (mode === "lex") {
       addBotMessage({ text: "Hi! Ask me about the course. You can also hold **Hold to talk** and ask out loud.",
-                      intent: "Greeting", suggestions: ["What can you do?", "What is Amazon Lex?"] });
+                      intent: "Greeting", suggestions: ["What does the course cover?", "What can you do?"] });
       return;
     }
     addBotMessage({
       text: "Hi! Ask me about the course, attach a photo or a PDF (**Attach**, or drag and drop it here), " +
             "or say **read that aloud** after an answer.",
-      intent: "Greeting", suggestions: ["What can you do?", "What is Amazon Lex?"],
+      intent: "Greeting", suggestions: ["What does the course cover?", "What can you do?"],
     });
   }
+
+  // a phone-width box shows a placeholder that fits it (the full one is cut at 390 px)
+  const fullPlaceholder = textBox.placeholder, narrow = window.matchMedia("(max-width: 520px)");
+  const fitPlaceholder = () => { textBox.placeholder = narrow.matches ? "Ask about the course…" : fullPlaceholder; };
+  fitPlaceholder();
+  if (narrow.addEventListener) narrow.addEventListener("change", fitPlaceholder);
 
   // for voice.js (push-to-talk): it draws its turns with the same functions
   window.coursebotChat = { addUserMessage, addBotMessage, setBusy, isBusy: () => busy };
