@@ -7,6 +7,7 @@ by side; hostile PDFs are refused quickly while other sessions are answered.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -283,7 +284,8 @@ def test_turns_per_minute_and_uploads_per_hour_say_when_to_try_again(home):
     assert "for this conversation only" in router.handle(Turn(conversation="q1", attachments=att)).text
     second = router.handle(Turn(conversation="q1", attachments=(Attachment(
         name="b.pdf", mime="application/pdf", data=pdf + b" ", size=len(pdf) + 1),)))
-    assert "try again in" in second.text and "minutes" in second.text
+    # the hour's window may be about to end ("1 minute") or just begun ("60 minutes")
+    assert re.search(r"try again in ([1-9]|[1-5][0-9]|60) minutes?\b", second.text), second.text
     assert router.handle(Turn(conversation="q1", text="what does the course say about the plains zebra?")).citations
     limited = router.handle(Turn(conversation="q1", text="what does the course say about the plains zebra?"))
     assert limited.error == "rate_limited" and "try again in 1 minute" in limited.text
