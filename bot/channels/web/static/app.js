@@ -317,7 +317,7 @@
 
   function greet() {
     if (mode === "lex") {
-      addBotMessage({ text: "Hi! Ask me about the course. You can also hold **Hold to talk** and ask out loud.",
+      addBotMessage({ text: "Hi! Ask me about the course. You can also hold the talk button (the microphone) and ask out loud.",
                       intent: "Greeting", suggestions: ["What does the course cover?", "What can you do?"] });
       return;
     }
@@ -329,7 +329,8 @@
   }
 
   // a phone-width box shows a placeholder that fits it (the full one is cut at 390 px)
-  const fullPlaceholder = textBox.placeholder, narrow = window.matchMedia("(max-width: 520px)");
+  let fullPlaceholder = textBox.placeholder;
+  const narrow = window.matchMedia("(max-width: 520px)");
   const fitPlaceholder = () => { textBox.placeholder = narrow.matches ? "Ask about the course…" : fullPlaceholder; };
   fitPlaceholder();
   if (narrow.addEventListener) narrow.addEventListener("change", fitPlaceholder);
@@ -338,6 +339,9 @@
   window.coursebotChat = { addUserMessage, addBotMessage, setBusy, isBusy: () => busy };
 
   fetch("/healthz").then((r) => r.json()).then((h) => { maxUploadBytes = h.max_upload_bytes; }, () => {});
-  fetch("/api/config").then((r) => r.json()).then((c) => { mode = c.mode; }, () => {}).finally(() => greet());
+  fetch("/api/config").then((r) => r.json()).then((c) => {
+    mode = c.mode;
+    if (mode === "lex") { fullPlaceholder = "Ask about the course…"; fitPlaceholder(); }  // Lex mode takes no files
+  }, () => {}).finally(() => greet());
   textBox.focus();
 })();
