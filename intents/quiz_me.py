@@ -201,7 +201,7 @@ def _start(turn: Turn, ctx: IntentContext, slots: Any, previous: dict[str, Any] 
     fewer = f" (the course pages{about} gave me {len(questions)} good ones)" if len(questions) < count else ""
     intro = (f"Here's a quiz{about}: {len(questions)} question{'s' if len(questions) != 1 else ''} from the course "
              f"PDFs{fewer}. Answer with the letter.")
-    if previous is not None:
+    if previous is not None and ctx.slots.get("answer"):  # asked while a question waited for its answer
         intro = "(I stopped the previous quiz.) " + intro
     return _ask(turn, ctx, state, intro, (), course=course)
 
@@ -218,6 +218,9 @@ def _answer(turn: Turn, ctx: IntentContext, state: dict[str, Any], answer: str) 
         return _final(turn, state, "OK, I stopped the quiz.", (), answered=done)
     picked = grade(answer, q.choices, spoken=turn.input_mode == "speech")
     if picked is None:
+        other = _hand_over(turn, ctx, answer)
+        if other is not None:
+            return other
         state["tries"] += 1
         if state["tries"] > MAX_RETRIES:
             _end(conversation)
@@ -244,6 +247,32 @@ def _answer(turn: Turn, ctx: IntentContext, state: dict[str, Any], answer: str) 
         _end(conversation)
         return _final(turn, state, feedback, (cited,), answered=len(state["questions"]), graded=graded)
     return _ask(turn, ctx, state, feedback, (cited,), graded=graded)
+
+
+def _hand_over(turn: Turn, ctx: IntentContext, text: str) -> Reply | None:
+    """When what came as the answer is its own request (Lex fills the answer slot with whatever is said:
+    "what is Amazon Polly?"), the quiz ends and the intent it asks for answers it; None otherwise."""
+    if _an_answer(turn.with_(text=text)) is not False:
+        return None
+    try:
+        result = ctx.services.nlu.parse(text)
+    except Exception:  # understanding failed: keep the quiz, ask again
+        return None
+    other = ctx.intents.get(result.intent)
+    if other is None or other.name == SPEC.name or other.spec.small_talk or other.spec.is_fallback:
+        return None
+    _end(ctx.conversation)
+    asked = turn.with_(text=text, intent=other.name, slots={})
+    slots = Slots.of(result.slots)
+    if other.fill_slots is not None:
+        slots = Slots.of(other.fill_slots(asked, slots.copy(), ctx.conversation))
+    missing = next((s for s in other.spec.required_slots if not slots.satisfies(s.name)), None)
+    if missing is not None:
+        return Reply(text="OK, I stopped the quiz. " + missing.prompt, intent=SPEC.name)
+    handled = other.handle(asked, IntentContext(intent=other.name, confidence=result.confidence, slots=slots,
+                                                conversation=ctx.conversation, services=ctx.services,
+                                                intents=ctx.intents))
+    return handled.with_(intent=handled.intent or other.name, text="(I stopped the quiz.)\n" + handled.text)
 
 
 def _where(q: Question) -> str:

@@ -33,8 +33,10 @@ _PRONOUN_START = re.compile(r"^(it|its|this|that|these|those|they|them|their|suc
                             r"also|however|otherwise|instead|thus|hence|so|but|and|or)\b", re.I)
 _BACK_REFERENCE = re.compile(r"\b(it|its|this|these|those|they|them|their|the former|the latter|above|below|"
                              r"previous|following)\b", re.I)
-_CODE = re.compile(r"<-|[{}\[\]$#@|\\;<>=~^]|\b\w+\s*\(\s*\w[^)]*,")  # code, formulas, calls with arguments
-_NOISE = re.compile(r"\b(figure|table|appendix|see section|see chapter|page \d+|chapter \d+|section \d+)\b", re.I)
+_CODE = re.compile(r"<-|[{}\[\]$#@|\\;<>=~^]|\b\w+\s*\(\s*\w[^)]*,|\w\([^()]*\(|--\w")  # code, formulas, calls
+_NOISE = re.compile(r"\b(figure|table|appendix|see section|see chapter|page \d+|chapter \d+|section \d+|et al)\b"
+                    r"|\(\d{4}\)", re.I)  # cross-references and bibliography entries
+_NOT_PASSAGES = re.compile(r"\b(index|references|bibliography|contents|acknowledg\w*|preface)\b", re.I)
 
 # --- units of quantities -----------------------------------------------------------------------------
 _BYTES = {"b": 1, "byte": 1, "bytes": 1, "kb": 1e3, "kib": 1024, "mb": 1e6, "mib": 1024 ** 2, "gb": 1e9,
@@ -47,7 +49,8 @@ _PERCENT = {"%": 1, "percent": 1, "per cent": 1}
 _FAMILIES = (("bytes", _BYTES), ("time", _TIME), ("percent", _PERCENT))
 _NUMBER = re.compile(r"(?<![\w.,$/#-])(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
                      r"(?:(?P<pct>\s?%)|(?P<tight>(?:KB|MB|GB|TB|KiB|MiB|GiB|ms))\b|\s+(?P<unit>[A-Za-z][A-Za-z-]{0,20}))?")
-_NOT_UNITS = STOP | frozenset("times percent per more less fewer or and to".split())
+_NOT_UNITS = STOP | frozenset("""times percent per more less fewer or and to gives means makes uses returns takes has does
+goes runs works equals becomes needs shows contains includes requires yields sets gets lets puts""".split())
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,12 @@ _DEFINITION = re.compile(
     r"is used to|are used to|is|describes|decides|keeps|maps|returns|reads|gives|finds|checks|creates|adds|"
     r"combines|names|looks for|packages|runs|converts|splits|holds|stores|computes|produces|generates)\b")
 _NOT_TERMS = re.compile(r"^(?:(?:a|an|the)\s+)?(each|every|some|most|many|any|all|one|first|second|last|other|"
+                        r"once|since|although|though|while|whilst|if|unless|because|as|after|before|until|whereas|"
+                        r"similarly|likewise|however|thus|hence|therefore|note|now|again|finally|also|even|then|"
+                        r"often|usually|sometimes|generally|normally|typically|currently|alternatively|indeed|"
+                        r"permission|section|chapter|appendix|figure|table|example|examples|around|about|over|"
+                        r"under|approximately|nearly|almost|just|roughly|up|another|suppose|consider|let|use|see|"
+                        r"assume|recall|remember|imagine|try|"
                         r"same|this|that|it|there|here|you|we|they|what|which|when|where|how|why|if|only|both|"
                         r"result|results|default|example|answer|following|use|way|idea|user|users|reason|"
                         r"problem|point|case|value|values|number|rest)\b", re.I)
@@ -135,13 +144,24 @@ def _names(sentence: str) -> list[Phrase]:
         first = re.match(r"[A-Z][a-z]+", m.group(0)).group(0).lower()
         add(m, "operation" if first in _OPERATION_VERBS and " " not in m.group(0) else "camel", 2.7)
     for m in _PROPER.finditer(sentence):
-        if m.start() == 0:  # a capital at the start of a sentence says nothing
+        if m.start() == 0 or re.match(r"(A|An|The)\s", m.group(0)):  # a capital at the start of a sentence says nothing
             continue
         words = m.group(0).split()
-        if all(w.lower() in STOP for w in words):
-            continue
+        if all(w.lower() in STOP for w in words) or len(words[-1]) == 1 or sentence[m.end():m.end() + 1] == ".":
+            continue  # "John M. Chambers" is cut at the initial: no blank
         add(m, "proper", 1.9 if len(words) > 1 else 1.5)
     return out
+
+
+_VAGUE = frozenset("""advantage disadvantage reader user users latter former input output function functions problem
+idea result results difference reason main aim purpose point rest effect answer question thing things way ways
+method methods approach process step steps part parts case cases number numbers value values name names item items
+list object objects type types kind kinds form forms term terms word words line lines command commands file files
+program programs system systems data option options argument arguments key main goal trick solution
+alternative defaults dimension dimensions details detail""".split())
+_VAGUE_ANY = frozenset("related latter former first second third fourth fifth last next previous following above "
+                       "below other same such certain particular various several larger smaller large small big "
+                       "new old simple common useful usual".split())
 
 
 def definition_term(sentence: str) -> Phrase | None:
@@ -154,8 +174,16 @@ def definition_term(sentence: str) -> Phrase | None:
     bare = [w for w in words if w.lower() not in ("a", "an", "the")]
     if not bare or len(bare) > 4 or _NOT_TERMS.match(term) or _PRONOUN_START.match(term):
         return None
-    if any(w.lower() in STOP for w in bare):
+    if any(w.lower() in STOP for w in bare) or re.search(r"\((?!\))", term) or len("".join(bare)) < 2:
         return None
+    if len(bare) == 1 and len(bare[0]) < 3 and not any(c.isdigit() for c in bare[0]):
+        return None  # "R", "D": a letter is no term to recognise
+    if all(w.lower().strip("()") in _VAGUE for w in bare) or any(w.lower() in _VAGUE_ANY for w in bare):
+        return None  # "The advantage", "The reader", "A related function": no term a student could learn
+    if any(c.isdigit() for c in term) and not _SERVICE.fullmatch(term):
+        return None
+    if bare[0].lower().endswith("ly") or (bare[-1].lower().endswith("est") and len(bare[-1]) > 5):
+        return None  # "Internally calculations", "The simplest"
     verb = m.group("verb")
     strong = verb.startswith(("is", "are", "means", "refers", "stands", "lets", "let", "allow"))
     agree = "plural" if verb.startswith("are") or verb in ("let you", "allow you to") else "singular"
@@ -180,7 +208,8 @@ def _norm(text: str) -> str:
 
 
 def _tokens(text: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) >= 3 and w not in STOP}
+    return {(w[:-1] if len(w) > 3 and w.endswith("s") else w)[:5] for w in re.findall(r"[a-z0-9]+", text.lower())
+            if (len(w) >= 3 or (len(w) == 2 and any(c.isdigit() for c in w))) and w not in STOP}
 
 
 def _content(text: str) -> set[str]:
@@ -190,11 +219,14 @@ def _content(text: str) -> set[str]:
 def same_answer(a: Phrase | str, b: Phrase | str) -> bool:
     """Whether two phrases say the same thing (the right answer in disguise)."""
     ta, tb = (x.text if isinstance(x, Phrase) else x for x in (a, b))
-    if isinstance(a, Phrase) and isinstance(b, Phrase) and a.value is not None and b.value is not None \
-            and a.kind == b.kind:
-        return math.isclose(a.value, b.value, rel_tol=0.05)
+    qa = a if isinstance(a, Phrase) and a.value is not None else next(iter(numbers(ta + " ")), None)
+    qb = b if isinstance(b, Phrase) and b.value is not None else next(iter(numbers(tb + " ")), None)
+    if qa is not None and qb is not None:  # quantities: the same amount, whatever the unit
+        return qa.kind == qb.kind and math.isclose(qa.value or 0.0, qb.value or 0.0, rel_tol=0.05)
+    if re.search(r"\d", ta) and re.search(r"\d", tb) and re.findall(r"\d+", ta) != re.findall(r"\d+", tb):
+        return False
     na, nb = _norm(ta), _norm(tb)
-    if not na or not nb or na == nb:
+    if not na or not nb or na == nb or re.sub(r"^(amazon|aws) ", "", na) == re.sub(r"^(amazon|aws) ", "", nb):
         return True
     ca, cb = _content(ta), _content(tb)
     if ca and cb and (ca <= cb or cb <= ca):
@@ -215,10 +247,19 @@ def gives_away(question: str, answer: Phrase) -> bool:
     """The question text already names the answer: its distinctive words, or the same number."""
     if answer.value is not None:
         num = re.match(r"[\d,.]+", answer.text)
-        return bool(num) and re.search(r"(?<![\w.,])" + re.escape(num.group(0)) + r"(?![\w,])",
-                                       question.replace(BLANK, " ")) is not None
+        if not num:
+            return False
+        digits = num.group(0).rstrip(".,")
+        rest = question.replace(BLANK, " ")
+        if len(digits) >= 2 and digits in rest:  # also inside a name: "LD50" gives away 50%
+            return True
+        return re.search(r"(?<![\w.,])" + re.escape(digits) + r"(?![\w,])", rest) is not None
+    rest = question.replace(BLANK, " ")
+    call = _CALL.search(answer.text)
+    if call and re.search(r"(?<![\w.])" + re.escape(call.group(0)[:-2]) + r"(?![\w(])", rest):
+        return True  # "t()" and "a function named t"
     words = _content(answer.text)
-    return bool(words & _tokens(question.replace(BLANK, " ")))
+    return bool(words & _tokens(rest))
 
 
 # --- sentences worth asking about ------------------------------------------------------------------
@@ -232,6 +273,12 @@ class _Sentence:
 def _usable(s: str) -> bool:
     words = s.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS or "?" in s or s.endswith(":"):
+        return False
+    if not re.match(r"[A-Z0-9\u201c\"]", s):  # a fragment ("would create ...", "(alternatively ...", "--debug ...")
+        return False
+    if re.search(r"\u2212|\s[.,;]|[a-z]\.\d|\.\.\.|\u2026|[,.)]\d\b", s):  # formulas, footnote marks, elisions
+        return False
+    if s.count("(") != s.count(")") or s.count("\u201c") != s.count("\u201d"):
         return False
     if _CODE.search(s) or _NOISE.search(s) or not re.search(r"[.!]\W*$", s):
         return False
@@ -247,6 +294,8 @@ def _clean(text: str) -> str:
 
 def passage_sentences(p: QuizPassage) -> list[_Sentence]:
     out: list[_Sentence] = []
+    if _NOT_PASSAGES.search(p.context.split(" - ")[-1] if " - " in p.context else ""):
+        return out
     previous = ""
     for line in p.text.split("\n"):  # a heading sits on its own line: it never joins a sentence
         for raw in textutil.sentences(line):
@@ -283,8 +332,8 @@ class Pool:
                     self.family.setdefault(ph.kind.split(":")[0], []).append((ph, p.ident))
 
     def is_name(self, ph: Phrase) -> bool:
-        """Whether a phrase can stand as a name: anything but a capitalised word seen only once."""
-        return ph.kind != "proper" or " " in ph.text or self.counts.get(_norm(ph.text), 0) >= 2
+        """Whether a phrase can stand as a name: anything but a capitalised word (or words) seen only once."""
+        return ph.kind != "proper" or self.counts.get(_norm(ph.text), 0) >= 2
 
     def candidates(self, answer: Phrase) -> list[tuple[Phrase, str]]:
         same = list(self.by_kind.get(answer.kind, []))
@@ -307,6 +356,8 @@ def shape(ph: Phrase, names: set[str] | frozenset[str] = frozenset()) -> str:
         return "operation"
     if ph.kind == "call" or ph.value is not None:
         return ph.kind
+    if "()" in text:
+        return "call"
     words = text.split()
     if words[0].lower() in ("a", "an", "the") and len(words) > 1:
         words = words[1:]
@@ -325,6 +376,8 @@ def _shape_distance(a: Phrase, b: Phrase, names: set[str] | frozenset[str] = fro
         d += 1.5
     if shape(a, names) != shape(b, names):
         d += 4.0
+    if a.kind.startswith("term:") and b.kind.startswith("term:") and b.weight < 3:
+        d += 1.0  # a defined term ("X is a ...") beats a subject of any verb
     if a.value is not None and b.value is not None and a.value > 0 and b.value > 0:
         d += abs(math.log10(a.value) - math.log10(b.value)) * 0.5
         if a.unit.lower() != b.unit.lower():
@@ -354,6 +407,8 @@ def nearby_numbers(answer: Phrase, rng: random.Random) -> list[Phrase]:
     out = []
     for f in factors:
         v = n * f
+        if answer.kind == "number:percent" and v > 100:
+            continue
         if integral:
             if v < 1 or v != int(v):
                 continue
@@ -416,13 +471,21 @@ def distractors(answer: Phrase, sentence: _Sentence, pool: Pool, rng: random.Ran
 
 
 # --- questions -------------------------------------------------------------------------------------
+def _heading_like(text: str) -> bool:
+    words = text.split()
+    long = [w for w in words if len(w) > 3]
+    capitals = sum(w[:1].isupper() for w in long)
+    return len(words) <= 6 and bool(long) and (bool(re.match(r"\d", text)) or capitals >= len(long) / 2)
+
+
 def _lead(p: QuizPassage) -> str:
     """"Fill in the blank (<section>)": the passage's section heading, or its document's title."""
     context = (p.context or "").strip()
     if not context:
         return "Fill in the blank"
     parts = [c.strip() for c in context.split(" - ") if c.strip()]
-    where = parts[-1] if parts and len(parts[-1].split()) <= 6 else parts[0] if parts else context
+    where = parts[-1] if parts and _heading_like(parts[-1]) else parts[0] if parts else context
+    where = re.sub(r"\s+\d+$", "", where)  # a running header's page number
     return f"Fill in the blank ({where[:80]})"
 
 
@@ -452,8 +515,8 @@ def _order(choices: list[str], answer: Phrase, rng: random.Random) -> list[str]:
 def question_from(s: _Sentence, pool: Pool, rng: random.Random) -> Question | None:
     """The best question ``s`` makes (its best blank with enough distractors), or None."""
     for answer in phrases(s.text):
-        if not pool.is_name(answer):
-            continue
+        if not pool.is_name(answer) or (answer.kind == "proper" and " " not in answer.text):
+            continue  # a lone capitalised word may be any word: no blank
         question, quote = _question_text(s, answer)
         if not question or gives_away(question, answer):
             continue
