@@ -57,6 +57,7 @@ class LocalQuizMaker:
 
     def __init__(self, kb: Any):
         self.kb = kb
+        self._pools: dict[tuple[Any, ...], offline.Pool] = {}  # distractor pools by course and index version
 
     # --- passages ------------------------------------------------------------------------------------
     def _course_passages(self, course: str, owner: str | None) -> list[tuple[QuizPassage, str, str]] | None:
@@ -184,8 +185,23 @@ class LocalQuizMaker:
         passages, pool = self.passages(topic, course, owner, seed)
         if not passages:
             return QuizSet((), found=False)
-        questions = finish(offline.generate, passages, pool, count, avoid, seed)
+        questions = finish(offline.generate, passages, self._pool(pool, course, owner), count, avoid, seed)
         return QuizSet(tuple(questions), found=True)
+
+    def _pool(self, passages: list[QuizPassage], course: str, owner: str | None) -> offline.Pool:
+        """The course's distractor pool, built once per version of the index (a big course takes a second)."""
+        index = getattr(self.kb, "index", None)
+        try:
+            version = index.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        except Exception:  # no local index: nothing to key a cache on
+            return offline.Pool(passages)
+        key = (course, owner, version, len(passages), passages[0].ident if passages else "")
+        pool = self._pools.get(key)
+        if pool is None:
+            if len(self._pools) > 16:
+                self._pools.clear()
+            pool = self._pools[key] = offline.Pool(passages)
+        return pool
 
 
 def build(settings: Any, services: Any) -> QuizMaker:

@@ -537,13 +537,16 @@ def _candidates(s: _Sentence) -> float:
     return best - (0.4 if n > 32 else 0.0) - 0.15 * s.text.count(",")
 
 
-def generate(passages: Sequence[QuizPassage], pool_passages: Sequence[QuizPassage] | None = None, *,
+def generate(passages: Sequence[QuizPassage], pool_passages: "Sequence[QuizPassage] | Pool | None" = None, *,
              count: int = DEFAULT_QUESTIONS, avoid: Iterable[str] = (), seed: int = 0) -> list[Question]:
     """Up to ``count`` questions from ``passages`` (in their order of relevance), distractors drawn from
-    ``pool_passages`` (default: the same passages). No two questions share a sentence or an answer, and
-    questions whose id is in ``avoid`` are skipped."""
+    ``pool_passages`` (default: the same passages; a built Pool is reused). No two questions share a
+    sentence or an answer, and questions whose id is in ``avoid`` are skipped."""
     rng = random.Random(seed)
-    pool = Pool(pool_passages if pool_passages is not None else passages)
+    if isinstance(pool_passages, Pool):
+        pool = pool_passages
+    else:
+        pool = Pool(pool_passages if pool_passages is not None else passages)
     avoid = set(avoid)
     per_passage: list[list[_Sentence]] = []
     for p in passages:
