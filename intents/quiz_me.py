@@ -48,18 +48,22 @@ def extract(text: str, instruction: str, payload: str | None) -> Slots:
     return Slots(out)
 
 
-def _an_answer(turn: Turn) -> bool | None:
-    """Whether the next message answers the question: a letter, number or "stop" surely does; a question,
-    a long message or a file surely does not; anything else (a choice's text) does unless the NLU reads it
-    as a request of its own."""
+_OWN_REQUEST = re.compile(r"^\W*(?:please\s+|hey\s+|ok\s+|okay\s+)?(?:what|whats|what's|how|why|when|where|who|whom|"
+                          r"which|can|could|would|will|should|is|are|does|do|did|explain|define|tell|show|summari[sz]e|"
+                          r"read|say|speak|draw|generate|describe|help|list|give|find|search|look|translate|compare|"
+                          r"thanks|thank|hi|hello|hey)\b", re.I)
+
+
+def _an_answer(turn: Turn) -> bool:
+    """Whether the next message answers the question: a letter, a number, "stop", or a short phrase (a
+    choice's text); not a question, a request of its own ("tell me about Polly"), a long message or a file.
+    A short phrase that matches no choice is still handed to the intent it asks for (``_hand_over``)."""
     text = (turn.text or "").strip()
     if turn.attachments:
         return False
     if looks_like_an_answer(text):
         return True
-    if "?" in text or len(text.split()) > 10:
-        return False
-    return None
+    return not ("?" in text or len(text.split()) > 8 or _OWN_REQUEST.match(text) or _REQUEST.search(text))
 
 
 SPEC = IntentSpec(
@@ -98,6 +102,7 @@ SPEC = IntentSpec(
 )
 
 STOP_CHOICE = "Stop the quiz"
+CLAIM_CONFIDENCE = 0.6  # an unmatched answer the NLU gives this surely to another intent is that request
 MAX_RETRIES = 2  # answers that pick no choice before the quiz ends by itself
 _KEEP_SEEN = 300  # question ids remembered per conversation, so a new set asks new questions
 _PASSAGE_CHARS = 1500
@@ -142,13 +147,16 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     state = _state(ctx.conversation)
     answer = ctx.slots.get("answer")
     answer = answer.strip() if isinstance(answer, str) else ""
-    if answer and state is not None and not _REQUEST.search(answer):
+    if answer and state is not None and (STOP_WORDS.match(answer) or not _REQUEST.search(answer)):
         return _answer(turn, ctx, state, answer)
     if answer and state is None and looks_like_an_answer(answer) and not _REQUEST.search(answer):
         return Reply(text="There's no quiz going on right now. Say \"quiz me\" (or \"quiz me on Lambda\") and "
                           "I'll ask you questions from the course.", intent=SPEC.name,
                      suggestions=("Quiz me", "What can you do?"))
     slots = ctx.slots
+    if STOP_WORDS.match(answer or turn.text or ""):  # "stop the quiz" with no quiz going on
+        return Reply(text="There's no quiz going on. Say \"quiz me\" whenever you want one.", intent=SPEC.name,
+                     suggestions=("Quiz me", "What can you do?"))
     if answer and _REQUEST.search(answer):  # a new request while a quiz was waiting for an answer
         slots = extract(answer, answer, None)
     return _start(turn, ctx, slots, previous=state)
@@ -250,16 +258,17 @@ def _answer(turn: Turn, ctx: IntentContext, state: dict[str, Any], answer: str) 
 
 
 def _hand_over(turn: Turn, ctx: IntentContext, text: str) -> Reply | None:
-    """When what came as the answer is its own request (Lex fills the answer slot with whatever is said:
-    "what is Amazon Polly?"), the quiz ends and the intent it asks for answers it; None otherwise."""
-    if _an_answer(turn.with_(text=text)) is not False:
-        return None
+    """When what came as the answer matches no choice and is a request of its own (Lex fills the answer
+    slot with whatever is said: "what is Amazon Polly?"), the quiz ends and the intent it asks for answers
+    it; None otherwise (the question is asked again)."""
     try:
         result = ctx.services.nlu.parse(text)
     except Exception:  # understanding failed: keep the quiz, ask again
         return None
     other = ctx.intents.get(result.intent)
     if other is None or other.name == SPEC.name or other.spec.small_talk or other.spec.is_fallback:
+        return None
+    if _an_answer(turn.with_(text=text)) and result.confidence < CLAIM_CONFIDENCE:
         return None
     _end(ctx.conversation)
     asked = turn.with_(text=text, intent=other.name, slots={})

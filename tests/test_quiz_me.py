@@ -100,7 +100,7 @@ def course(tmp_path_factory):
     mp.setenv("COURSEBOT_HOME", str(home))
     settings = load(home=home, backend="local")
     services = Services(settings)
-    services.kb.ingest([str(sample.build(sample_dir(settings)))])
+    services.kb.ingest([str(p) for p in sample.build(sample_dir(settings))])
     yield services
     mp.undo()
 
@@ -197,7 +197,7 @@ def test_any_other_request_or_question_leaves_the_quiz(course):
 
     router = Router(course)
     c = "quiz-leave"
-    assert router.handle(Turn(conversation=c, text="5 questions on S3")).details["quiz"]["of"] == 5
+    assert 3 <= router.handle(Turn(conversation=c, text="5 questions on S3")).details["quiz"]["of"] <= 5
     other = router.handle(Turn(conversation=c, text="what is Amazon Polly used for?"))
     assert other.intent == "AskCoursePdfs" and "Polly" in other.text
     assert course.conversations.load(c).pending is None
@@ -276,14 +276,15 @@ def test_lex_card_buttons_stay_within_lex_limits(course):
 
 def test_slack_buttons_answer_with_one_click(course):
     from bot.channels.slack.adapter import action_to_turn
-    from bot.channels.slack.blocks import BUTTON_TEXT, reply_blocks
+    from bot.channels.slack.blocks import ACTION_SUGGEST, BUTTON_TEXT, reply_blocks
 
     reply = _long_choice_reply(course)
     _, blocks = reply_blocks(reply, "slack:T1:C1:1.0")
-    actions = next(b for b in blocks if b["type"] == "actions")["elements"]
+    actions = [a for a in next(b for b in blocks if b["type"] == "actions")["elements"]
+               if a["action_id"].startswith(ACTION_SUGGEST)]
     labels = [a["text"]["text"] for a in actions]
     assert [label[:2] for label in labels[:4]] == ["A.", "B.", "C.", "D."] and all(len(t) <= BUTTON_TEXT for t in labels)
-    assert "Read aloud" not in labels
+    assert labels[4] == "Stop the quiz" and "Read aloud" not in labels
     body = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"}, "channel": {"id": "C1"},
             "message": {"ts": "1.0", "text": reply.text}, "container": {},
             "actions": [{"action_id": actions[1]["action_id"], "value": actions[1]["value"]}]}
@@ -318,7 +319,7 @@ def test_cli_quiz_on_lambda_is_cited_graded_and_scored(tmp_path):
         reply = json.loads(_cli(tmp_path, "turn", "A", "--session", "q", "--json"))
         graded = reply["details"]["graded"]
         assert reply["intent"] == "QuizMe" and graded["picked"] == "A"
-        assert re.match(r"^(Correct|Not quite \u2014 the answer is) [A-D]\. ", reply["text"])
+        assert re.match(r"^(Correct \u2014|Not quite \u2014 the answer is) [A-D]\. ", reply["text"])
         assert f"{graded['source']}, page {graded['page']}" in reply["text"] and graded["answer"] in LETTERS
     assert reply["state"] == "fulfilled" and re.search(r"You got \d of \d", reply["text"])
     assert reply["details"]["score"]["of"] == total

@@ -34,7 +34,7 @@ def setup(home: Path) -> tuple[Any, dict[str, str]]:
     settings = load(home=home, backend="local")
     services = Services(settings)
     kb = services.kb
-    kb.ingest([str(sample.build(sample_dir(settings)))])
+    kb.ingest([str(p) for p in sample.build(sample_dir(settings))])
     courses = {"default": "the sample course (kb/sample_course)"}
     pdf = r_intro()
     if pdf is None:

@@ -74,7 +74,7 @@ def by_text(text: str, choices: Sequence[str]) -> int | None:
         return None
     norm = [_plain(c) for c in choices]
     for i, c in enumerate(norm):
-        if said == c or said == re.sub(r"^(a|an|the) ", "", c):
+        if said == c or re.sub(r"^(a|an|the) ", "", said) == re.sub(r"^(a|an|the) ", "", c):
             return i
     contained = [i for i, c in enumerate(norm) if len(said) >= 3 and (said in c.split() or f" {said} " in f" {c} ")]
     if len(contained) == 1:
@@ -84,8 +84,13 @@ def by_text(text: str, choices: Sequence[str]) -> int | None:
         hits = [i for i, c in enumerate(norm) if re.findall(r"\d[\d,.]*", c)[:1] == digits[:1]]
         if len(hits) == 1:
             return hits[0]
-    scores = sorted(((SequenceMatcher(None, said, re.sub(r"^(a|an|the) ", "", c)).ratio(), i)
-                     for i, c in enumerate(norm)), reverse=True)
+    bare = re.sub(r"^(a|an|the) ", "", said)
+
+    def similarity(c: str) -> float:
+        return max(SequenceMatcher(None, said, c).ratio(),
+                   SequenceMatcher(None, bare, re.sub(r"^(a|an|the) ", "", c)).ratio())
+
+    scores = sorted(((similarity(c), i) for i, c in enumerate(norm)), reverse=True)
     best, i = scores[0]
     second = scores[1][0] if len(scores) > 1 else 0.0
     if best >= 0.75 and best - second >= 0.12:
