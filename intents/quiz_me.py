@@ -175,7 +175,8 @@ def _course(turn: Turn, ctx: IntentContext) -> str:
 
 def _start(turn: Turn, ctx: IntentContext, slots: Any, previous: dict[str, Any] | None) -> Reply:
     conversation = ctx.conversation
-    topic = slots.get("topic") if isinstance(slots.get("topic"), str) else None
+    topic = slots.get("topic") if isinstance(slots.get("topic"), str) else None  # Lex sends any text: cut it
+    topic = " ".join(topic.split())[:120] or None if topic else None
     if topic is None and _AGAIN.search(turn.text or ""):
         remembered = conversation.extra.get("quiz_topic")
         topic = remembered if isinstance(remembered, str) else None
@@ -187,7 +188,7 @@ def _start(turn: Turn, ctx: IntentContext, slots: Any, previous: dict[str, Any] 
     sets = int(conversation.extra.get("quiz_sets") or 0) + 1
     seed = int(hashlib.sha256(f"{turn.conversation}|{sets}".encode()).hexdigest()[:8], 16)
     course = _course(turn, ctx)
-    made = ctx.services.get("quiz").make(topic, count=count, course=course, owner=owner_of(turn.conversation),
+    made = ctx.services.quiz.make(topic, count=count, course=course, owner=owner_of(turn.conversation),
                                          avoid=seen, seed=seed)
     about = f" on \u201c{topic}\u201d" if topic else ""
     if not made.questions:
