@@ -89,7 +89,7 @@ SPEC = IntentSpec(
                  "or say \"the whole course\".", description="The topic, lecture or chapter to quiz on."),
         SlotSpec("count", "AMAZON.Number", "How many questions would you like?",
                  description="How many questions the set has (1 to 10)."),
-        SlotSpec("answer", "AMAZON.FreeFormInput", "Your answer? Say A, B, C or D.",
+        SlotSpec("answer", "AMAZON.FreeFormInput", "What is your answer to the quiz question? Say A, B, C or D.",
                  description="The student's answer to the current question: a letter, a number or the choice.",
                  accepts=_an_answer),
     ),
