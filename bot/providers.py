@@ -174,6 +174,12 @@ register("kb", "local", "kb.local:build", title="the offline course index", offl
 register("kb", "bedrock", "kb.bedrock:build", title="Amazon Bedrock Knowledge Bases", offline=False,
          default_on=("aws",))
 
+# practice quizzes: questions built from the course passages (bot/quiz)
+capability("quiz", "Practice quizzes")
+register("quiz", "offline", "bot.quiz.local:build", title="the offline question generator", offline=True,
+         default_on=("local",))
+register("quiz", "bedrock", "bot.quiz.bedrock:build", title="Amazon Bedrock", offline=False, default_on=("aws",))
+
 capability("text", "Text analysis", setting="text")
 register("text", "local", "bot.local.text:build", title="offline text analysis", offline=True, extra="text",
          default_on=("local",))

@@ -15,6 +15,7 @@ from bot import providers
 from bot.capabilities import (BlobStore, ConversationStore, Embedder, ImageGenerator, InsightStore, KnowledgeBase,
                               LanguageDetector, LinkStore, Nlu, Quotas, RemoteFiles, Speech, Summarizer, TextAnalyzer,
                               Translator, UploadQueue, Vision)
+from bot.quiz import QuizMaker
 from bot.settings import Settings
 
 
@@ -56,6 +57,10 @@ class Services:
     @property
     def kb(self) -> KnowledgeBase:
         return self.get("kb")
+
+    @property
+    def quiz(self) -> QuizMaker:
+        return self.get("quiz")
 
     @property
     def text(self) -> TextAnalyzer:

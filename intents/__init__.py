@@ -10,6 +10,7 @@ from bot.specs import Intent, IntentSpec, fallback_name
 # Adding an intent: its module here, its test, and a fixture. Order is the order Help lists them.
 MODULES = (
     "intents.ask_course_pdfs",
+    "intents.quiz_me",
     "intents.summarize_text",
     "intents.describe_photo",
     "intents.speak_answer",

@@ -180,6 +180,10 @@ EXPECTED = {
     # a new session has no answer to rate yet: the reply says what to do first (rating flows: test_insight_channels)
     "feedback_text_fulfillment": ("Close", "Feedback", "Fulfilled", None, "no answer of mine to rate yet"),
     "feedback_speech_fulfillment": ("Close", "Feedback", "Fulfilled", None, "no answer of mine to rate yet"),
+    # an empty course: nothing to quiz on (a whole quiz over Lex: tests/test_quiz_me.py)
+    "quiz_me_text_fulfillment": ("Close", "QuizMe", "Fulfilled", None, "couldn't find anything on"),
+    # a spoken answer with no quiz going on in this session
+    "quiz_me_speech_fulfillment": ("Close", "QuizMe", "Fulfilled", None, "no quiz going on"),
 }
 
 

@@ -371,3 +371,23 @@ def test_phone_layout_and_spoken_answer_without_raw_links(real_server, browser):
     composer = d.execute_script("const r = document.getElementById('composer').getBoundingClientRect();"
                                 "return [r.left, r.right, r.bottom, window.innerWidth, window.innerHeight]")
     assert composer[0] >= 0 and composer[1] <= composer[3] and composer[2] <= composer[4], composer
+
+
+def test_a_quiz_answered_with_one_click(real_server, browser):
+    """A quiz question's choices are buttons: one click sends the answer, the next message grades it."""
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(real_server + "/")
+    wait_for_bot(d, 1)
+    say(d, "quiz me on AWS Lambda")
+    question = wait_for_bot(d, 2, timeout=60)
+    assert question.get_attribute("data-intent") == "QuizMe" and "Question 1 of" in question.text
+    buttons = question.find_elements(By.CSS_SELECTOR, ".suggestions button.answer")
+    assert [b.text[:2] for b in buttons[:3]] == ["A.", "B.", "C."], [b.text for b in buttons]
+    assert "08-aws-lambda.pdf" in question.find_element(By.CSS_SELECTOR, ".citations").text
+    buttons[1].click()  # nothing typed, no Enter: the click is the answer
+    graded = wait_for_bot(d, 3, timeout=60)
+    assert graded.get_attribute("data-intent") == "QuizMe"
+    assert graded.text.startswith(("Correct", "Not quite")) and "Question 2 of" in graded.text
+    shot(d, "real-04-quiz")

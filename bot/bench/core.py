@@ -27,6 +27,7 @@ BENCHES: dict[str, str] = {
     "slack": "bot.bench.slack:bench_slack",
     "web": "bot.bench.web:bench_web",
     "insight": "bot.insight.bench:bench_insight",
+    "quiz": "bot.quiz.bench:bench_quiz",
 }
 
 

@@ -1,4 +1,4 @@
-"""`coursebot bench [nlu|kb|turn|lex|slack|web|all] [--json]`: measured speed, memory and accuracy."""
+"""`coursebot bench [nlu|kb|turn|lex|slack|web|quiz|all] [--json]`: measured speed, memory and accuracy."""
 
 from __future__ import annotations
 

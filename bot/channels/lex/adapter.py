@@ -303,7 +303,7 @@ def _extras(reply: Reply, structured: bool = False) -> list[dict[str, Any]]:
     rating = _rating_card(reply)
     if rating:
         extras.append(rating)
-    card = _suggestions_card(reply.suggestions)
+    card = _suggestions_card(reply.suggestions, answers=reply.state == "elicit")
     if card:
         extras.append(card)
     return extras[:MAX_MESSAGES - 1]  # the answer itself always gets at least one message
@@ -374,17 +374,22 @@ def _rating_card(reply: Reply) -> dict[str, Any] | None:
                                   "buttons": [{"text": t, "value": v} for t, v in RATING_BUTTONS]}}
 
 
-def _suggestions_card(suggestions: tuple[str, ...]) -> dict[str, Any] | None:
+def _suggestions_card(suggestions: tuple[str, ...], answers: bool = False) -> dict[str, Any] | None:
+    """Suggestions as buttons; ``answers``: they answer the prompt (a quiz's choices, "which course?"), so a
+    long one is shortened to fit rather than left out (its start, "B. ...", still says which it is)."""
     buttons = []
     for s in suggestions:
         s = " ".join(str(s).split())
+        if answers and len(s) > BUTTON_CHARS:
+            s = _fit(s, BUTTON_CHARS)
         if 0 < len(s) <= BUTTON_CHARS and s not in [b["value"] for b in buttons]:
             buttons.append({"text": s, "value": s})
         if len(buttons) == MAX_BUTTONS:
             break
     if not buttons:
         return None
-    return {"contentType": "ImageResponseCard", "imageResponseCard": {"title": SUGGESTIONS_TITLE, "buttons": buttons}}
+    title = "Your answer" if answers else SUGGESTIONS_TITLE
+    return {"contentType": "ImageResponseCard", "imageResponseCard": {"title": title, "buttons": buttons}}
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_CHARS, max_parts: int = MAX_MESSAGES, overflow: str = " [...]") -> list[str]:

@@ -197,10 +197,12 @@
 
     if (reply.suggestions && reply.suggestions.length) {
       const row = el("div", "suggestions");
+      // while the bot waits for an answer (a quiz question, "which course?"), a button is the answer: one click sends it
+      const answers = reply.state === "elicit";
       for (const s of reply.suggestions) {
-        const b = el("button", "suggestion", s);
+        const b = el("button", answers ? "suggestion answer" : "suggestion", s);
         b.type = "button";
-        b.addEventListener("click", () => { textBox.value = s; textBox.focus(); });
+        b.addEventListener("click", () => { textBox.value = s; if (answers) send(); else textBox.focus(); });
         row.appendChild(b);
       }
       box.appendChild(row);

@@ -1,0 +1,572 @@
+"""The offline question generator: fill-in-the-blank multiple choice built from course sentences.
+
+A question is one sentence of a passage with a key phrase blanked out: the term a definition
+sentence defines ("_____ is a running instance of an image"), a number with its unit (a limit, a
+size, a duration), or a name (a service, an API operation, a function). The distractors are phrases
+of the same kind from *other* passages of the course (sizes with sizes, services with services);
+a number without enough of them gets nearby values of the same unit. A question is dropped when
+its text gives the answer away, and a distractor is dropped when it is the answer in disguise
+(the same words, the same quantity), appears in the cited passage, or appears in the question.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Iterable, Sequence
+
+from bot import textutil
+from bot.quiz import DEFAULT_QUESTIONS, MAX_CHOICES, MIN_CHOICES, Question, QuizPassage
+
+BLANK = "_____"
+MIN_WORDS, MAX_WORDS = 7, 45
+
+STOP = frozenset("""a an the of to in on for and or but with by from at as is are was were be been being it its this that
+these those their there which who whom what when where how than then so such can may might must will would should could
+into onto over under about after before between each every any all some most more less not no nor only also very your
+you we our they them he she his her one two three""".split())
+_GENERIC = frozenset("amazon aws service services function functions the api".split())
+_PRONOUN_START = re.compile(r"^(it|its|this|that|these|those|they|them|their|such|both|he|she|here|there|then|"
+                            r"also|however|otherwise|instead|thus|hence|so|but|and|or)\b", re.I)
+_BACK_REFERENCE = re.compile(r"\b(it|its|this|these|those|they|them|their|the former|the latter|above|below|"
+                             r"previous|following)\b", re.I)
+_CODE = re.compile(r"<-|[{}\[\]$#@|\\;<>=~^]|\b\w+\s*\(\s*\w[^)]*,|\w\([^()]*\(|--\w")  # code, formulas, calls
+_NOISE = re.compile(r"\b(figure|table|appendix|see section|see chapter|page \d+|chapter \d+|section \d+|et al)\b"
+                    r"|\(\d{4}\)", re.I)  # cross-references and bibliography entries
+_NOT_PASSAGES = re.compile(r"\b(index|references|bibliography|contents|acknowledg\w*|preface)\b", re.I)
+
+# --- units of quantities -----------------------------------------------------------------------------
+_BYTES = {"b": 1, "byte": 1, "bytes": 1, "kb": 1e3, "kib": 1024, "mb": 1e6, "mib": 1024 ** 2, "gb": 1e9,
+          "gib": 1024 ** 3, "tb": 1e12, "tib": 1024 ** 4}
+_TIME = {"ms": 1e-3, "millisecond": 1e-3, "milliseconds": 1e-3, "s": 1, "sec": 1, "second": 1, "seconds": 1,
+         "min": 60, "minute": 60, "minutes": 60, "h": 3600, "hour": 3600, "hours": 3600, "day": 86400,
+         "days": 86400, "week": 604800, "weeks": 604800, "month": 2.6e6, "months": 2.6e6, "year": 3.15e7,
+         "years": 3.15e7}
+_PERCENT = {"%": 1, "percent": 1, "per cent": 1}
+_FAMILIES = (("bytes", _BYTES), ("time", _TIME), ("percent", _PERCENT))
+_NUMBER = re.compile(r"(?<![\w.,$/#-])(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+                     r"(?:(?P<pct>\s?%)|(?P<tight>(?:KB|MB|GB|TB|KiB|MiB|GiB|ms))\b|\s+(?P<unit>[A-Za-z][A-Za-z-]{0,20}))?")
+_NOT_UNITS = STOP | frozenset("""times percent per more less fewer or and to gives means makes uses returns takes has does
+goes runs works equals becomes needs shows contains includes requires yields sets gets lets puts""".split())
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A blankable phrase of a sentence: its text, where it is, and its kind (``number:bytes``, ``service``...)."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+    weight: float
+    value: float | None = None  # numbers: the quantity in the family's base unit
+    unit: str = ""
+
+
+def _unit_family(unit: str) -> tuple[str, float] | None:
+    low = unit.lower()
+    for family, table in _FAMILIES:
+        if low in table:
+            return family, table[low]
+    return None
+
+
+def _number_value(num: str) -> float:
+    return float(num.replace(",", ""))
+
+
+def numbers(sentence: str) -> list[Phrase]:
+    """Quantities with a unit ("15 minutes", "10,240 MB", "5 requests"); bare numbers are no blanks."""
+    out = []
+    for m in _NUMBER.finditer(sentence):
+        num = m.group("num")
+        unit = (m.group("pct") or m.group("tight") or m.group("unit") or "").strip()
+        if not unit or unit.lower() in _NOT_UNITS:
+            continue
+        end = m.end()
+        fam = _unit_family(unit)
+        if fam is None:
+            if not re.fullmatch(r"[a-z][a-z-]+s", unit) or len(unit) < 4:  # a counted thing: "5 requests"
+                continue
+            kind, value = f"number:{unit.lower()}", _number_value(num)
+        else:
+            kind, value = f"number:{fam[0]}", _number_value(num) * fam[1]
+        out.append(Phrase(sentence[m.start():end], m.start(), end, kind, 3.4 if fam else 2.6, value, unit))
+    return out
+
+
+_SERVICE = re.compile(r"\b(?:Amazon|AWS)(?:\s+(?:[A-Z][\w-]*|\d\w*)){1,3}")
+_CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+\b(?:\s+[A-Z][a-z]+\b(?!\s+[a-z]+s\b))?")
+_OPERATION_VERBS = frozenset("""add analyze associate batch call complete compare converse create delete describe detect
+disassociate elicit get index invoke list put query recognize retrieve search send start stop synthesize tag translate
+update upload""".split())
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,5}s?\b")
+_PROPER = re.compile(r"\b[A-Z][a-z][\w-]*(?:\s+[A-Z][\w-]*){0,3}")
+_CALL = re.compile(r"(?<![\w.])[A-Za-z][\w.]*\(\)")
+_DEFINITION = re.compile(
+    r"^(?P<term>(?:(?:A|An|The)\s+)?[A-Za-z][\w-]*(?:\s+[\w()-]+){0,3}?)\s+"
+    r"(?P<verb>is an?|is the|are|means|refers to|stands for|lets you|let you|allows you to|allow you to|"
+    r"is used to|are used to|is|describes|decides|keeps|maps|returns|reads|gives|finds|checks|creates|adds|"
+    r"combines|names|looks for|packages|runs|converts|splits|holds|stores|computes|produces|generates)\b")
+_NOT_TERMS = re.compile(r"^(?:(?:a|an|the)\s+)?(each|every|some|most|many|any|all|one|first|second|last|other|"
+                        r"once|since|although|though|while|whilst|if|unless|because|as|after|before|until|whereas|"
+                        r"similarly|likewise|however|thus|hence|therefore|note|now|again|finally|also|even|then|"
+                        r"often|usually|sometimes|generally|normally|typically|currently|alternatively|indeed|"
+                        r"permission|section|chapter|appendix|figure|table|example|examples|around|about|over|"
+                        r"under|approximately|nearly|almost|just|roughly|up|another|suppose|consider|let|use|see|"
+                        r"assume|recall|remember|imagine|try|"
+                        r"same|this|that|it|there|here|you|we|they|what|which|when|where|how|why|if|only|both|"
+                        r"result|results|default|example|answer|following|use|way|idea|user|users|reason|"
+                        r"problem|point|case|value|values|number|rest)\b", re.I)
+
+
+def _names(sentence: str) -> list[Phrase]:
+    out: list[Phrase] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(m: re.Match, kind: str, weight: float) -> None:
+        s, e = m.start(), m.end()
+        text = m.group(0).rstrip(".,;:")
+        e = s + len(text)
+        if any(s < te and ts < e for ts, te in taken) or len(text) < 2:
+            return
+        taken.append((s, e))
+        out.append(Phrase(text, s, e, kind, weight))
+
+    for m in _SERVICE.finditer(sentence):
+        add(m, "service", 2.6)
+    for m in _CALL.finditer(sentence):
+        add(m, "call", 2.8)
+    for m in _CAMEL.finditer(sentence):
+        first = re.match(r"[A-Z][a-z]+", m.group(0)).group(0).lower()
+        add(m, "operation" if first in _OPERATION_VERBS and " " not in m.group(0) else "camel", 2.7)
+    for m in _PROPER.finditer(sentence):
+        if m.start() == 0 or re.match(r"(A|An|The)\s", m.group(0)):  # a capital at the start of a sentence says nothing
+            continue
+        words = m.group(0).split()
+        if all(w.lower() in STOP for w in words) or len(words[-1]) == 1 or sentence[m.end():m.end() + 1] == ".":
+            continue  # "John M. Chambers" is cut at the initial: no blank
+        add(m, "proper", 1.9 if len(words) > 1 else 1.5)
+    return out
+
+
+_VAGUE = frozenset("""advantage disadvantage reader user users latter former input output function functions problem
+idea result results difference reason main aim purpose point rest effect answer question thing things way ways
+method methods approach process step steps part parts case cases number numbers value values name names item items
+list object objects type types kind kinds form forms term terms word words line lines command commands file files
+program programs system systems data option options argument arguments key main goal trick solution
+alternative defaults dimension dimensions details detail""".split())
+_VAGUE_ANY = frozenset("related latter former first second third fourth fifth last next previous following above "
+                       "below other same such certain particular various several larger smaller large small big "
+                       "new old simple common useful usual".split())
+
+
+def definition_term(sentence: str) -> Phrase | None:
+    """The term a definition sentence defines ("A container is ...", "Docker packages ..."), or None."""
+    m = _DEFINITION.match(sentence)
+    if not m:
+        return None
+    term = m.group("term")
+    words = term.split()
+    bare = [w for w in words if w.lower() not in ("a", "an", "the")]
+    if not bare or len(bare) > 4 or _NOT_TERMS.match(term) or _PRONOUN_START.match(term):
+        return None
+    if any(w.lower() in STOP for w in bare) or re.search(r"\((?!\))", term) or len("".join(bare)) < 2:
+        return None
+    if len(bare) == 1 and len(bare[0]) < 3 and not any(c.isdigit() for c in bare[0]):
+        return None  # "R", "D": a letter is no term to recognise
+    if all(w.lower().strip("()") in _VAGUE for w in bare) or any(w.lower() in _VAGUE_ANY for w in bare):
+        return None  # "The advantage", "The reader", "A related function": no term a student could learn
+    if any(c.isdigit() for c in term) and not _SERVICE.fullmatch(term):
+        return None
+    if bare[0].lower().endswith("ly") or (bare[-1].lower().endswith("est") and len(bare[-1]) > 5):
+        return None  # "Internally calculations", "The simplest"
+    verb = m.group("verb")
+    strong = verb.startswith(("is", "are", "means", "refers", "stands", "lets", "let", "allow"))
+    agree = "plural" if verb.startswith("are") or verb in ("let you", "allow you to") else "singular"
+    return Phrase(term, 0, len(term), f"term:{agree}", 3.2 if strong else 2.3)
+
+
+def phrases(sentence: str) -> list[Phrase]:
+    """Every blankable phrase of ``sentence``, best first."""
+    found = numbers(sentence)
+    term = definition_term(sentence)
+    if term is not None:
+        found.append(term)
+    spans = [(p.start, p.end) for p in found]
+    found += [p for p in _names(sentence) if not any(p.start < e and s < p.end for s, e in spans)]
+    return sorted(found, key=lambda p: -p.weight)
+
+
+# --- comparing phrases ---------------------------------------------------------------------------
+def _norm(text: str) -> str:
+    text = re.sub(r"[^\w%.]+", " ", text.lower()).strip()
+    return re.sub(r"^(a|an|the)\s+", "", text)
+
+
+def _tokens(text: str) -> set[str]:
+    return {(w[:-1] if len(w) > 3 and w.endswith("s") else w)[:5] for w in re.findall(r"[a-z0-9]+", text.lower())
+            if (len(w) >= 3 or (len(w) == 2 and any(c.isdigit() for c in w))) and w not in STOP}
+
+
+def _content(text: str) -> set[str]:
+    return _tokens(text) - {w[:5] for w in _GENERIC}
+
+
+def same_answer(a: Phrase | str, b: Phrase | str) -> bool:
+    """Whether two phrases say the same thing (the right answer in disguise)."""
+    ta, tb = (x.text if isinstance(x, Phrase) else x for x in (a, b))
+    qa = a if isinstance(a, Phrase) and a.value is not None else next(iter(numbers(ta + " ")), None)
+    qb = b if isinstance(b, Phrase) and b.value is not None else next(iter(numbers(tb + " ")), None)
+    if qa is not None and qb is not None:  # quantities: the same amount, whatever the unit
+        return qa.kind == qb.kind and math.isclose(qa.value or 0.0, qb.value or 0.0, rel_tol=0.05)
+    if re.search(r"\d", ta) and re.search(r"\d", tb) and re.findall(r"\d+", ta) != re.findall(r"\d+", tb):
+        return False
+    na, nb = _norm(ta), _norm(tb)
+    if not na or not nb or na == nb or re.sub(r"^(amazon|aws) ", "", na) == re.sub(r"^(amazon|aws) ", "", nb):
+        return True
+    ca, cb = _content(ta), _content(tb)
+    if ca and cb and (ca <= cb or cb <= ca):
+        return True
+    return SequenceMatcher(None, na, nb).ratio() >= 0.8
+
+
+def _mentions(text: str, phrase: str) -> bool:
+    """``phrase`` occurs in ``text`` (as words, ignoring case and articles)."""
+    core = _norm(phrase)
+    if not core:
+        return False
+    return re.search(r"(?<![\w])" + re.escape(core).replace(r"\ ", r"\s+") + r"(?![\w])",
+                     re.sub(r"[^\w%.]+", " ", text.lower())) is not None
+
+
+def gives_away(question: str, answer: Phrase) -> bool:
+    """The question text already names the answer: its distinctive words, or the same number."""
+    if answer.value is not None:
+        num = re.match(r"[\d,.]+", answer.text)
+        if not num:
+            return False
+        digits = num.group(0).rstrip(".,")
+        rest = question.replace(BLANK, " ")
+        if len(digits) >= 2 and digits in rest:  # also inside a name: "LD50" gives away 50%
+            return True
+        return re.search(r"(?<![\w.,])" + re.escape(digits) + r"(?![\w,])", rest) is not None
+    rest = question.replace(BLANK, " ")
+    call = _CALL.search(answer.text)
+    if call and re.search(r"(?<![\w.])" + re.escape(call.group(0)[:-2]) + r"(?![\w(])", rest):
+        return True  # "t()" and "a function named t"
+    words = _content(answer.text)
+    return bool(words & _tokens(rest))
+
+
+# --- sentences worth asking about ------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Sentence:
+    text: str
+    passage: QuizPassage
+    previous: str = ""
+
+
+def _usable(s: str) -> bool:
+    words = s.split()
+    if not MIN_WORDS <= len(words) <= MAX_WORDS or "?" in s or s.endswith(":"):
+        return False
+    if not re.match(r"[A-Z0-9\u201c\"]", s):  # a fragment ("would create ...", "(alternatively ...", "--debug ...")
+        return False
+    if re.search(r"\u2212|\s[.,;]|[a-z]\.\d|\.\.\.|\u2026|[,.)]\d\b", s):  # formulas, footnote marks, elisions
+        return False
+    if s.count("(") != s.count(")") or s.count("\u201c") != s.count("\u201d"):
+        return False
+    if _CODE.search(s) or _NOISE.search(s) or not re.search(r"[.!]\W*$", s):
+        return False
+    letters = sum(c.isalpha() for c in s)
+    return letters >= 0.6 * len(s) and not s.isupper()
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"\*\*|__", "", text)
+    text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def passage_sentences(p: QuizPassage) -> list[_Sentence]:
+    out: list[_Sentence] = []
+    if _NOT_PASSAGES.search(p.context.split(" - ")[-1] if " - " in p.context else ""):
+        return out
+    previous = ""
+    for line in p.text.split("\n"):  # a heading sits on its own line: it never joins a sentence
+        for raw in textutil.sentences(line):
+            s = _clean(raw)
+            if _usable(s):
+                out.append(_Sentence(s, p, previous))
+            previous = s if len(s.split()) >= MIN_WORDS else ""
+    return out
+
+
+# --- the pool of distractors -------------------------------------------------------------------------
+class Pool:
+    """Blankable phrases of every passage of the course, by kind, to draw distractors from."""
+
+    def __init__(self, passages: Iterable[QuizPassage]):
+        self.by_kind: dict[str, list[tuple[Phrase, str]]] = {}
+        self.family: dict[str, list[tuple[Phrase, str]]] = {}
+        self.names: set[str] = set()  # names written with capitals in the middle of a sentence
+        self.counts: dict[str, int] = {}  # how often each name occurs: a one-off capitalised word is no name
+        seen: set[tuple[str, str]] = set()
+        for p in passages:
+            for s in passage_sentences(p):
+                for ph in phrases(s.text):
+                    key = (ph.kind, _norm(ph.text))
+                    self.counts[key[1]] = self.counts.get(key[1], 0) + 1
+                    if ph.kind == "service" or (ph.start > 0 and ph.kind in ("camel", "proper", "operation")) or \
+                            _SERVICE.fullmatch(ph.text) or _CAMEL.fullmatch(ph.text):
+                        self.names.add(key[1])
+                        self.names.add(re.sub(r"^(amazon|aws)\s+", "", key[1]))
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    self.by_kind.setdefault(ph.kind, []).append((ph, p.ident))
+                    self.family.setdefault(ph.kind.split(":")[0], []).append((ph, p.ident))
+
+    def is_name(self, ph: Phrase) -> bool:
+        """Whether a phrase can stand as a name: anything but a capitalised word (or words) seen only once."""
+        return ph.kind != "proper" or self.counts.get(_norm(ph.text), 0) >= 2
+
+    def candidates(self, answer: Phrase) -> list[tuple[Phrase, str]]:
+        same = list(self.by_kind.get(answer.kind, []))
+        if answer.kind.startswith("term:"):  # other terms first, then names a sentence could start with
+            same += [c for c in self.family.get("term", []) if c[0].kind != answer.kind]
+            same += self.family.get("service", []) + self.family.get("camel", [])
+        elif answer.kind in ("service", "camel", "proper", "call", "operation"):
+            related = {"service": ("proper", "camel"), "camel": ("service", "proper"), "proper": ("service", "camel"),
+                       "call": (), "operation": ()}[answer.kind]
+            for kind in related:
+                same += self.family.get(kind, [])
+        return same
+
+
+def shape(ph: Phrase, names: set[str] | frozenset[str] = frozenset()) -> str:
+    """What a phrase looks like: an API operation, a noun phrase ("a training job"), or a name ("Amazon Polly")."""
+    text = ph.text
+    if ph.kind == "operation" or (_CAMEL.fullmatch(text) and
+                                  re.match(r"[A-Z][a-z]+", text).group(0).lower() in _OPERATION_VERBS):
+        return "operation"
+    if ph.kind == "call" or ph.value is not None:
+        return ph.kind
+    if "()" in text:
+        return "call"
+    words = text.split()
+    if words[0].lower() in ("a", "an", "the") and len(words) > 1:
+        words = words[1:]
+    if all(w[:1].isupper() or any(c.isdigit() for c in w) for w in words):
+        # a capital at the start of a sentence is a name only when the course writes it so elsewhere too
+        if ph.kind.startswith("term:") and ph.start == 0 and _norm(text) not in names and " " not in text:
+            return "noun"
+        return "name"
+    return "noun"
+
+
+def _shape_distance(a: Phrase, b: Phrase, names: set[str] | frozenset[str] = frozenset()) -> float:
+    wa, wb = len(a.text.split()), len(b.text.split())
+    d = abs(wa - wb) * 0.6 + abs(len(a.text) - len(b.text)) / 12
+    if a.kind != b.kind:
+        d += 1.5
+    if shape(a, names) != shape(b, names):
+        d += 4.0
+    if a.kind.startswith("term:") and b.kind.startswith("term:") and b.weight < 3:
+        d += 1.0  # a defined term ("X is a ...") beats a subject of any verb
+    if a.value is not None and b.value is not None and a.value > 0 and b.value > 0:
+        d += abs(math.log10(a.value) - math.log10(b.value)) * 0.5
+        if a.unit.lower() != b.unit.lower():
+            d += 0.7
+    if a.text[:1].isupper() != b.text[:1].isupper():
+        d += 1.0
+    return d
+
+
+def _fmt_number(value: float, like: str) -> str:
+    if "," in like or (value >= 10_000 and value == int(value)):
+        return f"{int(value):,}" if value == int(value) else f"{value:,.1f}"
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def nearby_numbers(answer: Phrase, rng: random.Random) -> list[Phrase]:
+    """Plausible wrong values of the same unit: doubled, halved, ten times, ..."""
+    m = re.match(r"([\d,]+(?:\.\d+)?)(.*)$", answer.text, re.S)
+    if not m or answer.value is None:
+        return []
+    num, rest = m.group(1), m.group(2)
+    n = _number_value(num)
+    integral = "." not in num
+    factors = [2, 0.5, 4, 0.25, 10, 0.1, 3, 1.5, 5]
+    out = []
+    for f in factors:
+        v = n * f
+        if answer.kind == "number:percent" and v > 100:
+            continue
+        if integral:
+            if v < 1 or v != int(v):
+                continue
+        elif v <= 0:
+            continue
+        if v == n:
+            continue
+        text = _fmt_number(v, num) + rest
+        scale = answer.value / n if n else 1
+        out.append(Phrase(text, 0, len(text), answer.kind, 0, v * scale, answer.unit))
+    head = out[:4]
+    rng.shuffle(head)
+    return head + out[4:]
+
+
+def _fits(distractor: str, answer: Phrase) -> str:
+    """The distractor written to fit the blank: capitalised like the answer."""
+    if answer.start == 0 and distractor[:1].islower() and not _CALL.fullmatch(distractor):
+        return distractor[:1].upper() + distractor[1:]
+    if answer.start > 0 and re.match(r"^(A|An|The)\s", distractor):
+        return distractor[:1].lower() + distractor[1:]
+    return distractor
+
+
+def distractors(answer: Phrase, sentence: _Sentence, pool: Pool, rng: random.Random,
+                want: int = MAX_CHOICES - 1) -> list[str]:
+    """Up to ``want`` wrong choices for ``answer``: same-kind phrases of other passages, closest in shape."""
+    question = sentence.text
+    passage_text = _clean(sentence.passage.text)
+    options = []
+    for ph, where in pool.candidates(answer):
+        if where == sentence.passage.ident:
+            continue
+        options.append((_shape_distance(answer, ph, pool.names) + rng.random() * 1.2, ph))
+    options.sort(key=lambda o: o[0])
+    chosen: list[Phrase] = []
+
+    def acceptable(ph: Phrase) -> bool:
+        if same_answer(ph, answer) or any(same_answer(ph, c) for c in chosen) or not pool.is_name(ph):
+            return False
+        if _mentions(passage_text, ph.text) or _mentions(question, ph.text):
+            return False
+        if answer.kind.startswith("term:") and ph.text.split()[0].lower() in ("a", "an", "the") \
+                and answer.text.split()[0].lower() not in ("a", "an", "the"):
+            return False
+        return True
+
+    for _, ph in options:
+        if len(chosen) >= want:
+            break
+        if acceptable(ph):
+            chosen.append(ph)
+    if answer.value is not None and len(chosen) < want:
+        for ph in nearby_numbers(answer, rng):
+            if len(chosen) >= want:
+                break
+            if acceptable(ph):
+                chosen.append(ph)
+    return [_fits(c.text, answer) for c in chosen]
+
+
+# --- questions -------------------------------------------------------------------------------------
+def _heading_like(text: str) -> bool:
+    words = text.split()
+    long = [w for w in words if len(w) > 3]
+    capitals = sum(w[:1].isupper() for w in long)
+    return len(words) <= 6 and bool(long) and (bool(re.match(r"\d", text)) or capitals >= len(long) / 2)
+
+
+def _lead(p: QuizPassage) -> str:
+    """"Fill in the blank (<section>)": the passage's section heading, or its document's title."""
+    context = (p.context or "").strip()
+    if not context:
+        return "Fill in the blank"
+    parts = [c.strip() for c in context.split(" - ") if c.strip()]
+    where = parts[-1] if parts and _heading_like(parts[-1]) else parts[0] if parts else context
+    where = re.sub(r"\s+\d+$", "", where)  # a running header's page number
+    return f"Fill in the blank ({where[:80]})"
+
+
+def _question_text(s: _Sentence, answer: Phrase) -> tuple[str, str]:
+    """(question, quote): the sentence with the blank, after the previous sentence when it refers back."""
+    blanked = s.text[:answer.start] + BLANK + s.text[answer.end:]
+    needs_context = bool(_PRONOUN_START.match(s.text) or _BACK_REFERENCE.search(blanked))
+    body = blanked
+    if needs_context and s.previous and _usable(s.previous) and not _mentions(s.previous, answer.text):
+        body = f"{s.previous} {blanked}"
+    elif needs_context and _PRONOUN_START.match(s.text):
+        return "", ""
+    return f"{_lead(s.passage)}: \u201c{body}\u201d", s.text
+
+
+def _order(choices: list[str], answer: Phrase, rng: random.Random) -> list[str]:
+    if answer.value is not None:
+        def value(c: str) -> float:
+            m = re.match(r"[\d,]+(?:\.\d+)?", c)
+            fam = numbers(c)
+            return fam[0].value if fam and fam[0].value is not None else (_number_value(m.group(0)) if m else 0.0)
+        return sorted(choices, key=value)
+    rng.shuffle(choices)
+    return choices
+
+
+def question_from(s: _Sentence, pool: Pool, rng: random.Random) -> Question | None:
+    """The best question ``s`` makes (its best blank with enough distractors), or None."""
+    for answer in phrases(s.text):
+        if not pool.is_name(answer) or (answer.kind == "proper" and " " not in answer.text):
+            continue  # a lone capitalised word may be any word: no blank
+        question, quote = _question_text(s, answer)
+        if not question or gives_away(question, answer):
+            continue
+        wrong = distractors(answer, s, pool, rng)
+        if len(wrong) < MIN_CHOICES - 1:
+            continue
+        right = _fits(answer.text, answer)
+        choices = _order([right, *wrong], answer, rng)
+        p = s.passage
+        return Question(question=question, choices=tuple(choices), answer=choices.index(right), source=p.source,
+                        page=p.page, quote=quote, passage=p.text, kind=answer.kind.split(":")[0], url=p.url)
+    return None
+
+
+def _candidates(s: _Sentence) -> float:
+    best = max((p.weight for p in phrases(s.text)), default=0.0)
+    n = len(s.text.split())
+    return best - (0.4 if n > 32 else 0.0) - 0.15 * s.text.count(",")
+
+
+def generate(passages: Sequence[QuizPassage], pool_passages: "Sequence[QuizPassage] | Pool | None" = None, *,
+             count: int = DEFAULT_QUESTIONS, avoid: Iterable[str] = (), seed: int = 0) -> list[Question]:
+    """Up to ``count`` questions from ``passages`` (in their order of relevance), distractors drawn from
+    ``pool_passages`` (default: the same passages; a built Pool is reused). No two questions share a
+    sentence or an answer, and questions whose id is in ``avoid`` are skipped."""
+    rng = random.Random(seed)
+    if isinstance(pool_passages, Pool):
+        pool = pool_passages
+    else:
+        pool = Pool(pool_passages if pool_passages is not None else passages)
+    avoid = set(avoid)
+    per_passage: list[list[_Sentence]] = []
+    for p in passages:
+        ranked = sorted(passage_sentences(p), key=lambda s: -(_candidates(s) + rng.random() * 0.9))
+        if ranked:
+            per_passage.append(ranked)
+    out: list[Question] = []
+    answers: list[str] = []
+    rounds = 0
+    while len(out) < count and any(per_passage) and rounds < 50:
+        rounds += 1
+        for sentences in per_passage:
+            if len(out) >= count:
+                break
+            while sentences:
+                s = sentences.pop(0)
+                q = question_from(s, pool, rng)
+                if q is None or q.id in avoid or any(same_answer(q.right, a) for a in answers):
+                    continue
+                out.append(q)
+                answers.append(q.right)
+                break
+    return out
