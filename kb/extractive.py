@@ -33,9 +33,10 @@ UNSEEN_COVERAGE = 0.8  # the question names a term no PDF contains: the passage 
 EMBED_SENTENCES = 8  # sentences embedded for the rerank (the most promising by words and answer kind)
 RERANK = 6  # passages reranked with sentence embeddings
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
-BEFORE_CHARS = 200  # of which before the marked sentence
+BEFORE_CHARS = 150  # of which before the marked sentence
 SECOND_MARGIN = 0.06  # a second passage scores within this of the first
 MAX_MARKED = 2
+FOLLOW_CHARS = 400  # the sentence after the marked one is shown when no longer than this
 
 _FOLLOW_START = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|why|why not|and what|"
                            r"tell me more|more on|same for)\b", re.I)
@@ -69,8 +70,11 @@ _TYPES = (
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|hundred|"
                      r"thousand|million|once|twice|single|several)\b", re.I)
-_CODE_TOKEN = re.compile(r"[A-Za-z_][\w.]*\(\)?|--?[a-z][\w-]+|\b[A-Z][A-Z0-9_]{2,}\b|\b\w+[_.]\w+\b|`[^`]+`|"
-                         r"\b[a-z]+[A-Z]\w*\b|/\w[\w/.-]*")
+_CODE_TOKEN = re.compile(r"\b[A-Za-z_][\w.]*\(|(?<![\w-])--?[a-z][\w-]+|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Z]{3,}\b|"
+                         r"\b[A-Za-z]\w*[_.][A-Za-z]\w*\b|`[^`]+`|\b[a-z]+[A-Z]\w*\b|(?<![\w.])[./]\w[\w/.-]*|"
+                         r"\b[a-z]+-[a-z]+(-[a-z]+)+\b|\bR CMD \w+|\b\w+=|%[^%\s]{1,8}%|\s(<-|->|&&|\|\||::|\$|@)\s")
+_ENV_TOKEN = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Z]{4,}\b")
+_ASKS_ENV = re.compile(r"\benvironment variables?\b", re.I)
 _ASKS_CODE = re.compile(r"\b(function|command|option|variable|macro|flag|argument|call|routine|operator|"
                         r"environment variable|file|directory|program|tool|package)s?\b", re.I)
 _WHEN_ANSWER = re.compile(r"\b(1[89]\d\d|20\d\d|version|release|before|after|when|until|once|during|whenever|"
@@ -191,6 +195,8 @@ def _has_answer_kind(question: str, sentence: str) -> bool | None:
         return bool(_NUMBER.search(sentence))
     if kind == "how_much":
         return bool(_UNITS.search(sentence) or re.search(r"\b\d", sentence))
+    if kind == "which" and _ASKS_ENV.search(question):
+        return bool(_ENV_TOKEN.search(sentence))
     if kind == "which" and _ASKS_CODE.search(question):
         return bool(_CODE_TOKEN.search(sentence))
     if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?\w+s\b", question, re.I):
@@ -293,26 +299,40 @@ def _section_of(hit: Any) -> str:
     return context.split(" - ", 1)[1] if " - " in context else context
 
 
-def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query_vec: Any = None) -> list[_Passage]:
+def _key(w: str) -> str:
+    """A word's matching key: stemmed, then cut so "name"/"named"/"names" and "compile"/"compiled" meet."""
+    w = _stem(w)
+    return w[:4] if len(w) <= 5 else w[:5]
+
+
+def _keys(text: str) -> set[str]:
+    return {_key(w) for w in re.findall(r"[a-z0-9_]+", text.lower())}
+
+
+def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query_vec: Any = None,
+            weights: dict[str, float] | None = None) -> list[_Passage]:
     import numpy as np
 
     passages = [_Passage(h, _split(h.text)) for h in hits[:RERANK]]
-    qwords = {_stem(w) for w in content_words(query) if w not in _GENERIC} or {_stem(w) for w in content_words(query)}
+    terms = [w for w in content_words(query) if w not in _GENERIC] or content_words(query)
+    qweights: dict[str, float] = {}
+    for w in terms:  # each key term weighs by its rarity in the course (1 when unknown)
+        qweights[_key(w)] = max(qweights.get(_key(w), 0.0), (weights or {}).get(w, 1.0) if weights else 1.0)
+    qwhole = sum(qweights.values()) or 1.0
     top = max(h.score for h in hits) or 1.0
     cheap: list[tuple[float, int, int]] = []  # (words + answer kind score, passage, sentence)
     contexts: dict[tuple[int, int], str] = {}
     for pi, p in enumerate(passages):
         section = _section_of(p.hit)
-        title = {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{p.hit.source} {getattr(p.hit, 'context', '')}"
-                                                                 .split(" - ")[0].lower())}
+        title = _keys(f"{p.hit.source} {getattr(p.hit, 'context', '')}".split(" - ")[0])
         p.sections = []
         for j, x in enumerate(p.sentences):
             if x.heading:
                 section = x.text
             p.sections.append(section)
             # the document's title is what every sentence of it is about
-            words = title | {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{section} {x.text}".lower())}
-            overlap = len(qwords & words) / max(len(qwords), 1)
+            words = title | _keys(f"{section} {x.text}")
+            overlap = sum(v for k, v in qweights.items() if k in words) / qwhole
             kind = _has_answer_kind(question, x.text)
             x.score = (OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
                        + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
@@ -436,8 +456,8 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     for j in range(marked[-1] + 1, len(s)):
         if s[j].heading and not lead_in and s[j - 1].text.rstrip().endswith((".", "!", "?")):
             break  # the next section
-        if s[j].end - m1 > budget and not lead_in:
-            break
+        if s[j].end - m1 > budget and not lead_in and (j > marked[-1] + 1 or s[j].end - m1 > FOLLOW_CHARS):
+            break  # the sentence right after the marked one is shown unless it is very long
         if s[j].end - m1 > 2 * size:
             break
         end = s[j].end
@@ -492,7 +512,8 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
     "not in the course PDFs" with the nearest pages."""
     if not hits:
         return Answer(False, NOT_FOUND)
-    passages = _rerank(question, query, hits, embedder, query_vec)
+    weights = _weights(query, doc_freq)[0] if doc_freq is not None else None
+    passages = _rerank(question, query, hits, embedder, query_vec, weights)
     if not passages or not has_evidence(query, hits, doc_freq):
         return not_found(hits, link, heading)
     p0 = passages[0]
