@@ -70,13 +70,16 @@ _TYPES = (
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|hundred|"
                      r"thousand|million|once|twice|single|several)\b", re.I)
-_CODE_TOKEN = re.compile(r"\b[A-Za-z_][\w.]*\(|(?<![\w-])--?[a-z][\w-]+|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Z]{3,}\b|"
+_CODE_TOKEN = re.compile(r"\b[A-Za-z_][\w.]*\(|(?<![\w-])--?[a-z][\w-]+|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b(?!(MUST|SHOULD|MAY|NOT|SHALL|REQUIRED|OPTIONAL)\b)[A-Z]{3,}\b|"
                          r"\b[A-Za-z]\w*[_.][A-Za-z]\w*\b|`[^`]+`|\b[a-z]+[A-Z]\w*\b|(?<![\w.])[./]\w[\w/.-]*|"
-                         r"\b[a-z]+-[a-z]+(-[a-z]+)+\b|\bR CMD \w+|\b\w+=|%[^%\s]{1,8}%|\s(<-|->|&&|\|\||::|\$|@)\s")
+                         r"\b[a-z]+-[a-z]+(-[a-z]+)+\b|\bR CMD \w+|\b\w+=|\"[^\"\s]{1,24}\"|%[^%\s]{1,8}%|\s(<-|->|&&|\|\||::|\$|@)\s")
 _ENV_TOKEN = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Z]{4,}\b")
 _ASKS_ENV = re.compile(r"\benvironment variables?\b", re.I)
 _ASKS_CODE = re.compile(r"\b(function|command|option|variable|macro|flag|argument|call|routine|operator|"
-                        r"environment variable|file|directory|program|tool|package)s?\b", re.I)
+                        r"environment variable|file|directory|program|tool|package|attribute|field|key|name|"
+                        r"extension|keyword|method)s?\b", re.I)
+_ASKS_VERSION = re.compile(r"\b(since|from|in|which|what) (r )?versions?\b|\bsince when\b", re.I)
+_VERSION = re.compile(r"\b\d+\.\d+(\.\d+)?\b")
 _WHEN_ANSWER = re.compile(r"\b(1[89]\d\d|20\d\d|version|release|before|after|when|until|once|during|whenever|"
                           r"at (the )?(start|end|time))\b", re.I)
 _WHY_ANSWER = re.compile(r"\b(because|since|so that|in order to|to avoid|to allow|to make|reason|otherwise|"
@@ -181,7 +184,16 @@ _DEFAULT_A = re.compile(r"\bdefault|\bdefaults\b|\bunless\b|\botherwise\b", re.I
 
 
 def _has_answer_kind(question: str, sentence: str) -> bool | None:
-    """True/False when the question asks for a kind of answer (None when it asks for none)."""
+    """True/False when the question asks for a kind of answer (None when it asks for none). Of a
+    question in parts ("Can it be read from an attribute? which attribute name?") the last part
+    that asks for a kind decides."""
+    kinds = [_clause_kind(c, sentence) for c in re.split(r"\?\s+", question.strip()) if c.strip()]
+    return next((k for k in reversed(kinds) if k is not None), None)
+
+
+def _clause_kind(question: str, sentence: str) -> bool | None:
+    if _ASKS_VERSION.search(question):
+        return bool(_VERSION.search(sentence))
     if _PRICE_Q.search(question):
         return bool(_PRICE_A.search(sentence))
     if _DURATION_Q.search(question):
@@ -226,13 +238,15 @@ def definition_bonus(question: str, sentence: str) -> float:
 
 
 def _echoes(question: str, sentence: str) -> bool:
-    """The sentence restates the question (an FAQ heading, a question in the text)."""
+    """The sentence restates the question (an FAQ heading, a question in the text) and adds no
+    number or name of its own."""
     s = sentence.strip()
     if s.endswith("?"):
         return True
     q = set(content_words(question))
     w = set(content_words(s))
-    return bool(w) and len(w - q) <= 1 and len(w) <= len(q) + 1
+    new_values = set(re.findall(r"\d[\d.]*", s)) - set(re.findall(r"\d[\d.]*", question))
+    return bool(w) and len(w - q) <= 1 and len(w) <= len(q) + 1 and not new_values
 
 
 # --- passages ------------------------------------------------------------------------------------
