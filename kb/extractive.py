@@ -305,6 +305,8 @@ PASSAGE_WEIGHT = 0.35
 COVER_WEIGHT = 0.25
 
 
+LONG_CHARS = 300
+LONG_PENALTY = 0.1
 KIND_PENALTY = 0.15  # the sentence lacks the kind of answer asked for (no number for "how many")
 
 
@@ -350,6 +352,7 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
             kind = _has_answer_kind(question, x.text)
             x.score = (OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
                        + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
+            x.score -= LONG_PENALTY * max(0, len(x.text) - LONG_CHARS) / LONG_CHARS  # a run-on "sentence" (a table)
             if x.heading or len(x.text.split()) < 3 or _echoes(question, x.text):
                 x.score -= 0.5  # a heading or the question itself is not the answer
             else:
@@ -489,25 +492,37 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     # the answer runs on past the passage (a list, a page break): continue with the next chunk
     runs_on = end >= len(text.rstrip()) - 1 and (m1 >= len(text.rstrip()) - 200 or text.rstrip().endswith(":")
                                                  or not text.rstrip().endswith((".", "!", "?")))
-    if runs_on and following is not None:
-        nxt = following(getattr(p.hit, "chunk_id", -1))
-        cont_s = _split(nxt[0].text) if nxt else []
-        seen = {x.text for x in s}
-        new = [x for x in cont_s if x.text not in seen]  # chunks of a page share a boundary sentence
-        if new and not (new[0].heading and body.rstrip().endswith((".", "!", "?"))):
-            cont = nxt[0]
-            first = stop = new[0].start
-            ends = body.rstrip().endswith((".", "!", "?"))
-            for x in new:
-                if x.heading and (ends or stop > first):
-                    break  # a new section starts: the answer does not run on
-                if stop > first and x.end - first > max(size // 2, 250):
-                    break
-                stop = x.end
-            extra = cont.text[first:stop].strip()
-            joiner = "\n" if body.rstrip().endswith(":") or extra[:1] in "-\u2022*" or new[0].heading else " "
-            body = body.rstrip() + joiner + extra
-            last_chunk, last_end = cont, stop
+    seen = {x.text for x in s}
+    chunk = p.hit
+    for _ in range(3):  # the chunks of a page share a boundary sentence: one may add nothing new
+        if not runs_on or following is None:
+            break
+        nxt = following(getattr(chunk, "chunk_id", getattr(chunk, "id", -1)))
+        if not nxt:
+            break
+        cont = nxt[0]
+        cont_s = _split(cont.text)
+        new = [x for x in cont_s if x.text not in seen]
+        seen |= {x.text for x in cont_s}
+        chunk = cont
+        if not new:
+            continue
+        if new[0].heading and body.rstrip().endswith((".", "!", "?")):
+            break
+        first = stop = new[0].start
+        ends = body.rstrip().endswith((".", "!", "?"))
+        for x in new:
+            if x.heading and (ends or stop > first):
+                break  # a new section starts: the answer does not run on
+            if stop > first and x.end - first > max(size // 2, 250):
+                break
+            stop = x.end
+        extra = cont.text[first:stop].strip()
+        joiner = "\n" if body.rstrip().endswith(":") or extra[:1] in "-\u2022*" or new[0].heading else " "
+        body = body.rstrip() + joiner + extra
+        last_chunk, last_end = cont, stop
+        # still mid-sentence at the end of that chunk (a list, a sentence across the page break): go on
+        runs_on = stop >= len(cont.text.rstrip()) - 1 and not body.rstrip().endswith((".", "!", "?"))
     return body.strip(), " ".join(marked_text.split()), last_chunk, last_end
 
 
