@@ -28,8 +28,9 @@ NOTHING_INDEXED = (NOT_FOUND + " The course has no PDFs yet: attach one (or `cou
 # Evidence thresholds, calibrated on the labelled dev sets (answerable vs. unanswerable questions);
 # `coursebot bench kb` prints both error kinds.
 MIN_DENSE = 0.27  # best passage cosine below this: off-topic
-MIN_COVERAGE = 0.42  # share of the question's key terms (weighted by rarity) found in one of the best passages
-UNSEEN_COVERAGE = 0.8  # the question names a term no PDF contains: the passage must hold at least this share
+MIN_COVERAGE = 0.26  # share of the question's key terms (weighted by rarity) found in one of the best passages
+UNSEEN_COVERAGE = 0.8  # the question names a rare term the best passages lack: they must hold at least this share
+RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
 EMBED_SENTENCES = 8  # sentences embedded for the rerank (the most promising by words and answer kind)
 RERANK = 6  # passages reranked with sentence embeddings
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
@@ -389,15 +390,32 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
 
 
 def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None
-             ) -> tuple[dict[str, float], bool]:
-    """Each key term's weight (rarer in the course weighs more), and whether one is in no PDF at all."""
+             ) -> tuple[dict[str, float], set[str]]:
+    """Each key term's weight (rarer in the course weighs more), and the rare terms: in no PDF at
+    all, or in so few passages that a passage without them is about something else."""
     import math
 
-    words = list(dict.fromkeys(w for w in content_words(question) if w not in _GENERIC))
+    words = list(dict.fromkeys([w for w in content_words(question) if w not in _GENERIC] + compounds(question)))
     if doc_freq is None:
-        return {w: 1.0 for w in words}, False
+        return {w: 1.0 for w in words}, set()
     df, total = doc_freq(words)
-    return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, any(df.get(w, 1) == 0 for w in words)
+    rare = {w for w in words if df.get(w, 1) == 0 or df.get(w, 1) <= RARE_SHARE * total}
+    return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, rare
+
+
+_COMPOUND = re.compile(r"(?<![\w.-])[a-z0-9]+(?:[-.][a-z0-9]+)+(?![\w-])")
+
+
+def compounds(question: str) -> list[str]:
+    """The question's hyphenated or dotted names ("k-means", "data.table"): one term each, since
+    their parts alone ("means", "table") say little."""
+    return [c for c in _COMPOUND.findall(question.lower()) if len(c) >= 4 and not re.fullmatch(r"[\d.]+", c)]
+
+
+def _holds(term: str, found: set[str], text: str) -> bool:
+    if "-" in term or "." in term:
+        return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text.lower()) is not None
+    return _prefix(term) in found
 
 
 def weighted_coverage(question: str, texts: Sequence[str],
@@ -412,7 +430,7 @@ def weighted_coverage(question: str, texts: Sequence[str],
     best = 0.0
     for t in texts:
         found = _terms_in(t)
-        best = max(best, sum(v for w, v in weights.items() if _prefix(w) in found) / whole)
+        best = max(best, sum(v for w, v in weights.items() if _holds(w, found, t)) / whole)
     return best
 
 
@@ -424,9 +442,11 @@ def has_evidence(question: str, hits: Sequence[Any],
         return False
     if max(h.dense for h in hits) < MIN_DENSE:
         return False
-    weights, unseen = _weights(question, doc_freq)
+    weights, rare = _weights(question, doc_freq)
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
     cover = weighted_coverage(question, texts, doc_freq, weights)
+    found = [(_terms_in(t), t) for t in texts]
+    unseen = any(not any(_holds(w, f, t) for f, t in found) for w in rare)
     return cover >= (UNSEEN_COVERAGE if unseen else MIN_COVERAGE)
 
 
