@@ -306,6 +306,8 @@ PASSAGE_WEIGHT = 0.35
 COVER_WEIGHT = 0.25
 
 
+NEXT_CONTEXT = 100  # characters of the next sentence embedded with a sentence (it often completes the answer)
+EMBED_CHARS = 400  # of section heading, sentence and that continuation
 LONG_CHARS = 300
 LONG_PENALTY = 0.1
 KIND_PENALTY = 0.15  # the sentence lacks the kind of answer asked for (no number for "how many")
@@ -358,14 +360,16 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
                 x.score -= 0.5  # a heading or the question itself is not the answer
             else:
                 cheap.append((x.score + 0.1 * p.hit.score / top, pi, j))
-                contexts[(pi, j)] = f"{section}: {x.text}" if section and section != x.text else x.text
+                nxt = p.sentences[j + 1] if j + 1 < len(p.sentences) else None
+                contexts[(pi, j)] = ((f"{section}: " if section and section != x.text else "") + x.text
+                                     + (f" {nxt.text[:NEXT_CONTEXT]}" if nxt is not None and not nxt.heading else ""))
     if not cheap:
         return []
     # only the most promising sentences are embedded (each with its section heading): the rest keep
     # their passage's cosine as an estimate
     cheap.sort(reverse=True)
     chosen = [(pi, j) for _, pi, j in cheap[:EMBED_SENTENCES]]
-    vecs = embedder.embed([contexts[c][:300] for c in chosen])
+    vecs = embedder.embed([contexts[c][:EMBED_CHARS] for c in chosen])
     qv = embedder.embed_one(query) if query_vec is None else query_vec
     if query != question:  # a follow-up: what is new in the question matters most
         qv = qv + embedder.embed_one(question)
