@@ -309,7 +309,7 @@ COVER_WEIGHT = 0.25
 NEXT_CONTEXT = 100  # characters of the next sentence embedded with a sentence (it often completes the answer)
 EMBED_CHARS = 400  # of section heading, sentence and that continuation
 LONG_CHARS = 300
-LONG_PENALTY = 0.1
+LONG_PENALTY = 0.3
 KIND_PENALTY = 0.15  # the sentence lacks the kind of answer asked for (no number for "how many")
 
 
