@@ -37,6 +37,7 @@ WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
 BEFORE_CHARS = 150  # of which before the marked sentence
 SECOND_MARGIN = 0.06  # a second passage scores within this of the first
 MAX_MARKED = 2
+MARK_NEXT = -0.05  # the next sentence is marked too when its words answer about as well (it was embedded with its start)
 FOLLOW_CHARS = 400  # the sentence after the marked one is shown when no longer than this
 
 _FOLLOW_START = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|why|why not|and what|"
@@ -258,6 +259,7 @@ class _Sentence:
     end: int
     heading: bool
     score: float = 0.0
+    words: float = 0.0  # the score from the question's words and the answer kind alone (no embedding)
 
 
 @dataclass
@@ -358,7 +360,8 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
             x.score -= LONG_PENALTY * max(0, len(x.text) - LONG_CHARS) / LONG_CHARS  # a run-on "sentence" (a table)
             if x.heading or len(x.text.split()) < 3 or _echoes(question, x.text):
                 x.score -= 0.5  # a heading or the question itself is not the answer
-            else:
+            x.words = x.score
+            if not (x.heading or len(x.text.split()) < 3 or _echoes(question, x.text)):
                 cheap.append((x.score + 0.1 * p.hit.score / top, pi, j))
                 nxt = p.sentences[j + 1] if j + 1 < len(p.sentences) else None
                 contexts[(pi, j)] = ((f"{section}: " if section and section != x.text else "") + x.text
@@ -465,7 +468,8 @@ def _marked(p: _Passage) -> list[int]:
         nxt = s[b + 1]
         if s[b].text.rstrip().endswith(":") or (not nxt.heading and nxt.score >= s[b].score - 0.05
                                                and re.match(r"(it|this|that|these|they|such|the (latter|former))\b",
-                                                            nxt.text, re.I)):
+                                                            nxt.text, re.I)) \
+                or (not nxt.heading and nxt.words >= s[b].words + MARK_NEXT):
             chosen.append(b + 1)
     if b > 0 and re.match(r"(it|this|these|they|such)\b", s[b].text, re.I) and not s[b - 1].heading:
         chosen.insert(0, b - 1)
