@@ -693,6 +693,15 @@ def overview_target(question: str, names: Sequence[str], about: str | None = Non
         stem = name.lower().rsplit(".", 1)[0]
         if name.lower() in q or (len(stem) >= 4 and re.search(rf"(?<![\w-]){re.escape(stem)}(?![\w-])", q)):
             return name
+    best, longest = None, 2
+    for i, name in enumerate(names):  # the start of its title, word for word ("An Introduction to R teaches")
+        words = re.findall(r"[a-z0-9]+", ((titles[i] if i < len(titles) else None) or "").lower())
+        for n in range(len(words), longest, -1):
+            if re.search(rf"\b{' '.join(words[:n])}\b", " ".join(re.findall(r"[a-z0-9]+", q))):
+                best, longest = name, n
+                break
+    if best is not None:
+        return best
     best, best_score = None, 0.0
     for i, name in enumerate(names):  # the words of its name or its title ("the R internals manual")
         title = titles[i] if i < len(titles) else None

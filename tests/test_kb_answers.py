@@ -216,3 +216,15 @@ def test_the_passage_continues_across_a_page_break_past_a_repeated_boundary_sent
     body, _, last, _ = _window(p, [1], lambda cid: following[cid])
     assert "single blank character, but this can be changed by the named argument, sep=string" in body
     assert last is c3
+
+
+def test_an_overview_names_a_document_by_the_start_of_its_title():
+    from kb.extractive import overview_target
+
+    names = ["R-admin.pdf", "R-intro.pdf", "notes.pdf"]
+    titles = ["R Installation and Administration Version 4.2.2 Patched (2022-11-10)",
+              "An Introduction to R Notes on R: A Programming Environment for Data Analysis and Graphics", None]
+    assert overview_target("Can you summarise what An Introduction to R teaches?", names, titles=titles) == "R-intro.pdf"
+    assert overview_target("what does the R installation and administration manual cover?", names,
+                           titles=titles) == "R-admin.pdf"
+    assert overview_target("what does the course cover?", names, titles=titles) is None
