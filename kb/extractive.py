@@ -476,9 +476,19 @@ def _marked(p: _Passage) -> list[int]:
     return chosen
 
 
+def _lists(text: str) -> str:
+    """Bullet items on lines of their own (the chunk text runs a page's list into one line)."""
+    return re.sub(r"[ \t]*\u2022[ \t]*", "\n\u2022 ", text)
+
+
 def _bold(text: str) -> str:
-    """``**text**`` line by line (markdown bold does not cross line breaks)."""
-    return "\n".join(f"**{ln.strip()}**" if ln.strip() else ln for ln in text.split("\n"))
+    """``**text**`` line by line (markdown bold does not cross line breaks); a bullet stays outside."""
+    def line(ln: str) -> str:
+        ln = ln.strip()
+        if ln.startswith("\u2022 ") and ln[2:].strip():
+            return f"\u2022 **{ln[2:].strip()}**"
+        return f"**{ln}**" if ln else ln
+    return "\n".join(line(ln) for ln in text.split("\n"))
 
 
 def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]] | None,
@@ -507,7 +517,7 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
             break
         end = s[j].end
     last_chunk, last_end = p.hit, end
-    body = text[start:m0] + _bold(text[m0:m1]) + text[m1:end]
+    body = _lists(text[start:m0]) + _bold(_lists(text[m0:m1])) + _lists(text[m1:end])
     marked_text = text[m0:m1]
     if start == 0 and text[:1].islower() and previous is not None:
         # the page starts mid-sentence: the sentence began at the end of the previous page
@@ -545,7 +555,7 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
             if stop > first and x.end - first > max(size // 2, 250):
                 break
             stop = x.end
-        extra = cont.text[first:stop].strip()
+        extra = _lists(cont.text[first:stop]).strip()
         joiner = "\n" if body.rstrip().endswith(":") or extra[:1] in "-\u2022*" or new[0].heading else " "
         body = body.rstrip() + joiner + extra
         last_chunk, last_end = cont, stop

@@ -228,3 +228,18 @@ def test_an_overview_names_a_document_by_the_start_of_its_title():
     assert overview_target("what does the R installation and administration manual cover?", names,
                            titles=titles) == "R-admin.pdf"
     assert overview_target("what does the course cover?", names, titles=titles) is None
+
+
+def test_a_list_in_the_passage_stays_a_list():
+    from kb.extractive import _Passage, _split, _window
+
+    text = ("Variables you might want to set include R_PAPERSIZE. \u2022 Then R searches for the site-wide startup "
+            "profile unless --no-site-file was given. The name of this file is taken from R_PROFILE. "
+            "\u2022 Then R searches for a user profile.")
+    p = _Passage(_Hit(1, text), _split(text))
+    body, _, _, _ = _window(p, [0], None)
+    assert body.splitlines() == [
+        "**Variables you might want to set include R_PAPERSIZE.**",
+        "\u2022 **Then R searches for the site-wide startup profile unless --no-site-file was given.** "
+        "The name of this file is taken from R_PROFILE.",
+        "\u2022 Then R searches for a user profile."]
