@@ -28,14 +28,17 @@ NOTHING_INDEXED = (NOT_FOUND + " The course has no PDFs yet: attach one (or `cou
 # Evidence thresholds, calibrated on the labelled dev sets (answerable vs. unanswerable questions);
 # `coursebot bench kb` prints both error kinds.
 MIN_DENSE = 0.27  # best passage cosine below this: off-topic
-MIN_COVERAGE = 0.42  # share of the question's key terms (weighted by rarity) found in one of the best passages
-UNSEEN_COVERAGE = 0.8  # the question names a term no PDF contains: the passage must hold at least this share
+MIN_COVERAGE = 0.26  # share of the question's key terms (weighted by rarity) found in one of the best passages
+UNSEEN_COVERAGE = 0.8  # the question names a rare term the best passages lack: they must hold at least this share
+RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
 EMBED_SENTENCES = 8  # sentences embedded for the rerank (the most promising by words and answer kind)
 RERANK = 6  # passages reranked with sentence embeddings
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
-BEFORE_CHARS = 200  # of which before the marked sentence
+BEFORE_CHARS = 150  # of which before the marked sentence
 SECOND_MARGIN = 0.06  # a second passage scores within this of the first
 MAX_MARKED = 2
+MARK_NEXT = -0.05  # the next sentence is marked too when its words answer about as well (it was embedded with its start)
+FOLLOW_CHARS = 400  # the sentence after the marked one is shown when no longer than this
 
 _FOLLOW_START = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|why|why not|and what|"
                            r"tell me more|more on|same for)\b", re.I)
@@ -69,10 +72,16 @@ _TYPES = (
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|hundred|"
                      r"thousand|million|once|twice|single|several)\b", re.I)
-_CODE_TOKEN = re.compile(r"[A-Za-z_][\w.]*\(\)?|--?[a-z][\w-]+|\b[A-Z][A-Z0-9_]{2,}\b|\b\w+[_.]\w+\b|`[^`]+`|"
-                         r"\b[a-z]+[A-Z]\w*\b|/\w[\w/.-]*")
+_CODE_TOKEN = re.compile(r"\b[A-Za-z_][\w.]*\(|(?<![\w-])--?[a-z][\w-]+|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b(?!(MUST|SHOULD|MAY|NOT|SHALL|REQUIRED|OPTIONAL)\b)[A-Z]{3,}\b|"
+                         r"\b[A-Za-z]\w*[_.][A-Za-z]\w*\b|`[^`]+`|\b[a-z]+[A-Z]\w*\b|(?<![\w.])[./]\w[\w/.-]*|"
+                         r"\b[a-z]+-[a-z]+(-[a-z]+)+\b|\bR CMD \w+|\b\w+=|\"[^\"\s]{1,24}\"|%[^%\s]{1,8}%|\s(<-|->|&&|\|\||::|\$|@)\s")
+_ENV_TOKEN = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Z]{4,}\b")
+_ASKS_ENV = re.compile(r"\benvironment variables?\b", re.I)
 _ASKS_CODE = re.compile(r"\b(function|command|option|variable|macro|flag|argument|call|routine|operator|"
-                        r"environment variable|file|directory|program|tool|package)s?\b", re.I)
+                        r"environment variable|file|directory|program|tool|package|attribute|field|key|name|"
+                        r"extension|keyword|method)s?\b", re.I)
+_ASKS_VERSION = re.compile(r"\b(since|from|in|which|what) (r )?versions?\b|\bsince when\b", re.I)
+_VERSION = re.compile(r"\b\d+\.\d+(\.\d+)?\b")
 _WHEN_ANSWER = re.compile(r"\b(1[89]\d\d|20\d\d|version|release|before|after|when|until|once|during|whenever|"
                           r"at (the )?(start|end|time))\b", re.I)
 _WHY_ANSWER = re.compile(r"\b(because|since|so that|in order to|to avoid|to allow|to make|reason|otherwise|"
@@ -177,7 +186,16 @@ _DEFAULT_A = re.compile(r"\bdefault|\bdefaults\b|\bunless\b|\botherwise\b", re.I
 
 
 def _has_answer_kind(question: str, sentence: str) -> bool | None:
-    """True/False when the question asks for a kind of answer (None when it asks for none)."""
+    """True/False when the question asks for a kind of answer (None when it asks for none). Of a
+    question in parts ("Can it be read from an attribute? which attribute name?") the last part
+    that asks for a kind decides."""
+    kinds = [_clause_kind(c, sentence) for c in re.split(r"\?\s+", question.strip()) if c.strip()]
+    return next((k for k in reversed(kinds) if k is not None), None)
+
+
+def _clause_kind(question: str, sentence: str) -> bool | None:
+    if _ASKS_VERSION.search(question):
+        return bool(_VERSION.search(sentence))
     if _PRICE_Q.search(question):
         return bool(_PRICE_A.search(sentence))
     if _DURATION_Q.search(question):
@@ -191,6 +209,8 @@ def _has_answer_kind(question: str, sentence: str) -> bool | None:
         return bool(_NUMBER.search(sentence))
     if kind == "how_much":
         return bool(_UNITS.search(sentence) or re.search(r"\b\d", sentence))
+    if kind == "which" and _ASKS_ENV.search(question):
+        return bool(_ENV_TOKEN.search(sentence))
     if kind == "which" and _ASKS_CODE.search(question):
         return bool(_CODE_TOKEN.search(sentence))
     if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?\w+s\b", question, re.I):
@@ -220,13 +240,15 @@ def definition_bonus(question: str, sentence: str) -> float:
 
 
 def _echoes(question: str, sentence: str) -> bool:
-    """The sentence restates the question (an FAQ heading, a question in the text)."""
+    """The sentence restates the question (an FAQ heading, a question in the text) and adds no
+    number or name of its own."""
     s = sentence.strip()
     if s.endswith("?"):
         return True
     q = set(content_words(question))
     w = set(content_words(s))
-    return bool(w) and len(w - q) <= 1 and len(w) <= len(q) + 1
+    new_values = set(re.findall(r"\d[\d.]*", s)) - set(re.findall(r"\d[\d.]*", question))
+    return bool(w) and len(w - q) <= 1 and len(w) <= len(q) + 1 and not new_values
 
 
 # --- passages ------------------------------------------------------------------------------------
@@ -237,6 +259,7 @@ class _Sentence:
     end: int
     heading: bool
     score: float = 0.0
+    words: float = 0.0  # the score from the question's words and the answer kind alone (no embedding)
 
 
 @dataclass
@@ -285,6 +308,10 @@ PASSAGE_WEIGHT = 0.35
 COVER_WEIGHT = 0.25
 
 
+NEXT_CONTEXT = 100  # characters of the next sentence embedded with a sentence (it often completes the answer)
+EMBED_CHARS = 400  # of section heading, sentence and that continuation
+LONG_CHARS = 300
+LONG_PENALTY = 0.3
 KIND_PENALTY = 0.15  # the sentence lacks the kind of answer asked for (no number for "how many")
 
 
@@ -293,41 +320,59 @@ def _section_of(hit: Any) -> str:
     return context.split(" - ", 1)[1] if " - " in context else context
 
 
-def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query_vec: Any = None) -> list[_Passage]:
+def _key(w: str) -> str:
+    """A word's matching key: stemmed, then cut so "name"/"named"/"names" and "compile"/"compiled" meet."""
+    w = _stem(w)
+    return w[:4] if len(w) <= 5 else w[:5]
+
+
+def _keys(text: str) -> set[str]:
+    return {_key(w) for w in re.findall(r"[a-z0-9_]+", text.lower())}
+
+
+def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query_vec: Any = None,
+            weights: dict[str, float] | None = None) -> list[_Passage]:
     import numpy as np
 
     passages = [_Passage(h, _split(h.text)) for h in hits[:RERANK]]
-    qwords = {_stem(w) for w in content_words(query) if w not in _GENERIC} or {_stem(w) for w in content_words(query)}
+    terms = [w for w in content_words(query) if w not in _GENERIC] or content_words(query)
+    qweights: dict[str, float] = {}
+    for w in terms:  # each key term weighs by its rarity in the course (1 when unknown)
+        qweights[_key(w)] = max(qweights.get(_key(w), 0.0), (weights or {}).get(w, 1.0) if weights else 1.0)
+    qwhole = sum(qweights.values()) or 1.0
     top = max(h.score for h in hits) or 1.0
     cheap: list[tuple[float, int, int]] = []  # (words + answer kind score, passage, sentence)
     contexts: dict[tuple[int, int], str] = {}
     for pi, p in enumerate(passages):
         section = _section_of(p.hit)
-        title = {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{p.hit.source} {getattr(p.hit, 'context', '')}"
-                                                                 .split(" - ")[0].lower())}
+        title = _keys(f"{p.hit.source} {getattr(p.hit, 'context', '')}".split(" - ")[0])
         p.sections = []
         for j, x in enumerate(p.sentences):
             if x.heading:
                 section = x.text
             p.sections.append(section)
             # the document's title is what every sentence of it is about
-            words = title | {_stem(w) for w in re.findall(r"[a-z0-9_]+", f"{section} {x.text}".lower())}
-            overlap = len(qwords & words) / max(len(qwords), 1)
+            words = title | _keys(f"{section} {x.text}")
+            overlap = sum(v for k, v in qweights.items() if k in words) / qwhole
             kind = _has_answer_kind(question, x.text)
             x.score = (OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
                        + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
+            x.score -= LONG_PENALTY * max(0, len(x.text) - LONG_CHARS) / LONG_CHARS  # a run-on "sentence" (a table)
             if x.heading or len(x.text.split()) < 3 or _echoes(question, x.text):
                 x.score -= 0.5  # a heading or the question itself is not the answer
-            else:
+            x.words = x.score
+            if not (x.heading or len(x.text.split()) < 3 or _echoes(question, x.text)):
                 cheap.append((x.score + 0.1 * p.hit.score / top, pi, j))
-                contexts[(pi, j)] = f"{section}: {x.text}" if section and section != x.text else x.text
+                nxt = p.sentences[j + 1] if j + 1 < len(p.sentences) else None
+                contexts[(pi, j)] = ((f"{section}: " if section and section != x.text else "") + x.text
+                                     + (f" {nxt.text[:NEXT_CONTEXT]}" if nxt is not None and not nxt.heading else ""))
     if not cheap:
         return []
     # only the most promising sentences are embedded (each with its section heading): the rest keep
     # their passage's cosine as an estimate
     cheap.sort(reverse=True)
     chosen = [(pi, j) for _, pi, j in cheap[:EMBED_SENTENCES]]
-    vecs = embedder.embed([contexts[c][:300] for c in chosen])
+    vecs = embedder.embed([contexts[c][:EMBED_CHARS] for c in chosen])
     qv = embedder.embed_one(query) if query_vec is None else query_vec
     if query != question:  # a follow-up: what is new in the question matters most
         qv = qv + embedder.embed_one(question)
@@ -352,15 +397,32 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
 
 
 def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None
-             ) -> tuple[dict[str, float], bool]:
-    """Each key term's weight (rarer in the course weighs more), and whether one is in no PDF at all."""
+             ) -> tuple[dict[str, float], set[str]]:
+    """Each key term's weight (rarer in the course weighs more), and the rare terms: in no PDF at
+    all, or in so few passages that a passage without them is about something else."""
     import math
 
-    words = list(dict.fromkeys(w for w in content_words(question) if w not in _GENERIC))
+    words = list(dict.fromkeys([w for w in content_words(question) if w not in _GENERIC] + compounds(question)))
     if doc_freq is None:
-        return {w: 1.0 for w in words}, False
+        return {w: 1.0 for w in words}, set()
     df, total = doc_freq(words)
-    return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, any(df.get(w, 1) == 0 for w in words)
+    rare = {w for w in words if df.get(w, 1) == 0 or df.get(w, 1) <= RARE_SHARE * total}
+    return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, rare
+
+
+_COMPOUND = re.compile(r"(?<![\w.-])[a-z0-9]+(?:[-.][a-z0-9]+)+(?![\w-])")
+
+
+def compounds(question: str) -> list[str]:
+    """The question's hyphenated or dotted names ("k-means", "data.table"): one term each, since
+    their parts alone ("means", "table") say little."""
+    return [c for c in _COMPOUND.findall(question.lower()) if len(c) >= 4 and not re.fullmatch(r"[\d.]+", c)]
+
+
+def _holds(term: str, found: set[str], text: str) -> bool:
+    if "-" in term or "." in term:
+        return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text.lower()) is not None
+    return _prefix(term) in found
 
 
 def weighted_coverage(question: str, texts: Sequence[str],
@@ -375,7 +437,7 @@ def weighted_coverage(question: str, texts: Sequence[str],
     best = 0.0
     for t in texts:
         found = _terms_in(t)
-        best = max(best, sum(v for w, v in weights.items() if _prefix(w) in found) / whole)
+        best = max(best, sum(v for w, v in weights.items() if _holds(w, found, t)) / whole)
     return best
 
 
@@ -387,9 +449,11 @@ def has_evidence(question: str, hits: Sequence[Any],
         return False
     if max(h.dense for h in hits) < MIN_DENSE:
         return False
-    weights, unseen = _weights(question, doc_freq)
+    weights, rare = _weights(question, doc_freq)
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
     cover = weighted_coverage(question, texts, doc_freq, weights)
+    found = [(_terms_in(t), t) for t in texts]
+    unseen = any(not any(_holds(w, f, t) for f, t in found) for w in rare)
     return cover >= (UNSEEN_COVERAGE if unseen else MIN_COVERAGE)
 
 
@@ -404,16 +468,27 @@ def _marked(p: _Passage) -> list[int]:
         nxt = s[b + 1]
         if s[b].text.rstrip().endswith(":") or (not nxt.heading and nxt.score >= s[b].score - 0.05
                                                and re.match(r"(it|this|that|these|they|such|the (latter|former))\b",
-                                                            nxt.text, re.I)):
+                                                            nxt.text, re.I)) \
+                or (not nxt.heading and nxt.words >= s[b].words + MARK_NEXT):
             chosen.append(b + 1)
     if b > 0 and re.match(r"(it|this|these|they|such)\b", s[b].text, re.I) and not s[b - 1].heading:
         chosen.insert(0, b - 1)
     return chosen
 
 
+def _lists(text: str) -> str:
+    """Bullet items on lines of their own (the chunk text runs a page's list into one line)."""
+    return re.sub(r"[ \t]*\u2022[ \t]*", "\n\u2022 ", text)
+
+
 def _bold(text: str) -> str:
-    """``**text**`` line by line (markdown bold does not cross line breaks)."""
-    return "\n".join(f"**{ln.strip()}**" if ln.strip() else ln for ln in text.split("\n"))
+    """``**text**`` line by line (markdown bold does not cross line breaks); a bullet stays outside."""
+    def line(ln: str) -> str:
+        ln = ln.strip()
+        if ln.startswith("\u2022 ") and ln[2:].strip():
+            return f"\u2022 **{ln[2:].strip()}**"
+        return f"**{ln}**" if ln else ln
+    return "\n".join(line(ln) for ln in text.split("\n"))
 
 
 def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]] | None,
@@ -436,13 +511,13 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     for j in range(marked[-1] + 1, len(s)):
         if s[j].heading and not lead_in and s[j - 1].text.rstrip().endswith((".", "!", "?")):
             break  # the next section
-        if s[j].end - m1 > budget and not lead_in:
-            break
+        if s[j].end - m1 > budget and not lead_in and (j > marked[-1] + 1 or s[j].end - m1 > FOLLOW_CHARS):
+            break  # the sentence right after the marked one is shown unless it is very long
         if s[j].end - m1 > 2 * size:
             break
         end = s[j].end
     last_chunk, last_end = p.hit, end
-    body = text[start:m0] + _bold(text[m0:m1]) + text[m1:end]
+    body = _lists(text[start:m0]) + _bold(_lists(text[m0:m1])) + _lists(text[m1:end])
     marked_text = text[m0:m1]
     if start == 0 and text[:1].islower() and previous is not None:
         # the page starts mid-sentence: the sentence began at the end of the previous page
@@ -455,25 +530,37 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     # the answer runs on past the passage (a list, a page break): continue with the next chunk
     runs_on = end >= len(text.rstrip()) - 1 and (m1 >= len(text.rstrip()) - 200 or text.rstrip().endswith(":")
                                                  or not text.rstrip().endswith((".", "!", "?")))
-    if runs_on and following is not None:
-        nxt = following(getattr(p.hit, "chunk_id", -1))
-        cont_s = _split(nxt[0].text) if nxt else []
-        seen = {x.text for x in s}
-        new = [x for x in cont_s if x.text not in seen]  # chunks of a page share a boundary sentence
-        if new and not (new[0].heading and body.rstrip().endswith((".", "!", "?"))):
-            cont = nxt[0]
-            first = stop = new[0].start
-            ends = body.rstrip().endswith((".", "!", "?"))
-            for x in new:
-                if x.heading and (ends or stop > first):
-                    break  # a new section starts: the answer does not run on
-                if stop > first and x.end - first > max(size // 2, 250):
-                    break
-                stop = x.end
-            extra = cont.text[first:stop].strip()
-            joiner = "\n" if body.rstrip().endswith(":") or extra[:1] in "-\u2022*" or new[0].heading else " "
-            body = body.rstrip() + joiner + extra
-            last_chunk, last_end = cont, stop
+    seen = {x.text for x in s}
+    chunk = p.hit
+    for _ in range(3):  # the chunks of a page share a boundary sentence: one may add nothing new
+        if not runs_on or following is None:
+            break
+        nxt = following(getattr(chunk, "chunk_id", getattr(chunk, "id", -1)))
+        if not nxt:
+            break
+        cont = nxt[0]
+        cont_s = _split(cont.text)
+        new = [x for x in cont_s if x.text not in seen]
+        seen |= {x.text for x in cont_s}
+        chunk = cont
+        if not new:
+            continue
+        if new[0].heading and body.rstrip().endswith((".", "!", "?")):
+            break
+        first = stop = new[0].start
+        ends = body.rstrip().endswith((".", "!", "?"))
+        for x in new:
+            if x.heading and (ends or stop > first):
+                break  # a new section starts: the answer does not run on
+            if stop > first and x.end - first > max(size // 2, 250):
+                break
+            stop = x.end
+        extra = _lists(cont.text[first:stop]).strip()
+        joiner = "\n" if body.rstrip().endswith(":") or extra[:1] in "-\u2022*" or new[0].heading else " "
+        body = body.rstrip() + joiner + extra
+        last_chunk, last_end = cont, stop
+        # still mid-sentence at the end of that chunk (a list, a sentence across the page break): go on
+        runs_on = stop >= len(cont.text.rstrip()) - 1 and not body.rstrip().endswith((".", "!", "?"))
     return body.strip(), " ".join(marked_text.split()), last_chunk, last_end
 
 
@@ -492,7 +579,8 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
     "not in the course PDFs" with the nearest pages."""
     if not hits:
         return Answer(False, NOT_FOUND)
-    passages = _rerank(question, query, hits, embedder, query_vec)
+    weights = _weights(query, doc_freq)[0] if doc_freq is not None else None
+    passages = _rerank(question, query, hits, embedder, query_vec, weights)
     if not passages or not has_evidence(query, hits, doc_freq):
         return not_found(hits, link, heading)
     p0 = passages[0]
@@ -615,6 +703,15 @@ def overview_target(question: str, names: Sequence[str], about: str | None = Non
         stem = name.lower().rsplit(".", 1)[0]
         if name.lower() in q or (len(stem) >= 4 and re.search(rf"(?<![\w-]){re.escape(stem)}(?![\w-])", q)):
             return name
+    best, longest = None, 2
+    for i, name in enumerate(names):  # the start of its title, word for word ("An Introduction to R teaches")
+        words = re.findall(r"[a-z0-9]+", ((titles[i] if i < len(titles) else None) or "").lower())
+        for n in range(len(words), longest, -1):
+            if re.search(rf"\b{' '.join(words[:n])}\b", " ".join(re.findall(r"[a-z0-9]+", q))):
+                best, longest = name, n
+                break
+    if best is not None:
+        return best
     best, best_score = None, 0.0
     for i, name in enumerate(names):  # the words of its name or its title ("the R internals manual")
         title = titles[i] if i < len(titles) else None

@@ -434,11 +434,12 @@ class Index:
         return [ChunkRow(*r) for r in rows]
 
     def doc_freq(self, words: Sequence[str]) -> tuple[dict[str, int], int]:
-        """How many chunks contain each word (FTS5, stemmed as the index is), and the number of chunks."""
+        """How many chunks contain each word (FTS5, stemmed as the index is), and the number of chunks.
+        A compound ("k-means", "data.table") counts the chunks holding its parts as a phrase."""
         total = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         out = {}
         for w in dict.fromkeys(words):
-            if not re.fullmatch(r"[a-z0-9_]+", w):
+            if not re.fullmatch(r"[a-z0-9_]+([-.][a-z0-9_]+)*", w):
                 continue
             try:
                 out[w] = self.db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",

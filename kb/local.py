@@ -28,7 +28,7 @@ from bot.progress import Reporter
 log = logging.getLogger(__name__)
 
 # Fusion weights, tuned on the dev QA set (coursebot bench kb prints the sweep with --tune).
-DENSE_WEIGHT = 0.7
+DENSE_WEIGHT = 0.75
 CANDIDATES = 40  # from each retriever before fusion
 MAX_PDF_BYTES = 100_000_000
 EMBED_WINDOW = 32  # chunks embedded between two progress reports (the embedder batches within a window)

@@ -128,3 +128,118 @@ def test_overview_questions_are_recognised():
     assert overview_target("what topics are in lecture 3?", names) == "03-polly.pdf"
     assert overview_target("what does the course cover?", names) is None
     assert is_more("tell me more") and is_more("Go on.") and not is_more("tell me more about S3 pricing")
+
+
+def test_a_question_in_parts_is_focused_by_its_last_asking_part():
+    from kb.extractive import _echoes, _has_answer_kind
+
+    q = "are packages byte-compiled by default? since which version?"
+    answer = "As from R 3.6.0, all packages are by default byte-compiled."
+    assert _has_answer_kind(q, answer)
+    assert not _has_answer_kind(q, "The ByteCompile field controls if the code is byte-compiled: the default is to.")
+    assert not _echoes(q, answer)  # it repeats the question's words but adds the version asked for
+    assert _echoes("are packages byte-compiled by default?", "Packages are byte-compiled by default")
+    q = "Can the MIME type be read from an extended attribute? which attribute name?"
+    assert _has_answer_kind(q, "An implementation MAY also get the MIME type from the user.mime_type extended attribute.")
+    assert not _has_answer_kind(q, "Since many filesystems do not support them, implementations MUST NOT rely on it.")
+
+
+def test_code_shaped_answers_for_which_questions():
+    from kb.extractive import _has_answer_kind
+
+    q = "Which environment variable sets my personal library?"
+    assert _has_answer_kind(q, "The default is given by the environment variable R_LIBS_USER.")
+    assert not _has_answer_kind(q, "A library is a directory containing installed packages.")
+    q = "what operator does real matrix multiplication?"
+    assert _has_answer_kind(q, "The operator %*% is used for matrix multiplication.")
+    assert not _has_answer_kind(q, "An n by 1 matrix may be used as an n-vector.")
+
+
+class _Hit:
+    def __init__(self, chunk_id, text, page=1, dense=0.6, source="notes.pdf"):
+        self.chunk_id = self.id = chunk_id
+        self.text, self.page, self.dense, self.source = text, page, dense, source
+        self.score, self.context, self.blob_key = dense, "", None
+
+
+def _doc_freq(counts, total=2000):
+    return lambda words: ({w: counts.get(w, 50) for w in words}, total)
+
+
+def test_abstains_when_a_rare_or_unseen_term_of_the_question_is_missing():
+    from kb.extractive import has_evidence
+
+    hits = [_Hit(1, "The clustering of objects is described by their means and variances.")]
+    # "k-means" is one term, in no PDF: the passage about "means" and "clustering" does not answer
+    assert not has_evidence("How do I do k-means clustering in R?", hits, _doc_freq({"clustering": 4, "k-means": 0}))
+    assert has_evidence("How is clustering described?", hits, _doc_freq({"clustering": 4}))
+    hits = [_Hit(1, "Run the current line of the script from the keyboard with the source command.")]
+    rare = _doc_freq({"rstudio": 1, "shortcut": 20, "keyboard": 30})
+    assert not has_evidence("What's the RStudio keyboard shortcut to run the current line?", hits, rare)
+    hits.append(_Hit(2, "RStudio has a keyboard shortcut to run the current line."))
+    assert has_evidence("What's the RStudio keyboard shortcut to run the current line?", hits, rare)
+
+
+def test_the_sentence_after_the_marked_one_is_shown():
+    from kb.extractive import _Passage, _split, _window
+
+    lead = ("Information found in a directory is added to the information found in previous directories, "
+            "except where a definition is overwritten.")
+    marked_sentence = ("Each application that wishes to contribute to the MIME database will install a single XML "
+                       "file, named after the application, into one of the three packages directories (depending "
+                       "on where the user requested the application be installed, and on the installation prefix that "
+                       "the application was configured with at build time).")
+    after = ("After installing, uninstalling or modifying this file, the application MUST run the "
+             "update-mime-database command, which is provided by the freedesktop.org shared database package, "
+             "with the directory as its argument, so that the caches and the generated files of every "
+             "application are rebuilt at once.")
+    text = f"{lead} {marked_sentence} {after} Another sentence follows here."
+    p = _Passage(_Hit(1, text), _split(text))
+    body, quote, _, _ = _window(p, [1], None)
+    assert len(lead) < 150 and len(marked_sentence) > 300 and len(after) > 290
+    assert quote == marked_sentence and f"**{marked_sentence}**" in body
+    assert "update-mime-database command" in body
+
+
+def test_the_passage_continues_across_a_page_break_past_a_repeated_boundary_sentence():
+    from kb.extractive import _Passage, _split, _window
+
+    c1 = _Hit(1, "Character vectors are used as plot labels. The paste() function takes an arbitrary number of "
+                 "arguments and concatenates them one by one into character strings.", page=17)
+    c2 = _Hit(2, "The paste() function takes an arbitrary number of arguments and concatenates them one by one "
+                 "into character strings. The arguments are by default separated in the result by a single blank "
+                 "character,", page=17)
+    c3 = _Hit(3, "but this can be changed by the named argument, sep=string, which changes it to string, possibly "
+                 "empty. Index vectors come next.", page=18)
+    following = {1: [c2], 2: [c3], 3: []}
+    p = _Passage(c1, _split(c1.text))
+    body, _, last, _ = _window(p, [1], lambda cid: following[cid])
+    assert "single blank character, but this can be changed by the named argument, sep=string" in body
+    assert last is c3
+
+
+def test_an_overview_names_a_document_by_the_start_of_its_title():
+    from kb.extractive import overview_target
+
+    names = ["R-admin.pdf", "R-intro.pdf", "notes.pdf"]
+    titles = ["R Installation and Administration Version 4.2.2 Patched (2022-11-10)",
+              "An Introduction to R Notes on R: A Programming Environment for Data Analysis and Graphics", None]
+    assert overview_target("Can you summarise what An Introduction to R teaches?", names, titles=titles) == "R-intro.pdf"
+    assert overview_target("what does the R installation and administration manual cover?", names,
+                           titles=titles) == "R-admin.pdf"
+    assert overview_target("what does the course cover?", names, titles=titles) is None
+
+
+def test_a_list_in_the_passage_stays_a_list():
+    from kb.extractive import _Passage, _split, _window
+
+    text = ("Variables you might want to set include R_PAPERSIZE. \u2022 Then R searches for the site-wide startup "
+            "profile unless --no-site-file was given. The name of this file is taken from R_PROFILE. "
+            "\u2022 Then R searches for a user profile.")
+    p = _Passage(_Hit(1, text), _split(text))
+    body, _, _, _ = _window(p, [0], None)
+    assert body.splitlines() == [
+        "**Variables you might want to set include R_PAPERSIZE.**",
+        "\u2022 **Then R searches for the site-wide startup profile unless --no-site-file was given.** "
+        "The name of this file is taken from R_PROFILE.",
+        "\u2022 Then R searches for a user profile."]
