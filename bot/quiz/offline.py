@@ -243,8 +243,35 @@ def _mentions(text: str, phrase: str) -> bool:
                      re.sub(r"[^\w%.]+", " ", text.lower())) is not None
 
 
+_KEYWORD_CALLS = frozenset("for while repeat if else function return switch next break in".split())
+
+
+def _split_words(text: str) -> list[str]:
+    """Words of ``text`` with camelCase and dotted names split ("DetectText" -> detect, text)."""
+    text = re.sub(r"\(\)", " ", text)
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _root(word: str) -> str:
+    """A crude stem: plural and common endings off ("axes", "axis" -> "ax"; "reads" -> "read")."""
+    w = word.lower()
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "is", "ed", "s", "y", "e"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 2:
+            w = w[:-len(suffix)]
+            break
+    return w[:6]
+
+
+def _roots(text: str) -> set[str]:
+    return {_root(w) for w in _split_words(text)
+            if len(w) >= 3 and w not in STOP and w not in _GENERIC and not w.isdigit()}
+
+
 def gives_away(question: str, answer: Phrase) -> bool:
-    """The question text already names the answer: its distinctive words, or the same number."""
+    """The question text already names the answer: its distinctive words (or their roots: "axes" for
+    axis(), "text" for DetectText), or the same number."""
     if answer.value is not None:
         num = re.match(r"[\d,.]+", answer.text)
         if not num:
@@ -256,10 +283,14 @@ def gives_away(question: str, answer: Phrase) -> bool:
         return re.search(r"(?<![\w.,])" + re.escape(digits) + r"(?![\w,])", rest) is not None
     rest = question.replace(BLANK, " ")
     call = _CALL.search(answer.text)
+    if call and call.group(0)[:-2].lower() in _KEYWORD_CALLS:
+        return True  # "_____ loops": a keyword is no function to choose among functions
     if call and re.search(r"(?<![\w.])" + re.escape(call.group(0)[:-2]) + r"(?![\w(])", rest):
         return True  # "t()" and "a function named t"
     words = _content(answer.text)
-    return bool(words & _tokens(rest))
+    if words & _tokens(rest):
+        return True
+    return bool(_roots(answer.text) & _roots(rest))
 
 
 # --- sentences worth asking about ------------------------------------------------------------------
@@ -268,6 +299,7 @@ class _Sentence:
     text: str
     passage: QuizPassage
     previous: str = ""
+    section: str = ""  # the heading the sentence sits under inside the passage ("" when none is seen)
 
 
 def _usable(s: str) -> bool:
@@ -297,13 +329,29 @@ def passage_sentences(p: QuizPassage) -> list[_Sentence]:
     if _NOT_PASSAGES.search(p.context.split(" - ")[-1] if " - " in p.context else ""):
         return out
     previous = ""
+    section = ""
     for line in p.text.split("\n"):  # a heading sits on its own line: it never joins a sentence
+        if _heading_line(line):
+            section = _clean(line)
+            previous = ""
+            continue
         for raw in textutil.sentences(line):
             s = _clean(raw)
             if _usable(s):
-                out.append(_Sentence(s, p, previous))
+                out.append(_Sentence(s, p, previous, section))
             previous = s if len(s.split()) >= MIN_WORDS else ""
     return out
+
+
+def _heading_line(line: str) -> bool:
+    """A line that is a section heading: short, capitalised or numbered, no sentence end, no code."""
+    text = _clean(line)
+    words = text.split()
+    if not 1 <= len(words) <= 10 or len(text) < 4 or re.search(r"[.!?;:,]$", text) or _CODE.search(text):
+        return False
+    if not (text[:1].isupper() or re.match(r"\d+(\.\d+)*\s+[A-Z]", text)):
+        return False
+    return not re.search(r"\b(is|are|was|were|has|have|can|will|returns|runs)\b", text)
 
 
 # --- the pool of distractors -------------------------------------------------------------------------
@@ -478,27 +526,64 @@ def _heading_like(text: str) -> bool:
     return len(words) <= 6 and bool(long) and (bool(re.match(r"\d", text)) or capitals >= len(long) / 2)
 
 
-def _lead(p: QuizPassage) -> str:
-    """"Fill in the blank (<section>)": the passage's section heading, or its document's title."""
+def _lead(p: QuizPassage, section: str = "") -> str:
+    """"Fill in the blank (<section>)": the heading the sentence sits under, else the passage's section
+    heading or its document's title (completed from the passage when the index cut it short)."""
+    if section:
+        return f"Fill in the blank ({_whole_label(section)})"
     context = (p.context or "").strip()
     if not context:
         return "Fill in the blank"
     parts = [c.strip() for c in context.split(" - ") if c.strip()]
     where = parts[-1] if parts and _heading_like(parts[-1]) else parts[0] if parts else context
     where = re.sub(r"\s+\d+$", "", where)  # a running header's page number
-    return f"Fill in the blank ({where[:80]})"
+    for line in p.text.split("\n"):  # "Amazon SageMaker: the machine learning" is "... learning platform"
+        line = _clean(line)
+        if len(line) > len(where) and line.startswith(where + " ") and _heading_line(line):
+            where = line
+            break
+    return f"Fill in the blank ({_whole_label(where)})"
+
+
+def _whole_label(text: str, limit: int = 80) -> str:
+    """``text`` within ``limit`` characters, cut at a word and never in the middle of a phrase."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return re.split(r"[:\u2013-]\s", cut)[0].strip() if re.search(r"[:\u2013-]\s", cut) else cut
+
+
+_DISCOURSE_START = re.compile(
+    r"^(suppose|supposing|assume|assuming|imagine|consider|note|notice|remember|recall|warning|caution|"
+    r"unfortunately|fortunately|similarly|likewise|conversely|moreover|furthermore|further|additionally|"
+    r"in addition|in the process|in this|in that|in particular|in practice|in contrast|in fact|as a result|"
+    r"as before|as above|as such|for example|for instance|for this|on the other hand|one thing|another|"
+    r"the other|among the other|the same|the next|the first|the second|the last|finally|again|next|now|"
+    r"first|second|third|lastly|meanwhile|still|yet|nevertheless|nonetheless|rather|indeed|of course)\b",
+    re.I)
+_LEANS_BACK = re.compile(
+    r"\b(this|these|those|such|also|former|latter|above|aforementioned|previous|previously|"
+    r"as well|too|again|here|there(?! (is|are|was|were)\b)|the same)\b"
+    r"|(?<!,\s)(?<!\bof\s)(?<!\bin\s)(?<!\bby\s)(?<!\bto\s)(?<!\bfor\s)(?<!\bon\s)(?<!\bwith\s)\bwhich\b",
+    re.I)
+_EARLY_PRONOUN = re.compile(r"^(\S+\s+){0,3}(it|its|they|them|their|he|she|his|her)\b", re.I)
+
+
+def leans_back(sentence: str) -> bool:
+    """Whether a sentence depends on what came before it: it opens with a pronoun or a discourse marker
+    ("Suppose ...", "Note that ...", "One thing to consider ..."), or refers back ("this", "also", "which
+    version")."""
+    text = re.sub(r"^[\u201c\"']+", "", sentence.strip())
+    return bool(_PRONOUN_START.match(text) or _DISCOURSE_START.match(text) or _LEANS_BACK.search(text)
+                or _EARLY_PRONOUN.match(text))
 
 
 def _question_text(s: _Sentence, answer: Phrase) -> tuple[str, str]:
-    """(question, quote): the sentence with the blank, after the previous sentence when it refers back."""
-    blanked = s.text[:answer.start] + BLANK + s.text[answer.end:]
-    needs_context = bool(_PRONOUN_START.match(s.text) or _BACK_REFERENCE.search(blanked))
-    body = blanked
-    if needs_context and s.previous and _usable(s.previous) and not _mentions(s.previous, answer.text):
-        body = f"{s.previous} {blanked}"
-    elif needs_context and _PRONOUN_START.match(s.text):
+    """(question, quote): the sentence with the blank; ("", "") for a sentence that needs the one before it."""
+    if leans_back(s.text):
         return "", ""
-    return f"{_lead(s.passage)}: \u201c{body}\u201d", s.text
+    blanked = s.text[:answer.start] + BLANK + s.text[answer.end:]
+    return f"{_lead(s.passage, s.section)}: \u201c{blanked}\u201d", s.text
 
 
 def _order(choices: list[str], answer: Phrase, rng: random.Random) -> list[str]:
