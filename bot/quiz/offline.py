@@ -16,7 +16,7 @@ import random
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from bot import textutil
 from bot.quiz import DEFAULT_QUESTIONS, MAX_CHOICES, MIN_CHOICES, Question, QuizPassage
@@ -356,19 +356,28 @@ def _heading_line(line: str) -> bool:
 
 # --- the pool of distractors -------------------------------------------------------------------------
 class Pool:
-    """Blankable phrases of every passage of the course, by kind, to draw distractors from."""
+    """Blankable phrases of every passage of the course, by kind, to draw distractors from; where each
+    phrase was seen (document, passage order, the words of its sentences) and, given an embedder,
+    how close in meaning two phrases are."""
 
-    def __init__(self, passages: Iterable[QuizPassage]):
+    def __init__(self, passages: Iterable[QuizPassage], embed: "Callable[[list[str]], Any] | None" = None):
         self.by_kind: dict[str, list[tuple[Phrase, str]]] = {}
         self.family: dict[str, list[tuple[Phrase, str]]] = {}
         self.names: set[str] = set()  # names written with capitals in the middle of a sentence
         self.counts: dict[str, int] = {}  # how often each name occurs: a one-off capitalised word is no name
+        self.places: dict[str, tuple[str, int]] = {}  # passage ident -> (document, order in the course)
+        self.contexts: dict[str, list[set[str]]] = {}  # phrase -> the content words of each sentence it is in
+        self.embed = embed
+        self._vectors: dict[str, Any] = {}
         seen: set[tuple[str, str]] = set()
-        for p in passages:
+        for order, p in enumerate(passages):
+            self.places.setdefault(p.ident, (p.source, order))
             for s in passage_sentences(p):
                 for ph in phrases(s.text):
                     key = (ph.kind, _norm(ph.text))
                     self.counts[key[1]] = self.counts.get(key[1], 0) + 1
+                    rest = s.text[:ph.start] + " " + s.text[ph.end:]
+                    self.contexts.setdefault(key[1], []).append(_roots(rest))
                     if ph.kind == "service" or (ph.start > 0 and ph.kind in ("camel", "proper", "operation")) or \
                             _SERVICE.fullmatch(ph.text) or _CAMEL.fullmatch(ph.text):
                         self.names.add(key[1])
@@ -379,20 +388,48 @@ class Pool:
                     self.by_kind.setdefault(ph.kind, []).append((ph, p.ident))
                     self.family.setdefault(ph.kind.split(":")[0], []).append((ph, p.ident))
 
+    def also_true(self, candidate: Phrase, stem: str) -> bool:
+        """Whether the course says of ``candidate`` what the stem says of the answer: a sentence holding
+        the candidate shares most of the stem's content words (then two choices would be right)."""
+        words = _roots(stem)
+        if not words:
+            return False
+        need = max(2, math.ceil(0.5 * len(words)))
+        return any(len(words & ctx) >= need for ctx in self.contexts.get(_norm(candidate.text), ()))
+
+    def closeness(self, answer: str, texts: Sequence[str]) -> list[float]:
+        """Cosine similarity of ``answer`` to each of ``texts`` by the embedder (zeros without one)."""
+        if self.embed is None or not texts:
+            return [0.0] * len(texts)
+        missing = [t for t in dict.fromkeys([answer, *texts]) if t not in self._vectors]
+        if missing:
+            try:
+                vectors = self.embed(missing)
+            except Exception:  # an embedder that fails leaves the ranking by shape and place
+                self.embed = None
+                return [0.0] * len(texts)
+            for t, v in zip(missing, vectors):
+                norm = float((v @ v) ** 0.5) or 1.0
+                self._vectors[t] = v / norm
+        a = self._vectors[answer]
+        return [float(a @ self._vectors[t]) for t in texts]
+
     def is_name(self, ph: Phrase) -> bool:
         """Whether a phrase can stand as a name: anything but a capitalised word (or words) seen only once."""
         return ph.kind != "proper" or self.counts.get(_norm(ph.text), 0) >= 2
 
     def candidates(self, answer: Phrase) -> list[tuple[Phrase, str]]:
         same = list(self.by_kind.get(answer.kind, []))
-        if answer.kind.startswith("term:"):  # other terms first, then names a sentence could start with
-            same += [c for c in self.family.get("term", []) if c[0].kind != answer.kind]
-            same += self.family.get("service", []) + self.family.get("camel", [])
-        elif answer.kind in ("service", "camel", "proper", "call", "operation"):
-            related = {"service": ("proper", "camel"), "camel": ("service", "proper"), "proper": ("service", "camel"),
-                       "call": (), "operation": ()}[answer.kind]
+        if answer.kind.startswith("term:"):  # terms of the same number first, then names of the same shape
+            names = self.family.get("service", []) + self.family.get("camel", [])
+            same += [c for c in names if shape(c[0], self.names) == shape(answer, self.names)]
+        elif answer.kind in ("service", "camel", "proper"):
+            related = {"service": ("camel",), "camel": ("service",), "proper": ("service", "camel")}[answer.kind]
             for kind in related:
                 same += self.family.get(kind, [])
+            if answer.kind == "proper":  # "John Chambers" among two-word names, never "Delete"
+                n = len(answer.text.split())
+                same = [c for c in same if len(c[0].text.split()) == n]
         return same
 
 
@@ -481,17 +518,53 @@ def _fits(distractor: str, answer: Phrase) -> str:
     return distractor
 
 
+def _plural(ph: Phrase) -> bool | None:
+    """Whether a phrase is plural ("Slots", "HTTP APIs"), singular ("Bucket"), or neither (calls, numbers)."""
+    if ph.kind.startswith("term:"):
+        return ph.kind == "term:plural"
+    if ph.value is not None or ph.kind in ("call", "operation") or "()" in ph.text:
+        return None
+    last = ph.text.split()[-1]
+    return bool(re.search(r"[^su']s$", last) or re.search(r"[A-Z]s$", last)) and not re.search(r"(ss|us|is|ics)$", last)
+
+
+def _agrees(answer: Phrase, candidate: Phrase) -> bool:
+    """The candidate fits the blank's grammar: singular for "_____ is", plural for "_____ are"."""
+    a, c = _plural(answer), _plural(candidate)
+    return a is None or c is None or a == c
+
+
+# how much a distractor from the same document, and from a passage close by, is preferred
+SAME_DOCUMENT, NEARBY, NEARBY_SPAN, MEANING = 1.6, 1.2, 6, 5.0
+MEANING_SHORTLIST = 40
+
+
 def distractors(answer: Phrase, sentence: _Sentence, pool: Pool, rng: random.Random,
                 want: int = MAX_CHOICES - 1) -> list[str]:
-    """Up to ``want`` wrong choices for ``answer``: same-kind phrases of other passages, closest in shape."""
+    """Up to ``want`` wrong choices for ``answer``: phrases of the same kind and grammatical number from
+    other passages, the closest in shape, preferring the same document, passages close by and (with an
+    embedder) phrases close in meaning to the answer; never one the course says the stem of too."""
     question = sentence.text
     passage_text = _clean(sentence.passage.text)
+    here = pool.places.get(sentence.passage.ident, (sentence.passage.source, -1))
     options = []
     for ph, where in pool.candidates(answer):
-        if where == sentence.passage.ident:
+        if where == sentence.passage.ident or not _agrees(answer, ph):
             continue
-        options.append((_shape_distance(answer, ph, pool.names) + rng.random() * 1.2, ph))
+        d = _shape_distance(answer, ph, pool.names) + rng.random() * 0.8
+        source, order = pool.places.get(where, ("", -10 ** 6))
+        if source == here[0]:
+            d -= SAME_DOCUMENT
+            if here[1] >= 0 and abs(order - here[1]) <= NEARBY_SPAN:
+                d -= NEARBY * (1 - abs(order - here[1]) / (NEARBY_SPAN + 1))
+        options.append((d, ph))
     options.sort(key=lambda o: o[0])
+    if pool.embed is not None and answer.value is None and options:
+        short = options[:MEANING_SHORTLIST]
+        sims = pool.closeness(answer.text, [ph.text for _, ph in short])
+        options = sorted(((d - MEANING * sim, ph) for (d, ph), sim in zip(short, sims)), key=lambda o: o[0]) \
+            + options[MEANING_SHORTLIST:]
+    stem = question[:answer.start] + " " + question[answer.end:]
     chosen: list[Phrase] = []
 
     def acceptable(ph: Phrase) -> bool:
@@ -501,6 +574,8 @@ def distractors(answer: Phrase, sentence: _Sentence, pool: Pool, rng: random.Ran
             return False
         if answer.kind.startswith("term:") and ph.text.split()[0].lower() in ("a", "an", "the") \
                 and answer.text.split()[0].lower() not in ("a", "an", "the"):
+            return False
+        if answer.value is None and pool.also_true(ph, stem):
             return False
         return True
 
@@ -562,8 +637,8 @@ _DISCOURSE_START = re.compile(
     r"first|second|third|lastly|meanwhile|still|yet|nevertheless|nonetheless|rather|indeed|of course)\b",
     re.I)
 _LEANS_BACK = re.compile(
-    r"\b(this|these|those|such|also|former|latter|above|aforementioned|previous|previously|"
-    r"as well|too|again|here|there(?! (is|are|was|were)\b)|the same)\b"
+    r"\b(this|these|those|such(?! as\b)|also|former|latter|above|aforementioned|previous|previously|"
+    r"as well|again|here|there(?! (is|are|was|were)\b)|the same)\b"
     r"|(?<!,\s)(?<!\bof\s)(?<!\bin\s)(?<!\bby\s)(?<!\bto\s)(?<!\bfor\s)(?<!\bon\s)(?<!\bwith\s)\bwhich\b",
     re.I)
 _EARLY_PRONOUN = re.compile(r"^(\S+\s+){0,3}(it|its|they|them|their|he|she|his|her)\b", re.I)
