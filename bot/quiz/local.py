@@ -194,14 +194,20 @@ class LocalQuizMaker:
         try:
             version = index.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
         except Exception:  # no local index: nothing to key a cache on
-            return offline.Pool(passages)
+            return offline.Pool(passages, embed=self._embed())
         key = (course, owner, version, len(passages), passages[0].ident if passages else "")
         pool = self._pools.get(key)
         if pool is None:
             if len(self._pools) > 16:
                 self._pools.clear()
-            pool = self._pools[key] = offline.Pool(passages)
+            pool = self._pools[key] = offline.Pool(passages, embed=self._embed())
         return pool
+
+    def _embed(self) -> Any:
+        """The knowledge base's embedder (phrases close in meaning make better distractors), or None."""
+        embedder = getattr(self.kb, "embedder", None)
+        embed = getattr(embedder, "embed", None)
+        return embed if callable(embed) else None
 
 
 def build(settings: Any, services: Any) -> QuizMaker:

@@ -118,7 +118,7 @@ _NOT_TERMS = re.compile(r"^(?:(?:a|an|the)\s+)?(each|every|some|most|many|any|al
                         r"permission|section|chapter|appendix|figure|table|example|examples|around|about|over|"
                         r"under|approximately|nearly|almost|just|roughly|up|another|suppose|consider|let|use|see|"
                         r"assume|recall|remember|imagine|try|"
-                        r"same|this|that|it|there|here|you|we|they|what|which|when|where|how|why|if|only|both|"
+                        r"same|this|that|it|there|here|you|we|they|what|which|when|where|how|why|if|only|both|whenever|wherever|"
                         r"result|results|default|example|answer|following|use|way|idea|user|users|reason|"
                         r"problem|point|case|value|values|number|rest)\b", re.I)
 
@@ -184,6 +184,12 @@ def definition_term(sentence: str) -> Phrase | None:
         return None
     if bare[0].lower().endswith("ly") or (bare[-1].lower().endswith("est") and len(bare[-1]) > 5):
         return None  # "Internally calculations", "The simplest"
+    if re.search(r"\b(whose|which|that|where|when|who)\b", term, re.I):
+        return None  # "Numeric calculations whose result": a clause, no term
+    if len(bare) > 3 and not all(w[:1].isupper() for w in bare):
+        return None  # "The R specific function typeof": a description around the term, not the term
+    if re.match(r"\s*(that|how|why|what|when|where|whether|because)\b", sentence[m.end():]):
+        return None  # "The point is that ...": no definition
     verb = m.group("verb")
     strong = verb.startswith(("is", "are", "means", "refers", "stands", "lets", "let", "allow"))
     agree = "plural" if verb.startswith("are") or verb in ("let you", "allow you to") else "singular"
@@ -330,13 +336,19 @@ def passage_sentences(p: QuizPassage) -> list[_Sentence]:
         return out
     previous = ""
     section = ""
-    for line in p.text.split("\n"):  # a heading sits on its own line: it never joins a sentence
-        if _heading_line(line):
-            section = _clean(line)
-            previous = ""
-            continue
-        for raw in textutil.sentences(line):
+    lines = p.text.split("\n")
+    for n, line in enumerate(lines):  # a heading ends its line: it never joins a sentence
+        parts = textutil.sentences(line)
+        for i, raw in enumerate(parts):
             s = _clean(raw)
+            ends_line = i == len(parts) - 1 and n < len(lines) - 1
+            if section and len(parts) == 1 and ends_line and re.fullmatch(r"[a-z][\w-]*(?: [a-z][\w-]*){0,2}", s) \
+                    and n > 0 and _heading_line(lines[n - 1].rsplit(". ", 1)[-1]):
+                section = f"{section} {s}"  # a heading wrapped onto a second line: "... learning" + "platform"
+                continue
+            if (ends_line and _heading_line(s)) or (s.endswith("?") and _heading_like(s[:-1])):
+                section, previous = s, ""
+                continue
             if _usable(s):
                 out.append(_Sentence(s, p, previous, section))
             previous = s if len(s.split()) >= MIN_WORDS else ""
@@ -610,7 +622,8 @@ def _lead(p: QuizPassage, section: str = "") -> str:
     if not context:
         return "Fill in the blank"
     parts = [c.strip() for c in context.split(" - ") if c.strip()]
-    where = parts[-1] if parts and _heading_like(parts[-1]) else parts[0] if parts else context
+    where = parts[-1] if parts and (_heading_like(parts[-1]) or _heading_line(parts[-1])) else \
+        parts[0] if parts else context
     where = re.sub(r"\s+\d+$", "", where)  # a running header's page number
     for line in p.text.split("\n"):  # "Amazon SageMaker: the machine learning" is "... learning platform"
         line = _clean(line)
@@ -638,7 +651,7 @@ _DISCOURSE_START = re.compile(
     re.I)
 _LEANS_BACK = re.compile(
     r"\b(this|these|those|such(?! as\b)|also|former|latter|above|aforementioned|previous|previously|"
-    r"as well|again|here|there(?! (is|are|was|were)\b)|the same)\b"
+    r"as well|again|here|there(?! (is|are|was|were)\b)|the same|as follows|the following|below)\b"
     r"|(?<!,\s)(?<!\bof\s)(?<!\bin\s)(?<!\bby\s)(?<!\bto\s)(?<!\bfor\s)(?<!\bon\s)(?<!\bwith\s)\bwhich\b",
     re.I)
 _EARLY_PRONOUN = re.compile(r"^(\S+\s+){0,3}(it|its|they|them|their|he|she|his|her)\b", re.I)
