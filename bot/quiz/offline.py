@@ -363,6 +363,9 @@ def _heading_line(line: str) -> bool:
         return False
     if not (text[:1].isupper() or re.match(r"\d+(\.\d+)*\s+[A-Z]", text)):
         return False
+    body = re.sub(r"^\d+(\.\d+)*\s+", "", text)
+    if any(re.search(r"\d", w) and re.search(r"[A-Za-z]", w) or re.search(r"\w\.\w", w) for w in body.split()):
+        return False  # "Syntax error: 12iL 0x1.1" is an example, not a heading
     return not re.search(r"\b(is|are|was|were|has|have|can|will|returns|runs)\b", text)
 
 
@@ -540,6 +543,11 @@ def _plural(ph: Phrase) -> bool | None:
     return bool(re.search(r"[^su']s$", last) or re.search(r"[A-Z]s$", last)) and not re.search(r"(ss|us|is|ics)$", last)
 
 
+def _caps(text: str) -> str:
+    core = re.sub(r"^(A|An|The)\s+", "", text).replace("()", "")
+    return "caps" if re.fullmatch(r"[A-Z][A-Z0-9_.]+", core) else "other"
+
+
 def _agrees(answer: Phrase, candidate: Phrase) -> bool:
     """The candidate fits the blank's grammar: singular for "_____ is", plural for "_____ are"."""
     a, c = _plural(answer), _plural(candidate)
@@ -589,6 +597,8 @@ def distractors(answer: Phrase, sentence: _Sentence, pool: Pool, rng: random.Ran
             return False
         if answer.value is None and pool.also_true(ph, stem):
             return False
+        if _caps(answer.text) != _caps(ph.text) and "caps" in (_caps(answer.text), _caps(ph.text)):
+            return False  # NULL among NA and TRUE, never among "Debugging"
         return True
 
     for _, ph in options:
@@ -690,6 +700,8 @@ def question_from(s: _Sentence, pool: Pool, rng: random.Random) -> Question | No
     for answer in phrases(s.text):
         if not pool.is_name(answer) or (answer.kind == "proper" and " " not in answer.text):
             continue  # a lone capitalised word may be any word: no blank
+        if re.match(r"\s+[A-Z]", s.text[answer.end:]) and answer.value is None:
+            continue  # "_____ Pipelines", "_____ APIs": half a name, whose other half says what kind it is
         question, quote = _question_text(s, answer)
         if not question or gives_away(question, answer):
             continue
