@@ -87,6 +87,181 @@ def test_disguised_answers_are_not_distractors():
     assert not offline.same_answer(a, b) or abs(a.value - b.value) / a.value < 0.05
 
 
+# --- what a rater of the questions asked for --------------------------------------------------------------
+def _q(passage: QuizPassage, pool: list[QuizPassage], seed: int = 0) -> Question:
+    [q] = offline.generate([passage], pool, count=1, seed=seed)
+    return q
+
+
+def test_a_plural_blank_gets_plural_distractors_of_the_same_kind():
+    """"_____ are the pieces ..." never offers a singular "Bucket" or a service among the plural terms."""
+    slots = QuizPassage("lex.pdf", 1, "Slots are the pieces of information an intent needs before it can be "
+                        "fulfilled.", key="s")
+    pool = [slots,
+            QuizPassage("s3.pdf", 1, "Bucket is the container that holds the objects you upload to storage.", key="b"),
+            QuizPassage("rek.pdf", 1, "Image analysis is the detection of labels and faces in a picture.", key="i"),
+            QuizPassage("lex2.pdf", 1, "Utterances are the example phrases a user might type to start a "
+                        "conversation.", key="u"),
+            QuizPassage("polly.pdf", 1, "Lexicons are the lists of pronunciations that change how words are "
+                        "spoken aloud.", key="x"),
+            QuizPassage("api.pdf", 1, "Stages are the named snapshots of a deployed interface, such as dev or "
+                        "prod.", key="t")]
+    for seed in range(5):
+        q = _q(slots, pool, seed)
+        assert q.right == "Slots"
+        assert sorted(q.choices) == ["Lexicons", "Slots", "Stages", "Utterances"], q.choices
+
+
+def test_a_persons_name_is_offered_among_names_of_as_many_words():
+    books = QuizPassage("r.pdf", 1, "The evolution of the S language is characterized by four books by "
+                        "John Chambers and coauthors.", key="a")
+    pool = [books,
+            QuizPassage("r.pdf", 2, "The program was first written by Ross Ihaka and Robert Gentleman, and the "
+                        "first version by Ross Ihaka and Robert Gentleman was small.", key="b"),
+            QuizPassage("r.pdf", 3, "Fonts came from Hershey and keys such as Delete behave as in Unix-alike "
+                        "systems, with Hershey fonts, the Delete key and every Unix-alike shell.", key="c"),
+            QuizPassage("r.pdf", 4, "Much of the modelling code was written by Trevor Hastie with help from "
+                        "Brian Ripley, and later Trevor Hastie and Brian Ripley wrote more.", key="d"),
+            QuizPassage("r.pdf", 7, "The books by John Chambers describe the S language in full detail.", key="e")]
+    q = _q(books, pool)
+    assert q.right == "John Chambers"
+    assert all(len(c.split()) == 2 for c in q.choices), q.choices
+
+
+def test_distractors_prefer_the_same_document_and_nearby_passages():
+    here = QuizPassage("06-knowledge-bases.pdf", 2, "Clients call RetrieveAndGenerate to get an answer to "
+                       "the question with citations.", key="k2")
+    pool = [QuizPassage("06-knowledge-bases.pdf", 1, "Clients use StartIngestionJob to start a sync and "
+                        "ListDataSources to see the sources.", key="k1"),
+            here,
+            QuizPassage("03-amazon-rekognition.pdf", 1, "Faces are searched with SearchFacesByImage and "
+                        "indexed with IndexFaces after CreateCollection.", key="r1"),
+            QuizPassage("01-amazon-lex.pdf", 1, "The bot may return ElicitSlot or ConfirmIntent as the next "
+                        "dialog action.", key="l1")]
+    import random
+    choose = offline.Pool(pool)
+    [s] = offline.passage_sentences(here)
+    answer = offline.phrases(s.text)[0]
+    assert answer.text == "RetrieveAndGenerate"
+    for seed in range(5):
+        wrong = offline.distractors(answer, s, choose, random.Random(seed), want=2)
+        assert sorted(wrong) == ["ListDataSources", "StartIngestionJob"], wrong
+
+
+def test_an_embedder_ranks_distractors_by_meaning():
+    import numpy as np
+
+    def embed(texts):  # a toy embedder: fine-tuning and RAG mean much the same as prompt engineering
+        near = {"Prompt engineering": [1, 0.1, 0], "Fine-tuning": [1, 0, 0], "Continued pre-training": [1, 0.2, 0],
+                "Retrieval augmented generation": [0.9, 0.3, 0]}
+        return np.array([near.get(t, [0, 0, 1]) for t in texts], dtype=float)
+
+    texts = {"Fine-tuning": "Fine-tuning is a way to adapt a model to your own labelled examples.",
+             "Continued pre-training": "Continued pre-training is a way to teach a model unlabelled domain text.",
+             "Retrieval augmented generation": "Retrieval augmented generation is a way to ground answers in "
+                                               "documents.",
+             "Image analysis": "Image analysis is a way to find labels and faces in photos.",
+             "Provisioned concurrency": "Provisioned concurrency is a way to keep functions warm all day.",
+             "Hybrid search": "Hybrid search is a way to mix keyword and vector matches in one query.",
+             "Versioning": "Versioning is a way to keep every version of an object in a bucket."}
+    here = QuizPassage("bedrock.pdf", 1, "Prompt engineering is the cheapest way to steer a model.", key="h")
+    pool = [here, *(QuizPassage(f"d{i}.pdf", 1, t, key=f"k{i}") for i, t in enumerate(texts.values()))]
+    q = offline.generate([here], offline.Pool(pool, embed=embed), count=1)[0]
+    assert q.right == "Prompt engineering"
+    assert sorted(c for c in q.choices if c != q.right) == sorted(
+        ["Fine-tuning", "Continued pre-training", "Retrieval augmented generation"]), q.choices
+
+
+@pytest.mark.parametrize("stem, answer, kind", [
+    ("Many high-level plots have axes, and you construct them with the lowlevel _____ graphics function.",
+     "axis()", "call"),
+    ("_____ reads printed text in an image, such as the words on a street sign.", "DetectText", "operation"),
+    ("Warning: _____ loops are used in R code much less often than in compiled languages.", "for()", "call"),
+])
+def test_a_stem_that_shares_a_root_with_the_answer_gives_it_away(stem, answer, kind):
+    assert offline.gives_away(stem, offline.Phrase(answer, 0, len(answer), kind, 2.8))
+
+
+@pytest.mark.parametrize("sentence", [
+    "Suppose, for example, z is a vector of 1500 elements.",
+    "One thing to consider is what stdin() refers to.",
+    "Unfortunately, this is not implemented entirely consistently and it is sometimes necessary to use par().",
+    "RetrieveAndGenerate also calls the model and returns an answer with citations.",
+    "You can find out which version is available by running extSoftVersion() in an R session.",
+    "The presence of UseMethod indicates this is a generic function.",
+])
+def test_sentences_that_lean_on_the_one_before_make_no_question(sentence):
+    assert offline.leans_back(sentence)
+    passage = QuizPassage("r.pdf", 1, sentence, key="a")
+    pool = [passage, *OTHERS, QuizPassage("r2.pdf", 1, "The functions seq() and qr() and nlm() and diag() exist. "
+                                          "A vector of 3000 elements or 750 elements or 375 elements is long. "
+                                          "CreateCollection, DetectPiiEntities and SearchFacesByImage are calls. "
+                                          "NaNs and Hershey and PostScript are words.", key="b")]
+    assert offline.generate([passage], pool, count=1) == []
+
+
+def test_plain_sentences_do_not_lean_back():
+    for sentence in ("A function can run for at most 15 minutes.",
+                     "You create a bucket in a region, or CreateBucket in an SDK such as boto3.",
+                     "Smaller chunks give precise matches, which larger chunks lose."):
+        assert not offline.leans_back(sentence), sentence
+
+
+def test_the_label_is_the_heading_the_sentence_is_under():
+    text = ("Amazon SageMaker: the machine learning\nplatform\nWhat SageMaker covers\nSageMaker Studio is its "
+            "web-based development environment, with notebooks and a visual pipeline editor. Training jobs\n"
+            "A training job runs your algorithm on managed instances. You give it the location of the dataset.")
+    p = QuizPassage("07-amazon-sagemaker.pdf", 1, text, "Amazon SageMaker: the machine learning", key="s")
+    labels = {s.text: offline._lead(p, s.section) for s in offline.passage_sentences(p)}
+    assert labels["A training job runs your algorithm on managed instances."] == "Fill in the blank (Training jobs)"
+    assert labels["SageMaker Studio is its web-based development environment, with notebooks and a visual "
+                  "pipeline editor."] == "Fill in the blank (What SageMaker covers)"
+    whole = QuizPassage("07-amazon-sagemaker.pdf", 1, "Amazon SageMaker: the machine learning\nplatform\n"
+                        "SageMaker runs notebooks for you on managed instances in the cloud.", "Amazon SageMaker: the machine learning", key="t")
+    [s] = offline.passage_sentences(whole)
+    assert offline._lead(whole, s.section) == "Fill in the blank (Amazon SageMaker: the machine learning platform)"
+    assert offline._lead(whole) == "Fill in the blank (Amazon SageMaker: the machine learning platform)"
+
+
+def test_a_distractor_the_course_says_the_same_of_is_rejected():
+    """diag() is "written in R" too: as a distractor of mean() in that stem there would be two right answers."""
+    here = QuizPassage("r.pdf", 1, "Most functions supplied with the system, such as mean(), are themselves "
+                       "written in R and thus do not differ from user functions.", key="a")
+    pool = [here,
+            QuizPassage("r.pdf", 5, "The function diag() is also written in R and thus does not differ from user "
+                        "functions.", key="b"),
+            QuizPassage("r.pdf", 9, "Use seq() for sequences, plot() for drawing, scan() for reading input, sd() "
+                        "for spread and rbind() for stacking rows.", key="c")]
+    for seed in range(6):
+        q = _q(here, pool, seed)
+        assert q.right == "mean()" and "diag()" not in q.choices, q.choices
+
+
+def test_no_half_names_and_all_capital_answers_among_their_like():
+    api = QuizPassage("api.pdf", 1, "Developers choose WebSocket APIs to keep a two-way connection open for "
+                      "live updates.", key="a")
+    pool = [api, QuizPassage("x.pdf", 1, "PyTorch and TensorFlow and SageMaker and CloudWatch and DynamoDB are "
+                             "products. PyTorch, TensorFlow, SageMaker, CloudWatch and DynamoDB again.", key="b")]
+    assert offline.generate([api], pool, count=1) == []
+    null = QuizPassage("r.pdf", 1, "NULL is used to indicate the empty object in the language.", key="n")
+    pool = [null, QuizPassage("r.pdf", 2, "Debugging is the hunt for errors in code you wrote. Programming is "
+                              "the craft of writing code. Argument matching is the pairing of formals.", key="m")]
+    assert offline.generate([null], pool, count=1) == []
+
+
+def test_bench_quiz_takes_another_pdf_but_never_a_reserved_one(tmp_path):
+    from bot.quiz import bench
+
+    with pytest.raises(ValueError):
+        bench.third_party_pdf("R-FAQ.pdf")
+    with pytest.raises(ValueError):
+        bench.third_party_pdf("/somewhere/R-data.pdf")
+    with pytest.raises(ValueError):
+        bench.third_party_pdf("notes.txt")
+    assert bench.third_party_pdf(str(tmp_path / "missing.pdf")) is None
+    assert bench._course_name(tmp_path / "R-lang.pdf") == "r-lang"
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """The sample course ingested into an isolated COURSEBOT_HOME (shared by this module's tests)."""

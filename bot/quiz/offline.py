@@ -409,7 +409,7 @@ class Pool:
         words = _roots(stem)
         if not words:
             return False
-        need = max(2, math.ceil(0.5 * len(words)))
+        need = max(3, math.ceil(0.6 * len(words)))
         return any(len(words & ctx) >= need for ctx in self.contexts.get(_norm(candidate.text), ()))
 
     def closeness(self, answer: str, texts: Sequence[str]) -> list[float]:
@@ -540,6 +540,8 @@ def _plural(ph: Phrase) -> bool | None:
     if ph.value is not None or ph.kind in ("call", "operation") or "()" in ph.text:
         return None
     last = ph.text.split()[-1]
+    if ph.kind in ("proper", "service", "camel") and re.fullmatch(r"[A-Z][a-z][\w-]*", last):
+        return None  # "John Chambers", "Amazon Comprehend": a name's last letter says nothing of number
     return bool(re.search(r"[^su']s$", last) or re.search(r"[A-Z]s$", last)) and not re.search(r"(ss|us|is|ics)$", last)
 
 
@@ -635,8 +637,10 @@ def _lead(p: QuizPassage, section: str = "") -> str:
     where = parts[-1] if parts and (_heading_like(parts[-1]) or _heading_line(parts[-1])) else \
         parts[0] if parts else context
     where = re.sub(r"\s+\d+$", "", where)  # a running header's page number
-    for line in p.text.split("\n"):  # "Amazon SageMaker: the machine learning" is "... learning platform"
-        line = _clean(line)
+    lines = [_clean(x) for x in p.text.split("\n")]
+    for n, line in enumerate(lines):  # "Amazon SageMaker: the machine learning" is "... learning platform"
+        if n + 1 < len(lines) and re.fullmatch(r"[a-z][\w-]*(?: [a-z][\w-]*){0,2}", lines[n + 1]):
+            line = f"{line} {lines[n + 1]}"
         if len(line) > len(where) and line.startswith(where + " ") and _heading_line(line):
             where = line
             break
