@@ -490,3 +490,14 @@ def test_cli_quiz_on_lambda_is_cited_graded_and_scored(tmp_path):
         assert f"{graded['source']}, page {graded['page']}" in reply["text"] and graded["answer"] in LETTERS
     assert reply["state"] == "fulfilled" and re.search(r"You got \d of \d", reply["text"])
     assert reply["details"]["score"]["of"] == total
+
+
+def test_code_tokens_and_sentence_fragments_are_no_labels_and_footnote_marks_no_sentences():
+    for label in ("CXX20PICFLAGS", "Then check the built system works correctly by make check",
+                  "It does require a make command which supports the make", "With Intel compilers on 32-bit"):
+        p = QuizPassage("R-admin.pdf", 3, "Packages are installed into the library tree of the running R.",
+                        f"R Installation and Administration - {label}", key="a")
+        assert offline._lead(p) == "Fill in the blank (R Installation and Administration)", label
+    assert not offline._usable("5 Note that capitalization and versioning may differ from the Open Source project.")
+    assert offline.numbers("The code makes use of DOUBLE COMPLEX and COMPLEX*16 variables.") == []
+    assert offline.definition_term("The current default is to search for gfortran and then for f95 compilers.") is None

@@ -47,7 +47,7 @@ _TIME = {"ms": 1e-3, "millisecond": 1e-3, "milliseconds": 1e-3, "s": 1, "sec": 1
          "years": 3.15e7}
 _PERCENT = {"%": 1, "percent": 1, "per cent": 1}
 _FAMILIES = (("bytes", _BYTES), ("time", _TIME), ("percent", _PERCENT))
-_NUMBER = re.compile(r"(?<![\w.,$/#-])(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+_NUMBER = re.compile(r"(?<![\w.,$/#*-])(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
                      r"(?:(?P<pct>\s?%)|(?P<tight>(?:KB|MB|GB|TB|KiB|MiB|GiB|ms))\b|\s+(?P<unit>[A-Za-z][A-Za-z-]{0,20}))?")
 _NOT_UNITS = STOP | frozenset("""times percent per more less fewer or and to gives means makes uses returns takes has does
 goes runs works equals becomes needs shows contains includes requires yields sets gets lets puts""".split())
@@ -188,7 +188,7 @@ def definition_term(sentence: str) -> Phrase | None:
         return None  # "Numeric calculations whose result": a clause, no term
     if len(bare) > 3 and not all(w[:1].isupper() for w in bare):
         return None  # "The R specific function typeof": a description around the term, not the term
-    if re.match(r"\s*(that|how|why|what|when|where|whether|because)\b", sentence[m.end():]):
+    if re.match(r"\s*(that|how|why|what|when|where|whether|because|to)\b", sentence[m.end():]):
         return None  # "The point is that ...": no definition
     verb = m.group("verb")
     strong = verb.startswith(("is", "are", "means", "refers", "stands", "lets", "let", "allow"))
@@ -311,6 +311,8 @@ class _Sentence:
 def _usable(s: str) -> bool:
     words = s.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS or "?" in s or s.endswith(":"):
+        return False
+    if re.match(r"\d{1,2}\s+[A-Z][a-z]", s) and not numbers(s[:40]):  # "5 Note that ...": a footnote mark
         return False
     if not re.match(r"[A-Z0-9\u201c\"]", s):  # a fragment ("would create ...", "(alternatively ...", "--debug ...")
         return False
@@ -625,17 +627,34 @@ def _heading_like(text: str) -> bool:
     return len(words) <= 6 and bool(long) and (bool(re.match(r"\d", text)) or capitals >= len(long) / 2)
 
 
+def _good_label(text: str) -> bool:
+    """A label worth showing: a title-like heading, not a code token ("CPICFLAGS"), a wrapped fragment of a
+    sentence ("Then check the built system works ...") or an example ("With Intel compilers on 32-bit")."""
+    text = text.strip()
+    body = re.sub(r"^\d+(\.\d+)*\s+", "", text)
+    words = body.split()
+    if not words or _PRONOUN_START.match(body) or _DISCOURSE_START.match(body):
+        return False
+    if any(re.search(r"\d", w) and re.search(r"[A-Za-z]", w) for w in words):
+        return False
+    if len(words) == 1 and re.fullmatch(r"[A-Z0-9_]{5,}", words[0]):
+        return False
+    numbered = body != text
+    return (numbered and len(words) <= 10) or _heading_like(body) or (
+        len(words) <= 8 and not re.search(r"\b(is|are|does|do|did|was|were|has|have|can|will|must|should)\b", body)
+        and body[:1].isupper() and not body.lower().split()[-1] in STOP)
+
+
 def _lead(p: QuizPassage, section: str = "") -> str:
     """"Fill in the blank (<section>)": the heading the sentence sits under, else the passage's section
     heading or its document's title (completed from the passage when the index cut it short)."""
-    if section:
+    if section and _good_label(section):
         return f"Fill in the blank ({_whole_label(section)})"
     context = (p.context or "").strip()
     if not context:
         return "Fill in the blank"
     parts = [c.strip() for c in context.split(" - ") if c.strip()]
-    where = parts[-1] if parts and (_heading_like(parts[-1]) or _heading_line(parts[-1])) else \
-        parts[0] if parts else context
+    where = parts[-1] if parts and _good_label(parts[-1]) else parts[0] if parts else context
     where = re.sub(r"\s+\d+$", "", where)  # a running header's page number
     lines = [_clean(x) for x in p.text.split("\n")]
     for n, line in enumerate(lines):  # "Amazon SageMaker: the machine learning" is "... learning platform"
