@@ -74,11 +74,13 @@ class LocalQuizMaker:
             params).fetchall()
         link = getattr(self.kb, "link", None)
         links: dict[tuple[str | None, int], str | None] = {}
+        outline = _Outline(index)
         out = []
         for cid, source, page, text, blob_key, context, name, title in rows:
             if (blob_key, page) not in links:
                 links[(blob_key, page)] = link(blob_key, page) if callable(link) else None
-            out.append((QuizPassage(source, page, text, context or "", links[(blob_key, page)], f"chunk:{cid}"),
+            context = outline.context(name, page, text, context or "")
+            out.append((QuizPassage(source, page, text, context, links[(blob_key, page)], f"chunk:{cid}"),
                         name, title))
         return out
 
@@ -208,6 +210,44 @@ class LocalQuizMaker:
         embedder = getattr(self.kb, "embedder", None)
         embed = getattr(embedder, "embed", None)
         return embed if callable(embed) else None
+
+
+class _Outline:
+    """The section a chunk starts in, from the document's outline (headings with their pages): the last
+    heading of an earlier page, or of the same page once an earlier chunk has shown it. A chunk's stored
+    context is the heading last seen by the chunker, which a PDF's running text often leaves stale."""
+
+    def __init__(self, index: Any):
+        self.index = index
+        self.heads: dict[str, list[tuple[str, int]]] = {}
+        self.seen: dict[str, set[str]] = {}
+
+    def _outline(self, name: str) -> list[tuple[str, int]]:
+        if name not in self.heads:
+            try:
+                rows = self.index.db.execute(
+                    "SELECT h.title, h.page FROM headings h JOIN documents d ON d.id = h.doc_id "
+                    "WHERE d.name = ? AND d.owner = '' ORDER BY h.position", (name,)).fetchall()
+            except Exception:  # an index without an outline: the stored contexts stand
+                rows = []
+            self.heads[name] = [(" ".join(str(t).split()), int(p)) for t, p in rows if t and p is not None]
+        return self.heads[name]
+
+    def context(self, name: str, page: int | None, text: str, context: str) -> str:
+        heads = self._outline(name)
+        if not heads or page is None:
+            return context
+        seen = self.seen.setdefault(name, set())
+        flat = " ".join(text.split())
+        current = ""
+        for title, at in heads:
+            if at < page or (at == page and title in seen):
+                current = title
+        seen.update(title for title, at in heads if at == page and title in flat)
+        if not current:
+            return context
+        parts = [c.strip() for c in context.split(" - ") if c.strip()]
+        return f"{parts[0]} - {current}" if parts and parts[0] != current else current
 
 
 def build(settings: Any, services: Any) -> QuizMaker:

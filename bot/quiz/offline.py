@@ -161,7 +161,7 @@ program programs system systems data option options argument arguments key main 
 alternative defaults dimension dimensions details detail""".split())
 _VAGUE_ANY = frozenset("related latter former first second third fourth fifth last next previous following above "
                        "below other same such certain particular various several larger smaller large small big "
-                       "new old simple common useful usual".split())
+                       "new old simple common useful usual little few much".split())
 
 
 def definition_term(sentence: str) -> Phrase | None:
