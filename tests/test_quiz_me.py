@@ -501,3 +501,26 @@ def test_code_tokens_and_sentence_fragments_are_no_labels_and_footnote_marks_no_
     assert not offline._usable("5 Note that capitalization and versioning may differ from the Open Source project.")
     assert offline.numbers("The code makes use of DOUBLE COMPLEX and COMPLEX*16 variables.") == []
     assert offline.definition_term("The current default is to search for gfortran and then for f95 compilers.") is None
+
+
+def test_a_chunks_section_comes_from_the_outline_by_page():
+    import sqlite3
+
+    from bot.quiz.local import _Outline
+
+    class Index:
+        db = sqlite3.connect(":memory:")
+
+    Index.db.executescript("CREATE TABLE documents (id INTEGER, name TEXT, owner TEXT);"
+                           "CREATE TABLE headings (doc_id INTEGER, position INTEGER, level INTEGER, title TEXT, "
+                           "page INTEGER);"
+                           "INSERT INTO documents VALUES (1, 'R-admin.pdf', '');"
+                           "INSERT INTO headings VALUES (1, 0, 0, '1 Obtaining R', 6), (1, 1, 1, 'Help options', 9),"
+                           " (1, 2, 1, 'Making the manuals', 10);")
+    outline = _Outline(Index())
+    stale = "1 Obtaining R - Then check the built system works"
+    assert outline.context("R-admin.pdf", 9, "Some text before the heading.", stale) == "1 Obtaining R"
+    assert outline.context("R-admin.pdf", 10, "More help text. Making the manuals\nThe manuals are made.", stale) \
+        == "1 Obtaining R - Help options"  # the heading shows up later in this chunk: not yet in force
+    assert outline.context("R-admin.pdf", 10, "The PDF manuals need TeX.", stale) == "1 Obtaining R - Making the manuals"
+    assert outline.context("other.pdf", 3, "Text.", "Title - Section") == "Title - Section"
