@@ -524,3 +524,11 @@ def test_a_chunks_section_comes_from_the_outline_by_page():
         == "1 Obtaining R - Help options"  # the heading shows up later in this chunk: not yet in force
     assert outline.context("R-admin.pdf", 10, "The PDF manuals need TeX.", stale) == "1 Obtaining R - Making the manuals"
     assert outline.context("other.pdf", 3, "Text.", "Title - Section") == "Title - Section"
+
+
+def test_a_plural_blank_gets_no_singular_product_name():
+    answer = offline.Phrase("HTTP APIs", 0, 9, "term:plural", 3.2)
+    assert not offline._agrees(answer, offline.Phrase("Amazon Alexa", 10, 22, "service", 2.6))
+    assert offline._agrees(answer, offline.Phrase("Lexicons", 10, 18, "term:plural", 3.2))
+    assert offline._agrees(offline.Phrase("John Chambers", 5, 18, "proper", 1.9),
+                           offline.Phrase("Ross Ihaka", 5, 15, "proper", 1.9))

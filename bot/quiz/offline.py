@@ -384,6 +384,7 @@ class Pool:
         self.counts: dict[str, int] = {}  # how often each name occurs: a one-off capitalised word is no name
         self.places: dict[str, tuple[str, int]] = {}  # passage ident -> (document, order in the course)
         self.contexts: dict[str, list[set[str]]] = {}  # phrase -> the content words of each sentence it is in
+        self.slots: dict[str, str] = {}  # phrase -> a sentence it fills, with the phrase blanked
         self.embed = embed
         self._vectors: dict[str, Any] = {}
         seen: set[tuple[str, str]] = set()
@@ -395,6 +396,7 @@ class Pool:
                     self.counts[key[1]] = self.counts.get(key[1], 0) + 1
                     rest = s.text[:ph.start] + " " + s.text[ph.end:]
                     self.contexts.setdefault(key[1], []).append(_roots(rest))
+                    self.slots.setdefault(key[1], s.text[:ph.start] + BLANK + s.text[ph.end:])
                     if ph.kind == "service" or (ph.start > 0 and ph.kind in ("camel", "proper", "operation")) or \
                             _SERVICE.fullmatch(ph.text) or _CAMEL.fullmatch(ph.text):
                         self.names.add(key[1])
@@ -430,6 +432,13 @@ class Pool:
                 self._vectors[t] = v / norm
         a = self._vectors[answer]
         return [float(a @ self._vectors[t]) for t in texts]
+
+    def fit(self, stem: str, candidates: Sequence[Phrase]) -> list[float]:
+        """How close in meaning each candidate is to the answer, by the phrases and by the sentences they
+        fill: a candidate whose own sentence reads like the stem is of the same kind ("Fine-tuning adapts a
+        model ..." for "_____ is the cheapest way to steer a model")."""
+        slots = [self.slots.get(_norm(c.text), c.text) for c in candidates]
+        return self.closeness(stem, slots)
 
     def is_name(self, ph: Phrase) -> bool:
         """Whether a phrase can stand as a name: anything but a capitalised word (or words) seen only once."""
@@ -555,6 +564,8 @@ def _caps(text: str) -> str:
 def _agrees(answer: Phrase, candidate: Phrase) -> bool:
     """The candidate fits the blank's grammar: singular for "_____ is", plural for "_____ are"."""
     a, c = _plural(answer), _plural(candidate)
+    if a is True and c is None and candidate.value is None and candidate.kind not in ("call", "operation"):
+        return False  # "_____ are simpler ...": "HTTP APIs", never "Amazon Alexa"
     return a is None or c is None or a == c
 
 
@@ -586,6 +597,8 @@ def distractors(answer: Phrase, sentence: _Sentence, pool: Pool, rng: random.Ran
     if pool.embed is not None and answer.value is None and options:
         short = options[:MEANING_SHORTLIST]
         sims = pool.closeness(answer.text, [ph.text for _, ph in short])
+        blanked = question[:answer.start] + BLANK + question[answer.end:]
+        sims = [0.5 * a + 0.5 * b for a, b in zip(sims, pool.fit(blanked, [ph for _, ph in short]))]
         options = sorted(((d - MEANING * sim, ph) for (d, ph), sim in zip(short, sims)), key=lambda o: o[0]) \
             + options[MEANING_SHORTLIST:]
     stem = question[:answer.start] + " " + question[answer.end:]
