@@ -407,8 +407,28 @@ def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int]
     if doc_freq is None:
         return {w: 1.0 for w in words}, set()
     df, total = doc_freq(words)
+    words = [w for w in words if df.get(w, 1) or not _misspelt_stopword(w)]  # "wich", "wat": no topic
     rare = {w for w in words if df.get(w, 1) == 0 or df.get(w, 1) <= RARE_SHARE * total}
     return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, rare
+
+
+def _misspelt_stopword(word: str) -> bool:
+    """One letter dropped, added, changed or two swapped from a question's filler word ("wich", "whta")."""
+    if len(word) < 3 or len(word) > 7:
+        return False
+    for s in STOPWORDS:
+        if abs(len(s) - len(word)) > 1 or len(s) < 3:
+            continue
+        if len(s) == len(word):
+            diff = [i for i in range(len(s)) if s[i] != word[i]]
+            if len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and s[diff[0]] == word[diff[1]] and s[diff[1]] == word[diff[0]]):
+                return True
+        else:
+            short, long_ = sorted((s, word), key=len)
+            if any(long_[:i] + long_[i + 1:] == short for i in range(len(long_))):
+                return True
+    return False
 
 
 _COMPOUND = re.compile(r"(?<![\w.-])[a-z0-9]+(?:[-.][a-z0-9]+)+(?![\w-])")
