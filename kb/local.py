@@ -30,10 +30,6 @@ log = logging.getLogger(__name__)
 # Fusion weights, tuned on the dev QA set (coursebot bench kb prints the sweep with --tune).
 DENSE_WEIGHT = 0.75
 CANDIDATES = 40  # from each retriever before fusion
-FUSION = "weighted"  # weighted (cosine and max-normalised BM25) | rrf (reciprocal rank)
-RRF_K = 60
-RERANK_TOP = 0  # the fused top few re-scored by the question's rare terms (0: off)
-RERANK_COVER = 0.0  # weight of the rarity-weighted share of the question's terms a chunk holds
 MAX_PDF_BYTES = 100_000_000
 EMBED_WINDOW = 32  # chunks embedded between two progress reports (the embedder batches within a window)
 
@@ -289,28 +285,12 @@ class LocalKnowledgeBase:
         dense.update(self.index.dense_scores(qv, missing))
         top_lex = max(lexical.values(), default=0.0) or 1.0
         fused = {}
-        if FUSION == "rrf":
-            d_rank = {cid: i for i, cid in enumerate(sorted(dense, key=dense.__getitem__, reverse=True))}
-            l_rank = {cid: i for i, cid in enumerate(sorted(lexical, key=lexical.__getitem__, reverse=True))}
-            for cid in set(dense) | set(lexical):
-                fused[cid] = (w / (RRF_K + d_rank.get(cid, 2 * CANDIDATES))
-                              + (1 - w) / (RRF_K + l_rank.get(cid, 2 * CANDIDATES))) * RRF_K
-        else:
-            for cid in set(dense) | set(lexical):
-                d = dense.get(cid, 0.0)
-                lx = lexical.get(cid, 0.0) / top_lex
-                fused[cid] = w * d + (1 - w) * lx
-        best = sorted(fused, key=fused.__getitem__, reverse=True)[:max(k, RERANK_TOP)]
+        for cid in set(dense) | set(lexical):
+            d = dense.get(cid, 0.0)
+            lx = lexical.get(cid, 0.0) / top_lex
+            fused[cid] = w * d + (1 - w) * lx
+        best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
         rows = self.index.chunks(best)
-        if RERANK_TOP and RERANK_COVER:
-            weights = extractive._weights(query, self.index.doc_freq)[0]
-            for cid in best:
-                if cid in rows:
-                    r = rows[cid]
-                    fused[cid] += RERANK_COVER * extractive.weighted_coverage(
-                        query, [f"{r.source} {r.context} {r.text}"], None, weights)
-            best = sorted(best, key=fused.__getitem__, reverse=True)
-        best = best[:k]
         return [Hit(cid, rows[cid].source, rows[cid].page, rows[cid].text, rows[cid].blob_key, fused[cid],
                     dense.get(cid, 0.0), lexical.get(cid, 0.0), rows[cid].context) for cid in best if cid in rows]
 
