@@ -30,6 +30,7 @@ NOTHING_INDEXED = (NOT_FOUND + " The course has no PDFs yet: attach one (or `cou
 MIN_DENSE = 0.27  # best passage cosine below this: off-topic
 MIN_COVERAGE = 0.26  # share of the question's key terms (weighted by rarity) found in one of the best passages
 UNSEEN_COVERAGE = 0.8  # the question names a rare term the best passages lack: they must hold at least this share
+UNSEEN_WORD_COVERAGE = 0.48  # ... when every such term is an everyday word ("moment", "bigger"), not a name
 RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
 EMBED_SENTENCES = 8  # sentences embedded for the rerank (the most promising by words and answer kind)
 RERANK = 6  # passages reranked with sentence embeddings
@@ -406,8 +407,28 @@ def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int]
     if doc_freq is None:
         return {w: 1.0 for w in words}, set()
     df, total = doc_freq(words)
+    words = [w for w in words if df.get(w, 1) or not _misspelt_stopword(w)]  # "wich", "wat": no topic
     rare = {w for w in words if df.get(w, 1) == 0 or df.get(w, 1) <= RARE_SHARE * total}
     return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, rare
+
+
+def _misspelt_stopword(word: str) -> bool:
+    """One letter dropped, added, changed or two swapped from a question's filler word ("wich", "whta")."""
+    if len(word) < 3 or len(word) > 7:
+        return False
+    for s in STOPWORDS:
+        if abs(len(s) - len(word)) > 1 or len(s) < 3:
+            continue
+        if len(s) == len(word):
+            diff = [i for i in range(len(s)) if s[i] != word[i]]
+            if len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and s[diff[0]] == word[diff[1]] and s[diff[1]] == word[diff[0]]):
+                return True
+        else:
+            short, long_ = sorted((s, word), key=len)
+            if any(long_[:i] + long_[i + 1:] == short for i in range(len(long_))):
+                return True
+    return False
 
 
 _COMPOUND = re.compile(r"(?<![\w.-])[a-z0-9]+(?:[-.][a-z0-9]+)+(?![\w-])")
@@ -442,9 +463,12 @@ def weighted_coverage(question: str, texts: Sequence[str],
 
 
 def has_evidence(question: str, hits: Sequence[Any],
-                 doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None) -> bool:
+                 doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
+                 is_word: Callable[[str], bool] | None = None) -> bool:
     """Whether the best passages answer: on topic (cosine), holding the question's rare terms, and
-    not missing a term that no course PDF contains. Calibrated on the labelled dev set."""
+    not missing a term that no course PDF contains. A missing everyday word ("at the moment") is
+    weaker evidence of another topic than a missing name ("numpy"): ``is_word`` tells them apart.
+    Calibrated on the labelled dev sets."""
     if not hits:
         return False
     if max(h.dense for h in hits) < MIN_DENSE:
@@ -453,8 +477,12 @@ def has_evidence(question: str, hits: Sequence[Any],
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
     cover = weighted_coverage(question, texts, doc_freq, weights)
     found = [(_terms_in(t), t) for t in texts]
-    unseen = any(not any(_holds(w, f, t) for f, t in found) for w in rare)
-    return cover >= (UNSEEN_COVERAGE if unseen else MIN_COVERAGE)
+    unseen = [w for w in rare if not any(_holds(w, f, t) for f, t in found)]
+    if not unseen:
+        return cover >= MIN_COVERAGE
+    if is_word is not None and all(is_word(w) for w in unseen):
+        return cover >= UNSEEN_WORD_COVERAGE
+    return cover >= UNSEEN_COVERAGE
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -574,14 +602,14 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
            previous: Callable[[int], Any] | None = None,
            heading: Callable[[str, int], str | None] | None = None,
            doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
-           query_vec: Any = None) -> Answer:
+           query_vec: Any = None, is_word: Callable[[str], bool] | None = None) -> Answer:
     """The best passage of ``hits`` with its answering sentence(s) in bold and its citation, or
     "not in the course PDFs" with the nearest pages."""
     if not hits:
         return Answer(False, NOT_FOUND)
     weights = _weights(query, doc_freq)[0] if doc_freq is not None else None
     passages = _rerank(question, query, hits, embedder, query_vec, weights)
-    if not passages or not has_evidence(query, hits, doc_freq):
+    if not passages or not has_evidence(query, hits, doc_freq, is_word):
         return not_found(hits, link, heading)
     p0 = passages[0]
     marked = _marked(p0)

@@ -324,7 +324,7 @@ class LocalKnowledgeBase:
             return Answer(False, extractive.NOTHING_INDEXED)
         return extractive.answer(question, query, hits, self.embedder, self.link, query_vec=qv,
                                  following=self.index.following, previous=self._previous, heading=self.heading,
-                                 doc_freq=self.index.doc_freq)
+                                 doc_freq=self.index.doc_freq, is_word=getattr(self.embedder, "is_word", None))
 
     def overview(self, question: str = "What does the course cover?", about: str | None = None,
                  course: str = DEFAULT_COURSE, owner: str | None = None) -> Answer:

@@ -243,3 +243,43 @@ def test_a_list_in_the_passage_stays_a_list():
         "\u2022 **Then R searches for the site-wide startup profile unless --no-site-file was given.** "
         "The name of this file is taken from R_PROFILE.",
         "\u2022 Then R searches for a user profile."]
+
+
+class _EvidenceHit:
+    def __init__(self, text: str, dense: float = 0.6):
+        self.text, self.dense, self.source, self.context = text, dense, "R-admin.pdf", ""
+
+
+def _counted(counts: dict[str, int], total: int = 10_000):
+    return lambda words: ({w: counts.get(w, 50) for w in words}, total)
+
+
+def test_a_missing_everyday_word_does_not_make_an_answerable_question_abstain():
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("Two graphics subsystems actually exist in R: the base graphics system and grid.")]
+    question = "how many graphics subsystems actually exist at the moment"
+    df = _counted({"moment": 1, "subsystems": 10})
+    # "moment" is in one passage of the course and not in these: an everyday word, not another topic
+    assert has_evidence(question, hits, df, is_word=lambda w: w in {"moment", "actually", "exist"})
+    # a name the passages lack (a product, a package) still means the course does not answer
+    assert not has_evidence("how do I install numpy graphics subsystems with pip", hits,
+                            _counted({"numpy": 0, "pip": 0, "subsystems": 10}), is_word=lambda w: w == "pip")
+
+
+def test_a_misspelt_question_word_is_not_a_missing_topic():
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("The environment variable LANGUAGE takes priority when choosing the language of messages.")]
+    df = _counted({"wich": 0, "priority": 13})
+    assert has_evidence("wich environment variable takes priority for choosing the language of messages", hits, df)
+    assert not has_evidence("which pandas variable takes priority for choosing the language of messages", hits,
+                            _counted({"pandas": 0, "priority": 13}))
+
+
+def test_the_embedder_tells_everyday_words_from_names():
+    from bot.local.embedding import get_embedder
+
+    e = get_embedder()
+    assert e.is_word("moment") and e.is_word("Bigger")
+    assert not e.is_word("numpy") and not e.is_word("roxygen2") and not e.is_word("wich")

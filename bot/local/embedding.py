@@ -75,6 +75,11 @@ class OnnxEmbedder:
         result[order] = vecs
         return result
 
+    def is_word(self, word: str) -> bool:
+        """Whether ``word`` is one whole token of the model's vocabulary: an everyday word ("moment",
+        "bigger"), not a product or code name ("numpy", "docker", "roxygen2") or a typo."""
+        return self._tokenizer.token_to_id(word.lower()) is not None
+
     def embed_one(self, text: str) -> np.ndarray:
         return self._embed_batch([text or " "])[0]
 
