@@ -6,6 +6,8 @@ import functools
 import importlib
 import importlib.util
 import os
+
+import bot  # noqa: F401  (first: it sets numpy's BLAS threads before numpy is imported)
 import shutil
 from pathlib import Path
 from types import ModuleType
