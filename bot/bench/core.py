@@ -184,10 +184,10 @@ def bench_pdf_routing() -> list[Row]:
 
     from bot.files import attachment_from_path
     from bot.router import Router
-    from kb.index import YOUR_FILE
     from bot.services import Services
     from bot.settings import load
     from bot.turn import Turn
+    from kb.index import YOUR_FILE
 
     items = [i for i in load_jsonl(DATA / QA_ROUTING_FILE)] if (DATA / QA_ROUTING_FILE).exists() else []
     if not items:
