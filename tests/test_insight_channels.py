@@ -354,3 +354,38 @@ def test_page_links_on_the_local_backend_are_signed_files_links(course):
     url = services.kb.page_link("02-amazon-polly.pdf", 2)
     assert url.startswith(BASE + "/files/") and "sig=" in url and url.endswith("#page=2")
     assert services.kb.page_link("no-such.pdf", 2) is None
+
+
+def test_insights_page_switches_between_courses_and_refuses_unknown_ones(tmp_path):
+    from bot.channels.web import create_app
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load as load_settings
+    from kb.sample import render as render_pdf
+
+    services = Services(load_settings(home=tmp_path / "home", backend="local", public_url=BASE))
+    services.kb.ingest_bytes("ridge.pdf", render_pdf(
+        "# Regularization\n\n## Ridge\nIn ridge regression, lambda is the penalty weight that shrinks the coefficients."),
+        course="stats")
+    services.kb.ingest_bytes("lambda.pdf", render_pdf(
+        "# AWS Lambda\n\n## Limits\nA Lambda function can run for at most 15 minutes per invocation."))
+    router = Router(services)
+    app = create_app(services, router, instructor_token=TOKEN)
+    with browser(app) as student:
+        r = student.post("/api/turn", data={"text": "what does lambda do in ridge regression?", "course": "stats"})
+        assert r.status_code == 200 and "ridge.pdf" in r.text
+    with browser(app) as student:
+        ask(student, "How do I knit a woolly scarf?")
+    with browser(app) as teacher:
+        assert teacher.get(f"/insights?token={TOKEN}", follow_redirects=False).status_code == 303
+        default = teacher.get("/insights").text
+        assert 'aria-label="Course"' in default and 'href="/insights?course=stats"' in default
+        assert "knit" in default and "ridge.pdf" not in default
+        stats = teacher.get("/insights?course=stats&since=7d").text
+        assert "ridge.pdf" in stats and "<dt>Questions</dt><dd>1</dd>" in stats and "knit" not in stats
+        assert 'href="/insights?course=stats&amp;since=30d"' in stats  # the period links keep the course
+        for bad in ("nope", "../default", "<script>"):
+            r = teacher.get("/insights", params={"course": bad})
+            assert r.status_code == 404 and "no such course" in r.text and "<script>" not in r.text
+    with browser(app) as student:
+        assert student.get("/insights?course=stats").status_code == 403

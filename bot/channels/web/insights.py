@@ -10,13 +10,15 @@ import hmac
 import logging
 import time
 from html import escape
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.web.adapter import relative_url
+from bot.courses import is_course_name
 from bot.errors import CoursebotError
 from bot.insight import DEFAULT_COURSE, access, parse_since
 
@@ -46,15 +48,21 @@ def add_insight_routes(app: FastAPI, services: Any, base_url: str, secret: bytes
             return _refused()
         if since not in dict(RANGES):
             since = ""
+        known = await run_in_threadpool(_courses, services)
+        course = request.query_params.get("course") or DEFAULT_COURSE
+        if course not in known:  # only a course the bot has; nothing a client sends names anything else
+            return HTMLResponse(_document("Unknown course", "<p>There is no such course here.</p>"
+                                          f'<p><a href="{PATH}">Back to the insights</a></p>'),
+                                status_code=404, headers=_HEADERS)
         try:
             from bot.insight.report import build
 
-            data = await run_in_threadpool(build, services, course=DEFAULT_COURSE, since=parse_since(since))
+            data = await run_in_threadpool(build, services, course=course, since=parse_since(since))
         except CoursebotError as e:
             return HTMLResponse(_document("Insights unavailable", f"<p>{escape(e.user_message)}</p>"),
                                 status_code=503, headers=_HEADERS)
         links = _Links(services, base_url)
-        body = await run_in_threadpool(render, data, links, since)
+        body = await run_in_threadpool(render, data, links, since, known)
         return HTMLResponse(_document("Instructor insights", body), headers=_HEADERS)
 
     app.get(PATH, include_in_schema=False)(insights)
@@ -69,6 +77,16 @@ def _refused() -> Response:
     body = ("<p>This page is for the course's instructor. Open the instructor link that "
             "<code>coursebot serve</code> printed when it started.</p><p><a href=\"/\">Back to the chat</a></p>")
     return HTMLResponse(_document("Instructors only", body), status_code=403, headers=_HEADERS)
+
+
+def _courses(services: Any) -> list[str]:
+    """The default course and every course that has documents."""
+    names = {DEFAULT_COURSE}
+    try:
+        names |= {str(c["course"]) for c in services.kb.courses() if is_course_name(c.get("course"))}
+    except Exception:  # the report of the default course still works
+        log.warning("could not list the courses for the insights page", exc_info=True)
+    return sorted(names)
 
 
 class _Links:
@@ -110,15 +128,28 @@ def _page_link(links: Callable[[Any, Any], str | None], source: Any, page: Any, 
     return f'<a href="{escape(href, quote=True)}" target="_blank" rel="noopener noreferrer">{text}</a>'
 
 
-def render(data: dict[str, Any], links: Callable[[Any, Any], str | None], since: str = "") -> str:
-    """The report (``bot.insight.report.build``) as HTML: summary, charts and tables."""
+def _href(course: str, since: str) -> str:
+    query = urlencode([(k, v) for k, v in (("course", course if course != DEFAULT_COURSE else ""), ("since", since)) if v])
+    return PATH + ("?" + query if query else "")
+
+
+def render(data: dict[str, Any], links: Callable[[Any, Any], str | None], since: str = "",
+           courses: Sequence[str] = ()) -> str:
+    """The report (``bot.insight.report.build``) as HTML: summary, charts and tables; ``courses``: the
+    courses an instructor can switch to (a course menu when there are several)."""
     q = data["questions"]
     down = [f for f in data["feedback"] if f["rating"] == "down"]
     ups = len(data["feedback"]) - len(down)
+    course = str(data.get("course") or DEFAULT_COURSE)
     current = ' aria-current="page"'
-    ranges = " ".join(f'<a href="{PATH}{"?since=" + key if key else ""}"{current if key == since else ""}>'
+    ranges = " ".join(f'<a href="{escape(_href(course, key), quote=True)}"{current if key == since else ""}>'
                       f"{escape(label)}</a>" for key, label in RANGES)
-    parts = [
+    parts = []
+    if len(courses) > 1:
+        menu = " ".join(f'<a href="{escape(_href(c, since), quote=True)}"{current if c == course else ""}>'
+                        f"{escape(c)}</a>" for c in courses)
+        parts.append(f'<nav class="ranges" aria-label="Course">Course: {menu}</nav>')
+    parts += [
         f'<nav class="ranges" aria-label="Period">{ranges}</nav>',
         '<section class="summary" aria-label="Summary"><dl>'
         f"<div><dt>Questions</dt><dd>{q['asked']}</dd></div>"
