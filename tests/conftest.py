@@ -90,6 +90,44 @@ def router(services):
 
     return Router(services)
 
+
+@pytest.fixture
+def moto_s3(monkeypatch):
+    """An S3 client on moto (fake credentials, SigV4 like the product); the test creates its buckets."""
+    import boto3
+    from botocore.config import Config
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+
+
+@pytest.fixture
+def serve_cli(monkeypatch, capsys):
+    """Runs `coursebot serve --port 0` without serving: returns (what it printed, the app it would serve);
+    COURSEBOT_INSTRUCTOR_TOKEN starts unset."""
+    import uvicorn
+
+    from bot.cli import build_parser
+    from bot.cli import serve as web_cli
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(self, sockets=None):
+        seen["app"] = self.config.app
+        sockets[0].close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    monkeypatch.delenv("COURSEBOT_INSTRUCTOR_TOKEN", raising=False)
+
+    def serve() -> tuple[str, Any]:
+        assert web_cli.run(build_parser().parse_args(["serve", "--port", "0"])) == 0
+        return capsys.readouterr().out, seen["app"]
+
+    return serve
+
 # tests/badinputs.py is imported by name from the tests
 import sys as _sys
 

@@ -435,29 +435,15 @@ def test_an_instructors_parked_pdf_copy_is_deleted_once_the_choice_is_made(world
     assert not services.blobs.exists(key)
 
 
-def test_serve_prints_a_random_instructor_link_per_run_and_honours_the_token_setting(home, monkeypatch, capsys):
+def test_serve_prints_a_random_instructor_link_per_run_and_honours_the_token_setting(home, monkeypatch, serve_cli):
     """`coursebot serve` prints the instructor link like a notebook server: opening it makes that browser
     the instructor (a PDF it attaches is asked about); another run has another token; with
     COURSEBOT_INSTRUCTOR_TOKEN set the token is never printed, and that token is the one honoured."""
-    import re
-
-    import uvicorn
-
-    from bot.cli import build_parser
-    from bot.cli import serve as web_cli
-
     seen = {}
 
-    def fake_run(self, sockets=None):
-        seen["app"] = self.config.app
-        sockets[0].close()
-
-    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
-    monkeypatch.delenv("COURSEBOT_INSTRUCTOR_TOKEN", raising=False)
-
     def serve() -> str:
-        assert web_cli.run(build_parser().parse_args(["serve", "--port", "0"])) == 0
-        return capsys.readouterr().out
+        out, seen["app"] = serve_cli()
+        return out
 
     def attach(c: TestClient) -> dict:
         return post(c, "", ("09-kinesis.pdf", render(NEW_LECTURE)))

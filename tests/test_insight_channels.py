@@ -182,36 +182,20 @@ def test_insights_page_for_the_instructor_and_403_for_students(course, app):
         assert teacher_again.get("/insights?since=nonsense").status_code == 200  # falls back to all
 
 
-def test_serve_prints_an_instructor_link_that_opens_insights(home, monkeypatch, capsys):
-    import uvicorn
-
-    from bot.cli import build_parser
-    from bot.cli import serve as web_cli
-
-    seen = {}
-
-    def fake_run(self, sockets=None):
-        seen["app"] = self.config.app
-        sockets[0].close()
-
-    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
-    monkeypatch.delenv("COURSEBOT_INSTRUCTOR_TOKEN", raising=False)
-    assert web_cli.run(build_parser().parse_args(["serve", "--port", "0"])) == 0
-    out = capsys.readouterr().out
+def test_serve_prints_an_instructor_link_that_opens_insights(home, monkeypatch, serve_cli):
+    out, app = serve_cli()
     link = re.search(r"Instructor insights.*?: (http://127\.0\.0\.1:\d+)(/insights\?token=([\w-]{20,}))", out)
     assert link, out
-    with TestClient(seen["app"], base_url=link.group(1)) as c:
+    with TestClient(app, base_url=link.group(1)) as c:
         assert c.get("/insights").status_code == 403
         assert c.get(link.group(2)).status_code == 200
     first_token = link.group(3)
-    assert web_cli.run(build_parser().parse_args(["serve", "--port", "0"])) == 0
-    assert first_token not in capsys.readouterr().out  # a fresh token per run
+    assert first_token not in serve_cli()[0]  # a fresh token per run
 
     monkeypatch.setenv("COURSEBOT_INSTRUCTOR_TOKEN", "set-by-the-instructor-123")
-    assert web_cli.run(build_parser().parse_args(["serve", "--port", "0"])) == 0
-    out = capsys.readouterr().out
+    out, app = serve_cli()
     assert "set-by-the-instructor-123" not in out and "/insights" in out
-    with TestClient(seen["app"], base_url="http://127.0.0.1") as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         assert c.get("/insights?token=set-by-the-instructor-123").status_code == 200
 
 

@@ -34,17 +34,9 @@ NOTES = textwrap.dedent("""\
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    from moto import mock_aws
-
-    with mock_aws():
-        from botocore.config import Config
-
-        s3 = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
-        s3.create_bucket(Bucket=BUCKET)
-        yield s3
+def aws(moto_s3):
+    moto_s3.create_bucket(Bucket=BUCKET)
+    return moto_s3
 
 
 def make_kb(s3, **overrides):

@@ -20,17 +20,9 @@ MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    from moto import mock_aws
-
-    with mock_aws():
-        from botocore.config import Config
-
-        s3 = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
-        s3.create_bucket(Bucket=BUCKET)
-        yield s3
+def aws(moto_s3):
+    moto_s3.create_bucket(Bucket=BUCKET)
+    return moto_s3
 
 
 def _ref(key, page, text, score):

@@ -196,11 +196,16 @@ def progress_blocks(text: str, seconds: float) -> Blocks:
          "elements": [{"type": "mrkdwn", "text": ":hourglass_flowing_sand: " + note}]}]
 
 
-def _header(text: str) -> dict[str, Any]:
+def plain(text: str, limit: int | None = None) -> dict[str, Any]:
+    """A plain_text object (cut to ``limit`` characters when given: titles and buttons have limits)."""
+    return {"type": "plain_text", "text": text if limit is None else text[:limit], "emoji": True}
+
+
+def header_block(text: str) -> dict[str, Any]:
     return {"type": "header", "text": {"type": "plain_text", "text": text[:HEADER_CHARS], "emoji": True}}
 
 
-def _section(text: str) -> dict[str, Any]:
+def section_block(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_CHARS]}}
 
 
@@ -219,40 +224,40 @@ def home_view(capabilities: list[str], course: str | None, documents: list[str] 
         channel_courses: channel id -> course, for the channels mapped to a course of their own.
         instructor_blocks: the Insights summary, shown to instructors only.
     """
-    blocks: list[dict[str, Any]] = [_header("coursebot, your course assistant")]
-    blocks.append(_section("Mention me in a channel (`@coursebot …`), reply in a thread I'm in, message me "
+    blocks: list[dict[str, Any]] = [header_block("coursebot, your course assistant")]
+    blocks.append(section_block("Mention me in a channel (`@coursebot …`), reply in a thread I'm in, message me "
                            "here, or use the message shortcut *Ask coursebot about this*."))
     blocks.append({"type": "divider"})
-    blocks.append(_header("What I can do"))
-    blocks.append(_section("\n".join("• " + escape(c) for c in capabilities) or "Ask me about the course."))
+    blocks.append(header_block("What I can do"))
+    blocks.append(section_block("\n".join("• " + escape(c) for c in capabilities) or "Ask me about the course."))
     blocks.append({"type": "divider"})
-    blocks.append(_header("Course"))
+    blocks.append(header_block("Course"))
     where = escape(course or "The course")
     everywhere = "is used in every channel of this workspace."
     if channel_courses:
         lines = [f"• <#{c}>: *{escape(name)}*" for c, name in sorted(channel_courses.items())
                  if re.fullmatch(r"[CG][A-Z0-9]{2,20}", c)][:max_documents]
-        blocks.append(_section("Courses by channel:\n" + "\n".join(lines)))
+        blocks.append(section_block("Courses by channel:\n" + "\n".join(lines)))
         everywhere = "is used in the other channels and in messages to me."
     if documents is None:
-        blocks.append(_section(f"*{where}* {everywhere} "
+        blocks.append(section_block(f"*{where}* {everywhere} "
                                + escape(documents_note or "I couldn't read its documents just now.")))
     elif not documents:
-        blocks.append(_section(f"*{where}* {everywhere} It has no documents yet: "
+        blocks.append(section_block(f"*{where}* {everywhere} It has no documents yet: "
                                "share a PDF with me to add one."))
     else:
         shown = documents[:max_documents]
         more = f"\n…and {len(documents) - len(shown)} more." if len(documents) > len(shown) else ""
-        blocks.append(_section(f"*{where}* {everywhere} "
+        blocks.append(section_block(f"*{where}* {everywhere} "
                                f"{len(documents)} document(s):\n" + "\n".join("• " + escape(d) for d in shown) + more))
     blocks.append({"type": "divider"})
-    blocks.append(_header("Your recent questions"))
+    blocks.append(header_block("Your recent questions"))
     if not questions:
-        blocks.append(_section("You haven't asked me anything yet."))
+        blocks.append(section_block("You haven't asked me anything yet."))
     for text, url in questions:
         q = " ".join(text.split())
         q = q if len(q) <= 200 else q[:199] + "…"
-        blocks.append(_section(link(url, q) if url else escape(q)))
+        blocks.append(section_block(link(url, q) if url else escape(q)))
     blocks += instructor_blocks or []
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS]}
 

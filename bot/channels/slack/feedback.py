@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import bot.keys as keys
-from bot.channels.slack.blocks import BUTTON_VALUE, SECTION_CHARS, button, escape
+from bot.channels.slack.blocks import BUTTON_VALUE, SECTION_CHARS, button, escape, plain
 from bot.turn import ANSWER_ID_CHARS, Reply
 
 ACTION_UP = "coursebot_feedback_up"
@@ -123,21 +123,21 @@ def comment_view(c: Click) -> dict[str, Any]:
     metadata = json.dumps({"a": c.answer_id, "c": c.conversation, "ch": c.channel or "-"}, separators=(",", ":"))
     return {
         "type": "modal", "callback_id": VIEW_COMMENT, "private_metadata": metadata[:METADATA_CHARS],
-        "title": _plain("Feedback"), "submit": _plain("Send"), "close": _plain("Skip"),
+        "title": plain("Feedback"), "submit": plain("Send"), "close": plain("Skip"),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": "Thanks, I've noted that this answer didn't help. "
                                          "Tell your instructor what was wrong, if you like."}},
-            {"type": "input", "block_id": COMMENT_BLOCK, "optional": True, "label": _plain("What was wrong?"),
+            {"type": "input", "block_id": COMMENT_BLOCK, "optional": True, "label": plain("What was wrong?"),
              "element": {"type": "plain_text_input", "action_id": COMMENT_ACTION, "multiline": False,
                          "max_length": COMMENT_CHARS,
-                         "placeholder": _plain("e.g. it cites the wrong page")}},
+                         "placeholder": plain("e.g. it cites the wrong page")}},
         ],
     }
 
 
 def note_view(text: str) -> dict[str, Any]:
     """A modal that only says ``text`` (the submission could not be recorded)."""
-    return {"type": "modal", "callback_id": VIEW_COMMENT, "title": _plain("Feedback"), "close": _plain("OK"),
+    return {"type": "modal", "callback_id": VIEW_COMMENT, "title": plain("Feedback"), "close": plain("OK"),
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)[:SECTION_CHARS]}}]}
 
 
@@ -176,7 +176,3 @@ def _str(value: Any) -> str | None:
 def _dict(value: Any) -> dict[str, Any]:
     """``value`` when it is a JSON object, else an empty one (a payload's parts are read, never trusted)."""
     return value if isinstance(value, dict) else {}
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}

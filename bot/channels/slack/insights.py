@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.channels.slack.blocks import HEADER_CHARS, SECTION_CHARS, escape
+from bot.channels.slack.blocks import escape, header_block, plain, section_block
 
 ACTION_OPEN_REPORT = "coursebot_report_open"  # the Home tab's "Open the full report" button; value: the course
 MODAL_BLOCKS = 100  # a modal holds up to 100 blocks
@@ -20,12 +20,8 @@ MODAL_PAGES = 10
 _COURSE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
-def _plain(text: str, limit: int = 24) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:limit], "emoji": True}
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_CHARS]}}
+TITLE_CHARS = 24  # a modal's title and close button
+BUTTON_CHARS = 75
 
 
 def _short(text: Any, limit: int = 160) -> str:
@@ -55,7 +51,7 @@ def summary_line(report: dict[str, Any]) -> str:
 def home_blocks(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The instructor's part of the Home tab: one summary per course and a button to its full report."""
     blocks: list[dict[str, Any]] = [{"type": "divider"},
-                                    {"type": "header", "text": _plain("Insights (instructors only)", HEADER_CHARS)}]
+                                    header_block("Insights (instructors only)")]
     for report in reports:
         course = str(report.get("course") or "default")
         lines = [f"*{escape(course)}*: {escape(summary_line(report))}"]
@@ -63,27 +59,27 @@ def home_blocks(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
             near = ", ".join(_page(p) for p in (u.get("nearest") or [])[:2])
             lines.append(f"• {u.get('count', 1)}× “{escape(_short(u.get('question')))}”"
                          + (f" (closest: {near})" if near else ""))
-        blocks.append(_section("\n".join(lines)))
+        blocks.append(section_block("\n".join(lines)))
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "action_id": ACTION_OPEN_REPORT, "value": course,
-            "text": _plain("Open the full report", 75)}]})
+            "text": plain("Open the full report", BUTTON_CHARS)}]})
     return blocks
 
 
 def report_view(report: dict[str, Any]) -> dict[str, Any]:
     """The full report of one course as a modal."""
     course = str(report.get("course") or "default")
-    blocks: list[dict[str, Any]] = [_section(f"*{escape(course)}*: {escape(summary_line(report))}")]
+    blocks: list[dict[str, Any]] = [section_block(f"*{escape(course)}*: {escape(summary_line(report))}")]
     per_day = (report.get("questions") or {}).get("per_day") or []
     if per_day:
         top = max(d["count"] for d in per_day) or 1
         bars = "\n".join(f"`{d['day']}` {'▇' * max(1, round(d['count'] * 20 / top))} {d['count']}"
                          for d in per_day[-14:])
-        blocks += [{"type": "header", "text": _plain("Questions per day", HEADER_CHARS)}, _section(bars)]
+        blocks += [header_block("Questions per day"), section_block(bars)]
     unanswered = report.get("unanswered") or []
-    blocks.append({"type": "header", "text": _plain("Not in the course", HEADER_CHARS)})
+    blocks.append(header_block("Not in the course"))
     if not unanswered:
-        blocks.append(_section("Every question was answered from the PDFs."))
+        blocks.append(section_block("Every question was answered from the PDFs."))
     for u in unanswered[:MODAL_UNANSWERED]:
         near = ", ".join(_page(p) for p in (u.get("nearest") or [])[:3])
         examples = [e for e in (u.get("examples") or []) if e != u.get("question")][:2]
@@ -92,11 +88,11 @@ def report_view(report: dict[str, Any]) -> dict[str, Any]:
             text += "\n_also:_ " + "; ".join("“" + escape(_short(e, 120)) + "”" for e in examples)
         if near:
             text += f"\nclosest pages: {near}"
-        blocks.append(_section(text))
+        blocks.append(section_block(text))
     downs = [f for f in report.get("feedback") or [] if f.get("rating") == "down"]
-    blocks.append({"type": "header", "text": _plain("Answers rated 👎", HEADER_CHARS)})
+    blocks.append(header_block("Answers rated 👎"))
     if not downs:
-        blocks.append(_section("No answer was rated 👎."))
+        blocks.append(section_block("No answer was rated 👎."))
     for f in downs[:MODAL_FEEDBACK]:
         cited = ", ".join(_page(c) for c in (f.get("citations") or [])[:3])
         text = f"“{escape(_short(f.get('question'), 300))}”"
@@ -104,17 +100,17 @@ def report_view(report: dict[str, Any]) -> dict[str, Any]:
             text += f"\n> {escape(_short(f['comment'], 300))}"
         if cited:
             text += f"\ncited: {cited}"
-        blocks.append(_section(text))
+        blocks.append(section_block(text))
     pages = [p for p in report.get("pages") or [] if p.get("cited")]
-    blocks.append({"type": "header", "text": _plain("Most-cited pages", HEADER_CHARS)})
-    blocks.append(_section("\n".join(f"• {_page(p)}: cited {p['cited']}×" + (f", 👎 {p['down']}" if p.get("down") else "")
+    blocks.append(header_block("Most-cited pages"))
+    blocks.append(section_block("\n".join(f"• {_page(p)}: cited {p['cited']}×" + (f", 👎 {p['down']}" if p.get("down") else "")
                                      for p in pages[:MODAL_PAGES]) or "No page has been cited yet."))
     never = [p["source"] for p in report.get("pages") or [] if not p.get("cited") and p.get("page") is None]
     if never:
-        blocks.append(_section("Never cited: " + ", ".join(escape(str(s)) for s in never[:20])))
-    return {"type": "modal", "title": _plain("Course insights"), "close": _plain("Close"),
+        blocks.append(section_block("Never cited: " + ", ".join(escape(str(s)) for s in never[:20])))
+    return {"type": "modal", "title": plain("Course insights", TITLE_CHARS), "close": plain("Close", TITLE_CHARS),
             "blocks": blocks[:MODAL_BLOCKS]}
 
 
 def note_view(text: str) -> dict[str, Any]:
-    return {"type": "modal", "title": _plain("Course insights"), "close": _plain("OK"), "blocks": [_section(escape(text))]}
+    return {"type": "modal", "title": plain("Course insights", TITLE_CHARS), "close": plain("OK", TITLE_CHARS), "blocks": [section_block(escape(text))]}
