@@ -302,3 +302,35 @@ def test_the_home_tab_shows_courses_by_channel_and_instructors_their_insights(en
     assert "Only the course's instructors" in refused and "world cup" not in refused
     unknown = json.dumps(_open_report(fake, url, TEACHER, "../default", 3))
     assert "I don't know that course" in unknown
+
+
+
+def test_a_malformed_report_click_opens_only_a_note(settings):
+    """Fields of the wrong type in an "Open the full report" click: a note for the non-instructor, no crash."""
+    from bot.channels import slack
+    from bot.channels.slack.dedupe import MemoryDedupe
+    from bot.router import Router
+    from bot.services import Services
+    from bot.testing.slack_web_api import FakeSlack
+
+    with FakeSlack(TOKEN) as fake:
+        cfg = settings.model_copy(update={"slack_bot_token": TOKEN, "slack_signing_secret": SECRET,
+                                          "slack_api_url": fake.base_url, "slack_instructors": TEACHER})
+        channel = slack.build_app(cfg, Router(Services(cfg)), dedupe=MemoryDedupe(), workers=1).coursebot
+
+    class Client:
+        opened: list = []
+
+        def views_open(self, trigger_id, view):
+            self.opened.append(view)
+
+    client = Client()
+    for body in ({"user": TEACHER, "trigger_id": "1.2.a", "actions": "nope"},
+                 {"user": {"id": TEACHER}, "trigger_id": "1.2.b", "actions": ["x"]},
+                 {"user": ["x"], "trigger_id": "1.2.c", "actions": [{"value": "default"}]},
+                 {"user": {"id": TEACHER}, "trigger_id": 5, "actions": [{"value": "default"}]}):
+        channel.on_open_report(body, client)
+    texts = [json.dumps(v) for v in client.opened]
+    assert len(texts) == 3  # no trigger_id, no modal
+    assert all("Course insights" in t and "question(s)" not in t for t in texts)
+    assert "Only the course's instructors" in texts[0] and "I don't know that course" in texts[1]

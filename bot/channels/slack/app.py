@@ -385,9 +385,11 @@ class SlackChannel:
         """"Open the full report" on an instructor's Home tab: the course's report in a modal."""
         from bot.insight import report
 
-        user = (body.get("user") or {}).get("id")
+        user = body.get("user")
+        user = user.get("id") if isinstance(user, dict) else None
         trigger = body.get("trigger_id")
-        action = next(iter(body.get("actions") or []), {}) or {}
+        actions = body.get("actions")
+        action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
         course = action.get("value")
         if not isinstance(trigger, str) or not trigger:
             return
