@@ -269,6 +269,14 @@ def _open_report(fake, url, user: str, course: str, n: int) -> dict:
     return json.loads(view) if isinstance(view, str) else view
 
 
+def _report_shown(fake, n: int) -> dict:
+    """The report that replaced the n-th "being built" modal (views.update on the view Slack opened)."""
+    update = fake.wait_for("views.update", n)[n - 1]
+    assert update.params["view_id"] in fake.views
+    view = update.params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
 def test_the_home_tab_shows_courses_by_channel_and_instructors_their_insights(env):
     from blockkit import modal_problems, view_problems
 
@@ -291,7 +299,9 @@ def test_the_home_tab_shows_courses_by_channel_and_instructors_their_insights(en
     assert f"<#{ML}>: *ml101*" in student
     assert "Insights" not in student and "not in the course" not in student and "coursebot_report_open" not in student
 
-    report = _open_report(fake, url, TEACHER, "ml101", 1)
+    building = _open_report(fake, url, TEACHER, "ml101", 1)
+    assert modal_problems(building) == [] and "Adding up the questions of ml101" in json.dumps(building)
+    report = _report_shown(fake, 1)
     assert modal_problems(report) == []
     shown = json.dumps(report, ensure_ascii=False)
     assert "world cup" in shown and "Not in the course" in shown and "lambda-functions.pdf" in shown
@@ -302,6 +312,8 @@ def test_the_home_tab_shows_courses_by_channel_and_instructors_their_insights(en
     assert "Only the course's instructors" in refused and "world cup" not in refused
     unknown = json.dumps(_open_report(fake, url, TEACHER, "../default", 3))
     assert "I don't know that course" in unknown
+    time.sleep(0.3)
+    assert len([c for c in fake.calls if c.method == "views.update"]) == 1  # refusals are never replaced
 
 
 
@@ -334,3 +346,66 @@ def test_a_malformed_report_click_opens_only_a_note(settings):
     assert len(texts) == 3  # no trigger_id, no modal
     assert all("Course insights" in t and "question(s)" not in t for t in texts)
     assert "Only the course's instructors" in texts[0] and "I don't know that course" in texts[1]
+
+
+def test_the_report_modal_opens_before_the_report_is_built(settings, monkeypatch):
+    """The click's trigger lasts 3 s at Slack: the modal opens first ("adding up…"), the report replaces it
+    with views.update; a failed build replaces it with a plain sentence; a refused update is only logged."""
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web import SlackResponse
+
+    from bot.channels import slack
+    from bot.channels.slack.dedupe import MemoryDedupe
+    from bot.insight import report
+    from bot.router import Router
+    from bot.services import Services
+    from bot.testing.slack_web_api import FakeSlack
+
+    with FakeSlack(TOKEN) as fake:
+        cfg = settings.model_copy(update={"slack_bot_token": TOKEN, "slack_signing_secret": SECRET,
+                                          "slack_api_url": fake.base_url, "slack_instructors": TEACHER})
+        channel = slack.build_app(cfg, Router(Services(cfg)), dedupe=MemoryDedupe(), workers=1).coursebot
+
+    order: list[str] = []
+    real_build = report.build
+
+    class Client:
+        def __init__(self, refuse_update=False):
+            self.refuse_update = refuse_update
+            self.updates: list = []
+
+        def views_open(self, trigger_id, view):
+            order.append("open:" + json.dumps(view))
+            return {"ok": True, "view": {"id": "V123", "hash": "1.h", **view}}
+
+        def views_update(self, view_id, hash, view):
+            order.append("update")
+            if self.refuse_update:
+                raise SlackApiError("hash_conflict", SlackResponse(
+                    client=None, http_verb="POST", api_url="views.update", req_args={},
+                    data={"ok": False, "error": "hash_conflict"}, headers={}, status_code=200))
+            self.updates.append((view_id, hash, view))
+
+    def slow_build(services, course):
+        order.append("build")
+        return real_build(services, course=course)
+
+    monkeypatch.setattr(report, "build", slow_build)
+    click = {"user": {"id": TEACHER}, "trigger_id": "1.2.ok", "actions": [{"value": "default"}]}
+    client = Client()
+    channel.on_open_report(click, client)
+    assert [o.split(":")[0] for o in order] == ["open", "build", "update"]
+    assert "Adding up the questions of default" in order[0]
+    assert client.updates[0][:2] == ("V123", "1.h") and "No questions yet" in json.dumps(client.updates[0][2])
+
+    def broken(services, course):
+        raise RuntimeError("the insight store is gone")
+
+    monkeypatch.setattr(report, "build", broken)
+    client = Client()
+    channel.on_open_report(click, client)
+    failed = json.dumps(client.updates[0][2])
+    assert "Traceback" not in failed and "insight store" not in failed and "No questions yet" not in failed
+
+    monkeypatch.setattr(report, "build", slow_build)
+    channel.on_open_report(click, Client(refuse_update=True))  # closed meanwhile: no exception

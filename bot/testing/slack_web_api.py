@@ -1,7 +1,8 @@
 """A local stand-in for the Slack Web API over real HTTP (tests and `coursebot bench slack`; never on a request path).
 
 Plays ``auth.test``, ``chat.postMessage``, ``chat.update`` and ``chat.delete`` (of messages it posted),
-``chat.postEphemeral``, ``views.publish``, ``views.open``, the three ``files_upload_v2``
+``chat.postEphemeral``, ``views.publish``, ``views.open``, ``views.update`` (of a view it opened, with
+its ``hash``), the three ``files_upload_v2``
 steps, ``files.info``, private file downloads (bearer token required, like ``url_private``) and
 ``response_url`` webhooks; records every call; can answer ``ratelimited`` (HTTP 429 + Retry-After).
 """
@@ -38,6 +39,7 @@ class FakeSlack:
         self.app_token = app_token
         self.socket_url: str | None = None  # ws:// URL that apps.connections.open hands out
         self.calls: list[Call] = []
+        self.views: dict[str, dict[str, Any]] = {}  # modals opened, by view id
         self.files: dict[str, tuple[bytes, str]] = {}  # file id -> (bytes, content type)
         self.uploads: dict[str, bytes] = {}
         self.public: dict[str, tuple[bytes, str]] = {}
@@ -231,7 +233,24 @@ class FakeSlack:
                 return {"ok": False, "error": "invalid_trigger_id"}
             if not isinstance(view, dict) or view.get("type") != "modal":
                 return {"ok": False, "error": "invalid_arguments"}
-            return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **view}}
+            shown = {"id": f"V{next(self._ts):08d}", "hash": f"{next(self._ts)}.h", **view}
+            with self._lock:
+                self.views[shown["id"]] = shown
+            return {"ok": True, "view": shown}
+        if method == "views.update":  # replaces an open modal; a stale hash is refused like Slack does
+            view = params.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            with self._lock:
+                shown = self.views.get(params.get("view_id", ""))
+                if shown is None:
+                    return {"ok": False, "error": "not_found"}
+                if params.get("hash") and params["hash"] != shown["hash"]:
+                    return {"ok": False, "error": "hash_conflict"}
+                if not isinstance(view, dict) or view.get("type") != "modal":
+                    return {"ok": False, "error": "invalid_arguments"}
+                shown = {"id": shown["id"], "hash": f"{next(self._ts)}.h", **view}
+                self.views[shown["id"]] = shown
+            return {"ok": True, "view": shown}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method == "files.getUploadURLExternal":

@@ -393,22 +393,38 @@ class SlackChannel:
         course = action.get("value")
         if not isinstance(trigger, str) or not trigger:
             return
-        if self.audience.role(user if isinstance(user, str) else None) != INSTRUCTOR:
-            view = slack_insights.note_view("Only the course's instructors can open its report.")
-        elif not slack_insights.is_course(course) or course not in self.courses():
-            view = slack_insights.note_view("I don't know that course.")
-        else:
-            try:
-                view = slack_insights.report_view(report.build(self.router.services, course=course))
-            except Exception:
-                log.exception("could not build the report of %s", course)
-                view = slack_insights.note_view(GENERIC_FAILURE)
         from slack_sdk.errors import SlackApiError
 
+        if self.audience.role(user if isinstance(user, str) else None) != INSTRUCTOR:
+            note = "Only the course's instructors can open its report."
+        elif not slack_insights.is_course(course) or course not in self.courses():
+            note = "I don't know that course."
+        else:
+            note = None
         try:
-            client.views_open(trigger_id=trigger, view=view)
+            # Slack's trigger expires 3 s after the click, a long history takes longer to add up: the modal
+            # opens at once saying it is being built, and the report replaces it when it is ready.
+            opened = client.views_open(trigger_id=trigger, view=slack_insights.note_view(
+                note or slack_insights.BUILDING.format(course=course), closing="OK" if note else "Close"))
         except SlackApiError as e:
             log.warning("Slack refused the report: %s", e.response.get("error") if e.response is not None else e)
+            return
+        if note is not None:
+            return
+        try:
+            view = slack_insights.report_view(report.build(self.router.services, course=course))
+        except Exception:
+            log.exception("could not build the report of %s", course)
+            view = slack_insights.note_view(GENERIC_FAILURE)
+        shown = opened.get("view") if hasattr(opened, "get") else None
+        view_id = shown.get("id") if isinstance(shown, dict) else None
+        if not isinstance(view_id, str) or not view_id:
+            log.warning("Slack opened the report modal without a view id; the report is not shown")
+            return
+        try:
+            client.views_update(view_id=view_id, hash=shown.get("hash"), view=view)
+        except SlackApiError as e:  # the instructor closed it, or it changed meanwhile: nothing to show
+            log.info("the report modal was not updated: %s", e.response.get("error") if e.response is not None else e)
 
     def workspace_url(self, client: Any) -> str | None:
         """``https://<workspace>.slack.com/`` from auth.test, asked once."""

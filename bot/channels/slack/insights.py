@@ -112,5 +112,9 @@ def report_view(report: dict[str, Any]) -> dict[str, Any]:
             "blocks": blocks[:MODAL_BLOCKS]}
 
 
-def note_view(text: str) -> dict[str, Any]:
-    return {"type": "modal", "title": plain("Course insights", TITLE_CHARS), "close": plain("OK", TITLE_CHARS), "blocks": [section_block(escape(text))]}
+BUILDING = "Adding up the questions of {course}\u2026 the report appears here in a moment."
+
+
+def note_view(text: str, closing: str = "OK") -> dict[str, Any]:
+    return {"type": "modal", "title": plain("Course insights", TITLE_CHARS), "close": plain(closing, TITLE_CHARS),
+            "blocks": [section_block(escape(text))]}
