@@ -76,8 +76,9 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
         lines.append(line)
     backend = ctx.settings.backend
     if asked:
-        text = ("Yes — " if re.match(r"^\W*(can|could|do|are|will)\b", turn.text.strip().lower()) else "") + \
-            "here is how:\n" + "\n".join(lines) + f"\n(Running on the {backend} backend. Type \"help\" for everything I do.)"
+        yes = re.match(r"^\W*(can|could|do|are|will)\b", turn.text.strip().lower())
+        text = ("Yes — here is how:\n" if yes else "Here is how:\n") + "\n".join(lines) + \
+            f"\n(Running on the {backend} backend. Type \"help\" for everything I do.)"
     else:
         text = "Here is what I can do:\n" + "\n".join(lines) + f"\n(Running on the {backend} backend.)"
     return Reply(text=text, intent=SPEC.name, details={"topics": [s.name for s in asked]},

@@ -21,6 +21,7 @@ def test_help_answers_the_specific_question(router, text, topic, absent):
     r = ask(router, text)
     assert topic in r.details["topics"] and absent not in r.details["topics"]
     assert "Type \"help\" for everything" in r.text
+    assert r.text[0].isupper() and r.text.startswith("Yes — " if text.startswith("can") else "Here is how")
 
 
 def test_documents_question_lists_the_course(router, services, tmp_path):
