@@ -173,6 +173,13 @@ def _course(turn: Turn, ctx: IntentContext) -> str:
     return names[0] if len(names) == 1 and is_course_name(names[0]) else DEFAULT_COURSE
 
 
+def _has_documents(ctx: IntentContext, course: str) -> bool:
+    try:
+        return bool(ctx.services.kb.list(course=course))
+    except Exception:  # cannot tell: say what the search found, nothing more
+        return True
+
+
 def _start(turn: Turn, ctx: IntentContext, slots: Any, previous: dict[str, Any] | None) -> Reply:
     conversation = ctx.conversation
     topic = slots.get("topic") if isinstance(slots.get("topic"), str) else None  # Lex sends any text: cut it
@@ -193,7 +200,10 @@ def _start(turn: Turn, ctx: IntentContext, slots: Any, previous: dict[str, Any] 
     about = f" on \u201c{topic}\u201d" if topic else ""
     if not made.questions:
         _end(conversation)
-        if not made.found:
+        if not made.found and not _has_documents(ctx, course):
+            text = ("The course has no PDFs yet, so I have nothing to quiz you on: attach one (or an instructor "
+                    "adds the course PDFs), then say \"quiz me\".")
+        elif not made.found:
             text = (f"I couldn't find anything{about} in the course to quiz you on. Try another topic or lecture, "
                     "or just say \"quiz me\".")
         else:

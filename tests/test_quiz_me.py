@@ -532,3 +532,19 @@ def test_a_plural_blank_gets_no_singular_product_name():
     assert offline._agrees(answer, offline.Phrase("Lexicons", 10, 18, "term:plural", 3.2))
     assert offline._agrees(offline.Phrase("John Chambers", 5, 18, "proper", 1.9),
                            offline.Phrase("Ross Ihaka", 5, 15, "proper", 1.9))
+
+
+def test_an_empty_course_says_it_has_no_pdfs_and_a_missing_topic_says_so(course, tmp_path, monkeypatch):
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load
+    from bot.turn import Turn
+
+    monkeypatch.setenv("COURSEBOT_HOME", str(tmp_path))
+    empty = Router(Services(load(home=tmp_path, backend="local")))
+    said = empty.handle(Turn(conversation="quiz-empty", text="quiz me on s3", intent="QuizMe")).text
+    assert "no PDFs yet" in said and "couldn't find" not in said
+    monkeypatch.setenv("COURSEBOT_HOME", str(course.settings.home))
+    said = Router(course).handle(Turn(conversation="quiz-topic", text="quiz me on medieval tapestry weaving",
+                                      intent="QuizMe", slots={"topic": "medieval tapestry weaving"})).text
+    assert "couldn't find anything on" in said and "no PDFs yet" not in said
