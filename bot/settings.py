@@ -153,6 +153,7 @@ class Settings(BaseSettings):
     slack_instructors: str = ""  # Slack user ids (U0123,U0456) who may change the course from Slack
     slack_courses: str = ""  # Slack channel -> course, e.g. "C0123=ml101,C0456=stats"; other channels: default
     upload_ttl_hours: float = Field(24.0, gt=0, le=24 * 365)  # a student's private PDF is deleted after this
+    upload_ttl_days: float | None = Field(None, gt=0, le=365)  # the same in days (the stack sets this); wins if set
     # --- limits on PDFs sent in a chat (checked before any work is paid for) ---------------------
     max_pdf_pages: int = Field(300, ge=1, le=100_000)
     max_pdf_text_bytes: int = Field(5_000_000, gt=0)  # extracted text
@@ -162,6 +163,11 @@ class Settings(BaseSettings):
     uploads_per_hour: int = Field(10, ge=1)  # per student
     upload_pages_per_day: int = Field(1000, ge=1)  # per student
     turns_per_minute: int = Field(30, ge=1)  # per conversation
+
+    @property
+    def upload_ttl_seconds(self) -> float:
+        """How long a student's private PDF is kept: COURSEBOT_UPLOAD_TTL_DAYS, else _HOURS."""
+        return self.upload_ttl_days * 86400 if self.upload_ttl_days else self.upload_ttl_hours * 3600
 
     @property
     def data_dir(self) -> Path:

@@ -75,7 +75,7 @@ def add_upload(services: Any, *, name: str, data: bytes, user: str, course: str,
                 f"per student per day; please {wait_sentence(left)}, or send a shorter PDF.")
 
     return kb.ingest_bytes(name, data, course=course, owner=owner, limits=limits,
-                           ttl_seconds=settings.upload_ttl_hours * 3600, admit=admit, progress=progress)
+                           ttl_seconds=settings.upload_ttl_seconds, admit=admit, progress=progress)
 
 
 def build(settings: Any, services: Any) -> UploadQueue:

@@ -104,6 +104,7 @@ class BedrockKnowledgeBase:
         self.s3 = s3
         self.llm_client = llm_client
         self.sleep = sleep
+        self.clock: Callable[[], float] = time.time
 
     # --- helpers ---------------------------------------------------------------------------------
     def _kb_id(self) -> str:
@@ -115,7 +116,8 @@ class BedrockKnowledgeBase:
     def _retrieval_config(self, k: int | None = None, course: str = DEFAULT_COURSE,
                           owner: str | None = None) -> dict[str, Any]:
         return {"vectorSearchConfiguration": {"numberOfResults": k or self.settings.kb_results,
-                                              "overrideSearchType": "HYBRID", "filter": course_filter(course, owner)}}
+                                              "overrideSearchType": "HYBRID",
+                                              "filter": course_filter(course, owner, now=self.clock())}}
 
     @staticmethod
     def _check_query(text: str, what: str = "question") -> str:
@@ -320,9 +322,16 @@ class BedrockKnowledgeBase:
             prefix += "/"
         return prefix + ("" if course == DEFAULT_COURSE else f"{course}/") + name
 
-    def _put_sidecar(self, bucket: str, key: str, course: str, owner: str | None) -> None:
-        """The ``<key>.metadata.json`` Knowledge Bases reads: the attributes ask/search filter on."""
-        body = json.dumps({"metadataAttributes": {"course": course, "owner": owner or COURSE_OWNER}}).encode()
+    def _put_sidecar(self, bucket: str, key: str, course: str, owner: str | None,
+                     ttl_seconds: float | None = None) -> None:
+        """The ``<key>.metadata.json`` Knowledge Bases reads: the attributes ask/search filter on. A private
+        upload also carries when it expires: searches stop finding it then, before the bucket's lifecycle
+        rule (whole days) deletes it."""
+        attributes: dict[str, Any] = {"course": course, "owner": owner or COURSE_OWNER}
+        if owner:
+            ttl = ttl_seconds if ttl_seconds else self.settings.upload_ttl_seconds
+            attributes["expires"] = int(self.clock() + ttl)
+        body = json.dumps({"metadataAttributes": attributes}).encode()
         call(self.s3.put_object, what=WHAT, Bucket=bucket, Key=key + ".metadata.json", Body=body,
              ContentType="application/json")
 
@@ -365,13 +374,15 @@ class BedrockKnowledgeBase:
                      admit: Callable[[int], str | None] | None = None) -> IngestResult:
         """One chat upload: checked within ``limits``, put under the course (or the owner's private
         uploads, which the bucket's lifecycle rule expires), then synced."""
-        result, pages = self._upload(name, data, course=course, owner=owner, limits=limits, admit=admit)
+        result, pages = self._upload(name, data, course=course, owner=owner, limits=limits, admit=admit,
+                                     ttl_seconds=ttl_seconds)
         if result is not None:
             return result
         return self._job_result(name, pages, self.sync(wait=self.settings.kb_chat_ingest_wait_seconds))
 
     def _upload(self, name: str, data: bytes, *, course: str = DEFAULT_COURSE, owner: str | None = None,
-                limits: Any = None, admit: Callable[[int], str | None] | None = None) -> tuple[IngestResult | None, int]:
+                limits: Any = None, admit: Callable[[int], str | None] | None = None,
+                ttl_seconds: float | None = None) -> tuple[IngestResult | None, int]:
         """Check and upload one PDF; (None, pages) when uploaded, else (the result, 0)."""
         if len(data) > MAX_DOCUMENT_BYTES:
             return IngestResult(name, "failed", reason=f"'{name}' is {len(data) / 1e6:.0f} MB; a Bedrock Knowledge "
@@ -391,12 +402,12 @@ class BedrockKnowledgeBase:
         try:
             head = self.s3.head_object(Bucket=bucket, Key=key)
             if (head.get("Metadata") or {}).get("sha256") == sha:
-                self._put_sidecar(bucket, key, course, owner)  # a PDF uploaded before courses gets its course
+                self._put_sidecar(bucket, key, course, owner, ttl_seconds)  # refreshed: course and expiry
                 return IngestResult(name, "unchanged", pages=pages), 0
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                 self._wrap(e)
-        self._put_sidecar(bucket, key, course, owner)  # first: the document is never indexed without its course
+        self._put_sidecar(bucket, key, course, owner, ttl_seconds)  # first: never indexed without its course
         call(self.s3.put_object, what=WHAT, Bucket=bucket, Key=key, Body=data, ContentType="application/pdf",
              Metadata={"sha256": sha, **outline_metadata(doc)})
         return None, pages
@@ -608,14 +619,17 @@ def _not_in_course(text: str) -> str:
     return extractive.NOT_FOUND
 
 
-def course_filter(course: str, owner: str | None = None) -> dict[str, Any]:
+def course_filter(course: str, owner: str | None = None, now: float | None = None) -> dict[str, Any]:
     """The Retrieve / RetrieveAndGenerate metadata filter: the course's documents, and with ``owner``
-    that conversation's private uploads too."""
+    that conversation's private uploads too (with ``now``: only those not yet expired)."""
     course_docs = {"andAll": [{"equals": {"key": "course", "value": course}},
                               {"equals": {"key": "owner", "value": COURSE_OWNER}}]}
     if not owner:
         return course_docs
-    return {"orAll": [course_docs, {"equals": {"key": "owner", "value": owner}}]}
+    mine: dict[str, Any] = {"equals": {"key": "owner", "value": owner}}
+    if now is not None:
+        mine = {"andAll": [mine, {"greaterThan": {"key": "expires", "value": int(now)}}]}
+    return {"orAll": [course_docs, mine]}
 
 
 def _sigv4(s3: Any, settings: Any) -> Any:

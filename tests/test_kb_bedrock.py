@@ -21,7 +21,9 @@ DS_ID = "DSTEST1234"
 DEFAULT_FILTER = {"andAll": [{"equals": {"key": "course", "value": "default"}},
                              {"equals": {"key": "owner", "value": "-"}}]}
 # a conversation's questions also reach its own private uploads (owner: a hash of its key)
-CONV_FILTER = {"orAll": [DEFAULT_FILTER, {"equals": {"key": "owner", "value": __import__("bot.roles").roles.owner_of("conv-1")}}]}
+CONV_FILTER = {"orAll": [DEFAULT_FILTER, {"andAll": [
+    {"equals": {"key": "owner", "value": __import__("bot.roles").roles.owner_of("conv-1")}},
+    {"greaterThan": {"key": "expires", "value": 1_800_000_000}}]}]}  # CLOCK: uploads not yet expired
 BUCKET = "course-pdfs-test"
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -39,6 +41,9 @@ def aws(moto_s3):
     return moto_s3
 
 
+CLOCK = 1_800_000_000.0  # the knowledge base's clock in these tests (private uploads expire by it)
+
+
 def make_kb(s3, **overrides):
     from bot.settings import load
     from kb.bedrock import BedrockKnowledgeBase
@@ -48,6 +53,7 @@ def make_kb(s3, **overrides):
     agent = boto3.client("bedrock-agent", region_name="us-east-1")
     llm = boto3.client("bedrock-runtime", region_name="us-east-1")
     kb = BedrockKnowledgeBase(settings, runtime, agent, s3, llm, sleep=lambda s: sleeps.append(s))
+    kb.clock = lambda: CLOCK
     sleeps: list[float] = []
     kb.sleeps = sleeps
     return kb, Stubber(runtime), Stubber(agent), Stubber(llm)
@@ -410,13 +416,13 @@ def test_courses_and_private_uploads_on_the_bucket_with_course_filters(aws):
     assert keys == ["course-pdfs/stats/ridge.pdf", "course-pdfs/stats/ridge.pdf.metadata.json",
                     f"uploads/{owner}/mine.pdf", f"uploads/{owner}/mine.pdf.metadata.json"]
     side = json.loads(aws.get_object(Bucket=BUCKET, Key=f"uploads/{owner}/mine.pdf.metadata.json")["Body"].read())
-    assert side == {"metadataAttributes": {"course": "stats", "owner": owner}}
+    assert side == {"metadataAttributes": {"course": "stats", "owner": owner, "expires": int(CLOCK) + 3600}}
     assert kb.list() == [] and [d["name"] for d in kb.list(course="stats")] == ["ridge.pdf"]
     assert [(c["course"], c["documents"]) for c in kb.courses()] == [("stats", 1)]
 
     expected = {"knowledgeBaseId": KB_ID, "retrievalQuery": {"text": "what is ridge?"},
                 "retrievalConfiguration": {"vectorSearchConfiguration": {
-                    "numberOfResults": 5, "overrideSearchType": "HYBRID", "filter": course_filter("stats", owner)}}}
+                    "numberOfResults": 5, "overrideSearchType": "HYBRID", "filter": course_filter("stats", owner, now=CLOCK)}}}
     runtime.add_response("retrieve", {"retrievalResults": [
         {**reference("course-pdfs/stats/ridge.pdf"), "score": 0.9},
         {**reference(f"uploads/{owner}/mine.pdf"), "score": 0.8}]}, expected)
@@ -444,10 +450,10 @@ def test_a_conversation_in_a_named_course_asks_with_that_course_and_its_own_uplo
     router = Router(services)
     runtime.add_response("retrieve_and_generate", rag_response("Ridge shrinks coefficients.", session="s-st",
                                                                refs=[reference("course-pdfs/stats/ridge.pdf")]),
-                         rag_expected("what is ridge regression?", filter=course_filter("stats", owner_of("conv-st"))))
+                         rag_expected("what is ridge regression?", filter=course_filter("stats", owner_of("conv-st"), now=CLOCK)))
     runtime.add_response("retrieve_and_generate", rag_response("Trees split on features.", session="s-ml",
                                                                refs=[reference("course-pdfs/ml101/trees.pdf")]),
-                         rag_expected("what is ridge regression?", filter=course_filter("ml101", owner_of("conv-ml"))))
+                         rag_expected("what is ridge regression?", filter=course_filter("ml101", owner_of("conv-ml"), now=CLOCK)))
     with runtime:
         stats = router.handle(Turn(conversation="conv-st", text="what is ridge regression?", intent="AskCoursePdfs",
                                    course="stats"))
@@ -456,9 +462,10 @@ def test_a_conversation_in_a_named_course_asks_with_that_course_and_its_own_uplo
     runtime.assert_no_pending_responses()
     assert [c.source for c in stats.citations] == ["ridge.pdf"] and [c.source for c in ml.citations] == ["trees.pdf"]
     assert stats.details["course"] == "stats" and ml.details["course"] == "ml101"
-    assert course_filter("ml101", owner_of("conv-ml")) == {"orAll": [
+    assert course_filter("ml101", owner_of("conv-ml"), now=CLOCK) == {"orAll": [
         {"andAll": [{"equals": {"key": "course", "value": "ml101"}}, {"equals": {"key": "owner", "value": "-"}}]},
-        {"equals": {"key": "owner", "value": owner_of("conv-ml")}}]}
+        {"andAll": [{"equals": {"key": "owner", "value": owner_of("conv-ml")}},
+                    {"greaterThan": {"key": "expires", "value": int(CLOCK)}}]}]}
 
 
 def test_private_uploads_expire_by_the_pdf_buckets_lifecycle_rule(aws):
@@ -469,14 +476,19 @@ def test_private_uploads_expire_by_the_pdf_buckets_lifecycle_rule(aws):
     from bot.aws.stack import PDF_PREFIX, UPLOAD_PREFIX, build_template
     from bot.settings import Settings
 
-    [rule] = build_template()["Resources"]["PdfBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    template = build_template()
+    [rule] = template["Resources"]["PdfBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    days = template["Parameters"][rule["ExpirationInDays"]["Ref"]]["Default"]
     aws.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [{
         "ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule["Prefix"]},
-        "Expiration": {"Days": rule["ExpirationInDays"]},
+        "Expiration": {"Days": days},
         "AbortIncompleteMultipartUpload": rule["AbortIncompleteMultipartUpload"]}]})
     [applied] = aws.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
     assert applied["Status"] == "Enabled" and applied["Filter"]["Prefix"] == UPLOAD_PREFIX == "uploads/"
-    assert applied["Expiration"]["Days"] == math.ceil(Settings().upload_ttl_hours / 24)
+    assert applied["Expiration"]["Days"] == math.ceil(Settings().upload_ttl_seconds / 86400)
+    env = template["Resources"]["LexFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["COURSEBOT_UPLOAD_TTL_DAYS"] == rule["ExpirationInDays"]  # one parameter: answered and kept as long
+    assert Settings(upload_ttl_days=days).upload_ttl_seconds == days * 86400
     assert not PDF_PREFIX.startswith(UPLOAD_PREFIX) and not UPLOAD_PREFIX.startswith(PDF_PREFIX)
 
 
@@ -498,3 +510,52 @@ def test_the_stack_lets_the_bot_and_the_knowledge_base_reach_both_prefixes_and_n
                                                {"Fn::Sub": "${PdfBucket.Arn}/%s*" % UPLOAD_PREFIX}]
     s3_config = res["KnowledgeBaseDataSource"]["Properties"]["DataSourceConfiguration"]["S3Configuration"]
     assert "InclusionPrefixes" not in s3_config
+
+
+def _matches(flt: dict, attributes: dict) -> bool:
+    """Bedrock's metadata filter grammar, for the operators the bot sends (equals, greaterThan, andAll, orAll)."""
+    (op, arg), = flt.items()
+    if op == "andAll":
+        return all(_matches(f, attributes) for f in arg)
+    if op == "orAll":
+        return any(_matches(f, attributes) for f in arg)
+    value = attributes.get(arg["key"])
+    if op == "equals":
+        return value == arg["value"]
+    if op == "greaterThan":
+        return isinstance(value, (int, float)) and value > arg["value"]
+    raise AssertionError(f"unexpected filter operator {op}")
+
+
+def test_a_private_upload_is_found_until_its_ttl_and_never_by_another_conversation(aws):
+    """The sidecar records when the upload expires; each search's filter carries the time, so Bedrock stops
+    returning the upload at its TTL (the lifecycle rule deletes it later, in whole days). Course PDFs never
+    expire and another conversation never matches."""
+    kb, _, agent, _ = make_kb(aws, kb_chat_ingest_wait_seconds=0)
+    mine, other = "a" * 32, "b" * 32
+    agent.add_response("start_ingestion_job", job("COMPLETE", statistics={"numberOfDocumentsFailed": 0}), START)
+    agent.add_response("start_ingestion_job", job("COMPLETE", statistics={"numberOfDocumentsFailed": 0}), START)
+    with agent:
+        kb.ingest_bytes("notes.pdf", render(NOTES), course="stats", owner=mine, ttl_seconds=7200)
+        kb.ingest_bytes("ridge.pdf", render(NOTES), course="stats")
+    sidecar = {k: json.loads(aws.get_object(Bucket=BUCKET, Key=k + ".metadata.json")["Body"].read())["metadataAttributes"]
+               for k in (f"uploads/{mine}/notes.pdf", "course-pdfs/stats/ridge.pdf")}
+    upload, course_pdf = sidecar[f"uploads/{mine}/notes.pdf"], sidecar["course-pdfs/stats/ridge.pdf"]
+    assert upload["expires"] == int(CLOCK) + 7200 and "expires" not in course_pdf
+
+    def searched_filter(at: float, owner: str) -> dict:
+        kb.clock = lambda: at
+        return kb._retrieval_config(5, "stats", owner)["vectorSearchConfiguration"]["filter"]
+
+    assert _matches(searched_filter(CLOCK + 7199, mine), upload)
+    assert not _matches(searched_filter(CLOCK + 7201, mine), upload)  # past its TTL: not found, even if not deleted
+    assert not _matches(searched_filter(CLOCK, other), upload)  # never another conversation's
+    assert all(_matches(searched_filter(CLOCK + 10 ** 8, o), course_pdf) for o in (mine, other, None))
+    assert not _matches(searched_filter(CLOCK, None), upload)  # a search without an owner: course PDFs only
+
+    kb.clock = lambda: CLOCK
+    default = kb.settings.model_copy(update={"upload_ttl_days": 3})
+    kb.settings = default
+    kb._put_sidecar(BUCKET, f"uploads/{mine}/old.pdf", "stats", mine)  # no TTL given: the setting's
+    side = json.loads(aws.get_object(Bucket=BUCKET, Key=f"uploads/{mine}/old.pdf.metadata.json")["Body"].read())
+    assert side["metadataAttributes"]["expires"] == int(CLOCK) + 3 * 86400

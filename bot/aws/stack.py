@@ -55,6 +55,9 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "PollyVoice": {"Type": "String", "Default": "Joanna", "Description": "Polly voice for spoken answers."},
     "LexTimeBudgetSeconds": {"Type": "Number", "Default": 20, "MinValue": 1, "MaxValue": 28,
                              "Description": "Seconds the Lex code hook may take before it answers 'still working' (Lex waits 30)."},
+    "UploadTtlDays": {"Type": "Number", "Default": 1, "MinValue": 1, "MaxValue": 365,
+                      "Description": "A student's private PDF is answered from for this many days, then deleted "
+                                     "(COURSEBOT_UPLOAD_TTL_DAYS and the PDF bucket's lifecycle rule)."},
     "MediaExpiryDays": {"Type": "Number", "Default": 1, "MinValue": 1, "MaxValue": 365,
                         "Description": "Generated audio and images are deleted after this many days."},
     "LogRetentionDays": {"Type": "Number", "Default": 30,
@@ -87,6 +90,7 @@ def _base_environment() -> dict[str, Any]:
         "COURSEBOT_PDF_BUCKET": _ref("PdfBucket"),
         "COURSEBOT_PDF_PREFIX": PDF_PREFIX,
         "COURSEBOT_MEDIA_BUCKET": _ref("MediaBucket"),
+        "COURSEBOT_UPLOAD_TTL_DAYS": _ref("UploadTtlDays"),
     }
 
 
@@ -273,7 +277,7 @@ def build_template() -> dict[str, Any]:
         # --- storage ------------------------------------------------------------------------------
         "PdfBucket": _bucket(retain=True, lifecycle={"Rules": [{
             "Id": "expire-private-uploads", "Status": "Enabled", "Prefix": UPLOAD_PREFIX,
-            "ExpirationInDays": 1, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}),
+            "ExpirationInDays": _ref("UploadTtlDays"), "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}),
         "MediaBucket": _bucket(lifecycle={"Rules": [{
             "Id": "expire-generated-media", "Status": "Enabled", "ExpirationInDays": _ref("MediaExpiryDays"),
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}),
