@@ -556,8 +556,16 @@ class LocalNlu:
         language = foreign(instruction) or "en"
         rule = evidence = evidence_ms = None
         course = self._course_intent()
-        if (consult is not None and course is not None and best != course
-                and confidence < self.threshold and not kinds and scores.get(course, 0.0) >= 0.05
+        spec = self.specs[best]
+        slots = spec.extract(text, instruction, payload) if spec.extract else Slots()
+        # The course's own evidence decides when the classifier is unsure, when it found no request at all
+        # (a question on a subject it has never seen is not "didn't catch that" if the course covers it),
+        # and when the intent it picked would have to ask for what it works on (nothing to summarize, no
+        # photo): "how do I add code in the txt format" about an attached manual is a question about it.
+        wanting = best == self.fallback or not kinds and not slots.refers_to_previous and any(
+            not slots.satisfies(s.name) for s in spec.required_slots)
+        if (consult is not None and course is not None and best != course and not kinds
+                and (confidence < self.threshold and scores.get(course, 0.0) >= 0.05 or wanting)
                 and len(instruction.split()) >= 2):
             started = time.perf_counter()
             try:
@@ -567,8 +575,8 @@ class LocalNlu:
             evidence_ms = (time.perf_counter() - started) * 1000
             if evidence is not None and evidence >= KB_EVIDENCE_SCORE:
                 best, confidence, rule = course, max(scores[course], 1 - confidence), "kb-evidence"
-        spec = self.specs[best]
-        slots = spec.extract(text, instruction, payload) if spec.extract else Slots()
+                spec = self.specs[best]
+                slots = spec.extract(text, instruction, payload) if spec.extract else Slots()
         return NluResult(best, round(min(max(confidence, 0.0), 1.0), 4), slots, scores, rule, language,
                          evidence, evidence_ms)
 

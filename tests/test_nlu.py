@@ -211,3 +211,49 @@ def test_specs_have_enough_varied_samples():
     for spec in specs():
         assert len(set(spec.samples)) >= 25, spec.name
         assert len(spec.samples) == len(set(spec.samples)), f"duplicate samples in {spec.name}"
+
+
+@pytest.mark.parametrize("text", ["describe my photo please", "i need a summary",
+                                  "book me a flight to rome"])
+def test_an_intent_that_would_have_to_ask_or_fallback_listens_to_strong_course_evidence(nlu, text):
+    """A message the classifier reads as a request with nothing to work on (no photo, no text), or as no
+    request at all, is a course question when the course's passages match it strongly; weak evidence
+    leaves it as it was."""
+    from bot.nlu import KB_EVIDENCE_SCORE
+
+    plain = nlu.parse(text, evidence=None)
+    spec = nlu.specs[plain.intent]
+    assert plain.intent == nlu.fallback or any(not plain.slots.satisfies(s.name) for s in spec.required_slots)
+    strong = nlu.parse(text, evidence=lambda q: KB_EVIDENCE_SCORE + 0.3)
+    weak = nlu.parse(text, evidence=lambda q: KB_EVIDENCE_SCORE - 0.3)
+    assert strong.intent == "AskCoursePdfs" and strong.rule == "kb-evidence"
+    assert weak.intent == plain.intent and weak.rule is None
+    # with the photo attached, the request has what it needs: the knowledge base is not asked
+    asked = []
+    nlu.parse("describe my photo please", ["image"], evidence=lambda q: asked.append(q) or 1.0)
+    assert not asked
+
+
+def test_the_evidence_searches_the_conversations_course_and_its_own_uploads(tmp_path):
+    """The router's evidence is the conversation's: its course and the PDFs that conversation attached
+    (a student's private upload counts for that student only)."""
+    from bot.roles import owner_of
+    from bot.router import Router
+    from bot.services import Services
+    from bot.settings import load
+    from bot.turn import Turn
+
+    services = Services(load(home=tmp_path, backend="local"))
+    router = Router(services)
+    searched = []
+
+    def search(query, k=5, *, course="default", owner=None):
+        searched.append((query, k, course, owner))
+        return []
+
+    services.kb.search = search
+    conversation = services.conversations.load("web:abc")
+    router._parse(Turn(conversation="web:abc", text="describe my photo please", course="stats"), conversation)
+    router._parse(Turn(conversation="web:abc", text="describe my photo please", course="../etc"), conversation)
+    assert searched == [("describe my photo please", 1, "stats", owner_of("web:abc")),
+                        ("describe my photo please", 1, "default", owner_of("web:abc"))]
