@@ -32,7 +32,7 @@ MIN_COVERAGE = 0.26  # share of the question's key terms (weighted by rarity) fo
 UNSEEN_COVERAGE = 0.8  # the question names a rare term the best passages lack: they must hold at least this share
 UNSEEN_WORD_COVERAGE = 0.48  # ... when every such term is an everyday word ("moment", "bigger"), not a name
 RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
-EMBED_SENTENCES = 8  # sentences embedded for the rerank (the most promising by words and answer kind)
+EMBED_SENTENCES = 10  # sentences embedded for the rerank (the most promising by words and answer kind)
 RERANK = 6  # passages reranked with sentence embeddings
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
 BEFORE_CHARS = 150  # of which before the marked sentence
@@ -96,9 +96,14 @@ _ENUMERATION = re.compile(r"[\w)\"']+,\s+[\w\"'(]+.{0,80}?\b(or|and)\b|\n\s*[-\u
 _DEFINITION = r"\b(is|are|means|refers to|represents|denotes|describes|specifies|contains|holds|provides|lets|allows)\b"
 
 
+_LEAD_CLAUSE = re.compile(r"^\W*(when|if|after|before|once|while|since|in|on|for|with|under)\b[^,?]{0,80},\s*"
+                          r"(?=(how|what|which|where|who|why|when|is|are|can|does|do|should|will)\b)", re.I)
+
+
 def question_type(question: str) -> str:
-    """how_many | how_much | when | why | which | how_to | what_is | yes_no | other."""
-    q = question.strip()
+    """how_many | how_much | when | why | which | how_to | what_is | yes_no | other. A leading clause
+    ("When you attach() a data frame, where ...?") is not the question."""
+    q = _LEAD_CLAUSE.sub("", question.strip())
     for name, pattern in _TYPES:
         if pattern.search(q):
             return name
@@ -240,6 +245,9 @@ def definition_bonus(question: str, sentence: str) -> float:
     return DEFINITION_BONUS if re.search(pattern, sentence.lower()) else 0.0
 
 
+ECHO_SHARE = 0.6  # an echo holds at least this share of the question's words
+
+
 def _echoes(question: str, sentence: str) -> bool:
     """The sentence restates the question (an FAQ heading, a question in the text) and adds no
     number or name of its own."""
@@ -249,7 +257,10 @@ def _echoes(question: str, sentence: str) -> bool:
     q = set(content_words(question))
     w = set(content_words(s))
     new_values = set(re.findall(r"\d[\d.]*", s)) - set(re.findall(r"\d[\d.]*", question))
-    return bool(w) and len(w - q) <= 1 and len(w) <= len(q) + 1 and not new_values
+    # a short statement that shares a few of the question's words ("Coercion drops all attributes."
+    # for "does coercion keep attributes like names?") answers it; an echo repeats most of them
+    return (bool(w) and len(w - q) <= 1 and len(w) <= len(q) + 1 and not new_values
+            and len(w & q) >= ECHO_SHARE * len(q))
 
 
 # --- passages ------------------------------------------------------------------------------------
@@ -288,8 +299,37 @@ def is_title_like(s: str) -> bool:
     return _heading(s)
 
 
+_CODE_CHARS = re.compile(r"[<>=(){}\[\]$;_#@|\\`]|<-|^\s*[-.~/*+]")
+_NOT_TITLE = re.compile(_CODE_CHARS.pattern + r"|^\W*[a-z]")  # code, or a line that continues a sentence
+MERGE_CHARS = 400  # a sentence and the short lines that continue it (a command, a list of options) up to this
+
+
+def _title(s: str) -> bool:
+    """A line that heads what follows ("2.10 Platform-specific documentation"), not a line of code
+    ("make check-all", "-o, --output=FILE output file") nor a sentence broken at a line end
+    ("Other levels of checking are")."""
+    if not _heading(s) or _NOT_TITLE.search(s):
+        return False
+    words = s.split()
+    last = re.sub(r"\W+$", "", words[-1]).lower()
+    return not ((len(words) > 1 and last in STOPWORDS) or (len(words) >= 3 and _NOT_A_HEADING.match(s)))
+
+
+def _open(s: _Sentence) -> bool:
+    """The sentence is unfinished at its line end: no closing punctuation, and what follows its last
+    full stop is not a title run into it ("... a valid element. asn1 read node value")."""
+    text = s.text.rstrip()
+    if s.heading or text.endswith((".", "!", "?")):
+        return False
+    tail = re.split(r"[.!?]\s+", text)[-1]
+    return tail == text or len(tail.split()) > 6 or _CODE_CHARS.search(tail.strip()) is not None
+
+
 def _split(text: str) -> list[_Sentence]:
-    out = []
+    """The passage's sentences; a short line that is no title (a command, an option, the rest of a
+    sentence broken at a line end) stays with the sentence it continues, so "Other levels of checking
+    are / make check-devel / for a more thorough check" is one sentence."""
+    out: list[_Sentence] = []
     pos = 0
     for s in sentences(text):
         i = text.find(s, pos)
@@ -297,8 +337,14 @@ def _split(text: str) -> list[_Sentence]:
             i = text.find(s[:20], pos)
             if i < 0:
                 continue
-        out.append(_Sentence(s, i, i + len(s), _heading(s)))
-        pos = i + len(s)
+        end = i + len(s)
+        pos = end
+        prev = out[-1] if out else None
+        continues = (is_heading(s) and not _title(s)) or re.match(r"\W*[a-z]", s) is not None
+        if prev is not None and _open(prev) and end - prev.start <= MERGE_CHARS and continues:
+            out[-1] = _Sentence(text[prev.start:end], prev.start, end, False)
+            continue
+        out.append(_Sentence(s, i, end, _title(s)))
     return out
 
 
@@ -372,7 +418,9 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     # only the most promising sentences are embedded (each with its section heading): the rest keep
     # their passage's cosine as an estimate
     cheap.sort(reverse=True)
-    chosen = [(pi, j) for _, pi, j in cheap[:EMBED_SENTENCES]]
+    # every passage keeps a chance: its most promising sentence is embedded, then the best of the rest
+    chosen = list(dict.fromkeys(next((pi, j) for _, pi, j in cheap if pi == i) for i in {pi for _, pi, _ in cheap}))
+    chosen += [(pi, j) for _, pi, j in cheap if (pi, j) not in chosen][:max(EMBED_SENTENCES - len(chosen), 0)]
     vecs = embedder.embed([contexts[c][:EMBED_CHARS] for c in chosen])
     qv = embedder.embed_one(query) if query_vec is None else query_vec
     if query != question:  # a follow-up: what is new in the question matters most

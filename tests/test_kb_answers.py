@@ -283,3 +283,66 @@ def test_the_embedder_tells_everyday_words_from_names():
     e = get_embedder()
     assert e.is_word("moment") and e.is_word("Bigger")
     assert not e.is_word("numpy") and not e.is_word("roxygen2") and not e.is_word("wich")
+
+
+def test_a_short_statement_sharing_a_few_of_the_question_words_answers_it():
+    from kb.extractive import _echoes
+
+    assert not _echoes("does coercion keep attributes like names on an object?", "Coercion drops all attributes.")
+    assert _echoes("does coercion drop attributes?", "Coercion drops attributes")
+
+
+def test_lines_of_code_stay_with_the_sentence_they_continue():
+    from kb.extractive import _split
+
+    text = ("3.2 Checking the build\nYou can test a build by running\nmake check\nOther levels of checking are\n"
+            "make check-devel\nfor a more thorough check of the R functionality, and\nmake check-all\n"
+            "for both check-devel and check-recommended. If a test fails, look at the file.")
+    s = _split(text)
+    assert s[0].heading and s[0].text == "3.2 Checking the build"
+    assert not s[1].heading and s[1].text.startswith("You can test") and s[1].text.endswith("check-recommended.")
+    assert s[2].text == "If a test fails, look at the file."
+    text = ("Usage: asn1Parser [OPTION] FILE\nMandatory arguments are mandatory for short options too. "
+            "-c, --check checks the syntax only\n-o, --output=FILE output file\n3.2 Invoking asn1Coding\nIt codes.")
+    s = _split(text)
+    assert "-c, --check checks the syntax only\n-o, --output=FILE output file" in s[1].text
+    assert not any(x.heading for x in s[:2]) and s[2].heading and s[2].text == "3.2 Invoking asn1Coding"
+    # a title run into the end of a sentence closes it: the next function's signature is not part of it
+    text = ("Returns: ASN1_SUCCESS if name is not a valid element. asn1 read node value\n"
+            "[Function]int asn1_read_node_value (asn1 node const node)")
+    assert [x.text for x in _split(text)][-1].startswith("[Function]")
+
+
+def test_a_leading_clause_is_not_the_question():
+    from kb.extractive import question_type
+
+    assert question_type("When you attach() a data frame, where on the search path does it go?") != "when"
+    assert question_type("If I build R from source, how many packages are installed?") == "how_many"
+    assert question_type("When was the first release?") == "when"
+
+
+class _MarkerEmbedder:
+    """Sentences holding the marker word point where the question points; every other sentence elsewhere."""
+
+    dim = 2
+
+    def embed(self, texts):
+        import numpy as np
+
+        return np.array([[1.0, 0.0] if "verbatim" in t or "?" in t else [0.0, 1.0] for t in texts], dtype=np.float32)
+
+    def embed_one(self, text):
+        return self.embed([text])[0]
+
+
+def test_every_reranked_passage_has_a_sentence_embedded():
+    from kb.extractive import answer
+
+    q = "How are the notes printed in the course handbook?"
+    top = _Hit(1, "Printing is done verbatim by the print server.", dense=0.7)
+    # five passages whose sentences repeat the question's words but do not answer: they would fill
+    # every embedded slot if the slots went to the sentences with the most words in common
+    others = [_Hit(i, " ".join(f"The course handbook notes are printed with care in part {i}.{j}." for j in range(3)), dense=0.6)
+              for i in range(2, 7)]
+    a = answer(q, q, [top] + others, _MarkerEmbedder(), lambda key, page: None)
+    assert a.found and "**Printing is done verbatim by the print server.**" in a.text
