@@ -93,6 +93,7 @@ _UNITS = re.compile(r"\b\d[\d,.]*\s*(%|percent|ms|milliseconds?|seconds?|minutes
                     r"elements|times|pages|nines)\b|\$\d|\b(at most|up to|limited to|no more than|at least|per)\b",
                     re.I)
 _ENUMERATION = re.compile(r"[\w)\"']+,\s+[\w\"'(]+.{0,80}?\b(or|and)\b|\n\s*[-\u2022*]", re.S)
+_VALUE = re.compile(r"\d|\b(true|false|null|na|nan|inf|yes|no|none|empty)\b|[\"'‘’“”]", re.I)
 _DEFINITION = r"\b(is|are|means|refers to|represents|denotes|describes|specifies|contains|holds|provides|lets|allows)\b"
 
 
@@ -104,9 +105,13 @@ def question_type(question: str) -> str:
     """how_many | how_much | when | why | which | how_to | what_is | yes_no | other. A leading clause
     ("When you attach() a data frame, where ...?") is not the question."""
     q = _LEAD_CLAUSE.sub("", question.strip())
-    for name, pattern in _TYPES:
-        if pattern.search(q):
-            return name
+    # the asking part may follow a statement or a setting: "my C loop runs for minutes - how can I ...",
+    # "on windows which make target ..."
+    asking = re.search(r"(?:\s[-\u2013\u2014:]\s|[,;]\s|^(?:\S+\s){1,3}?)(?=(?:how|which|what|why|when)\b)", q, re.I)
+    for text in (q, q[asking.end():] if asking else None):
+        for name, pattern in _TYPES:
+            if text and pattern.search(text):
+                return name
     return "other"
 
 
@@ -219,7 +224,9 @@ def _clause_kind(question: str, sentence: str) -> bool | None:
         return bool(_ENV_TOKEN.search(sentence))
     if kind == "which" and _ASKS_CODE.search(question):
         return bool(_CODE_TOKEN.search(sentence))
-    if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?\w+s\b", question, re.I):
+    if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?values?\b", question, re.I):
+        return bool(_VALUE.search(sentence) or _CODE_TOKEN.search(sentence))
+    if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?(?!(is|was|has|does|this)\b)\w+s\b", question, re.I):
         return bool(_ENUMERATION.search(sentence))
     if kind == "when":
         return bool(_WHEN_ANSWER.search(sentence))
@@ -304,6 +311,9 @@ _NOT_TITLE = re.compile(_CODE_CHARS.pattern + r"|^\W*[a-z]")  # code, or a line 
 MERGE_CHARS = 400  # a sentence and the short lines that continue it (a command, a list of options) up to this
 
 
+_LEADS_ON = frozenset("like following using via including includes namely e.g i.e called named".split())
+
+
 def _title(s: str) -> bool:
     """A line that heads what follows ("2.10 Platform-specific documentation"), not a line of code
     ("make check-all", "-o, --output=FILE output file") nor a sentence broken at a line end
@@ -312,7 +322,7 @@ def _title(s: str) -> bool:
         return False
     words = s.split()
     last = re.sub(r"\W+$", "", words[-1]).lower()
-    return not ((len(words) > 1 and last in STOPWORDS) or (len(words) >= 3 and _NOT_A_HEADING.match(s)))
+    return not ((len(words) > 1 and (last in STOPWORDS or last in _LEADS_ON)) or (len(words) >= 3 and _NOT_A_HEADING.match(s)))
 
 
 def _open(s: _Sentence) -> bool:
@@ -368,7 +378,10 @@ def _section_of(hit: Any) -> str:
 
 
 def _key(w: str) -> str:
-    """A word's matching key: stemmed, then cut so "name"/"named"/"names" and "compile"/"compiled" meet."""
+    """A word's matching key: stemmed, then cut so "name"/"named"/"names" and "compile"/"compiled" meet;
+    a name with an underscore (``_R_CHECK_TIMINGS_``, ``asn1_read_value``) only meets itself."""
+    if "_" in w.strip("_") or w.startswith("_"):
+        return w
     w = _stem(w)
     return w[:4] if len(w) <= 5 else w[:5]
 

@@ -319,6 +319,17 @@ def test_a_leading_clause_is_not_the_question():
     assert question_type("When you attach() a data frame, where on the search path does it go?") != "when"
     assert question_type("If I build R from source, how many packages are installed?") == "how_many"
     assert question_type("When was the first release?") == "when"
+    assert question_type("my C loop runs for minutes - how can I let the user interrupt it?") == "how_to"
+    assert question_type("on windows which make target runs the checks?") == "which"
+
+
+def test_names_with_underscores_match_only_themselves_and_a_value_is_asked_for():
+    from kb.extractive import _has_answer_kind, _key
+
+    assert _key("_r_check_timings_") != _key("_r_check_vc_dirs_") and _key("names") == _key("named")
+    q = "what value is _R_CHECK_TIMINGS_ set to in the submission checks"
+    assert _has_answer_kind(q, "_R_CHECK_TIMINGS_=10")
+    assert not _has_answer_kind(q, "Several environment variables can be used to set timeouts for the checks.")
 
 
 class _MarkerEmbedder:
