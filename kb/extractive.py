@@ -502,8 +502,12 @@ def compounds(question: str) -> list[str]:
 
 
 def _holds(term: str, found: set[str], text: str) -> bool:
-    if "-" in term or "." in term:
-        return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text.lower()) is not None
+    if "-" in term or "." in term:  # a compound, in any inflection of its last part ("cross-building")
+        head, last = re.split(r"(?<=[-.])(?=[a-z0-9]+$)", term, maxsplit=1) if re.search(r"[-.][a-z0-9]+$", term) \
+            else (term, "")
+        stem = _stem(last) if last.isalpha() else last
+        return re.search(rf"(?<![\w-]){re.escape(head + stem)}{'[a-z]{0,4}' if stem.isalpha() else ''}(?![\w-])",
+                         text.lower()) is not None
     return _prefix(term) in found
 
 

@@ -173,6 +173,9 @@ def test_abstains_when_a_rare_or_unseen_term_of_the_question_is_missing():
     # "k-means" is one term, in no PDF: the passage about "means" and "clustering" does not answer
     assert not has_evidence("How do I do k-means clustering in R?", hits, _doc_freq({"clustering": 4, "k-means": 0}))
     assert has_evidence("How is clustering described?", hits, _doc_freq({"clustering": 4}))
+    # a compound is found in any inflection of its last part
+    hits = [_Hit(1, "Cross-building is not possible: R must be built on the platform it will run on.")]
+    assert has_evidence("is it possible to cross-build R for another platform?", hits, _doc_freq({"cross-build": 2}))
     hits = [_Hit(1, "Run the current line of the script from the keyboard with the source command.")]
     rare = _doc_freq({"rstudio": 1, "shortcut": 20, "keyboard": 30})
     assert not has_evidence("What's the RStudio keyboard shortcut to run the current line?", hits, rare)
