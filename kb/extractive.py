@@ -32,7 +32,7 @@ MIN_COVERAGE = 0.26  # share of the question's key terms (weighted by rarity) fo
 UNSEEN_COVERAGE = 0.8  # the question names a rare term the best passages lack: they must hold at least this share
 UNSEEN_WORD_COVERAGE = 0.48  # ... when every such term is an everyday word ("moment", "bigger"), not a name
 RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
-EMBED_SENTENCES = 10  # sentences embedded for the rerank (the most promising by words and answer kind)
+EMBED_SENTENCES = 10  # sentences embedded for the rerank: the most promising of each passage, then of all
 RERANK = 6  # passages reranked with sentence embeddings
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
 BEFORE_CHARS = 150  # of which before the marked sentence
@@ -88,7 +88,7 @@ _WHEN_ANSWER = re.compile(r"\b(1[89]\d\d|20\d\d|version|release|before|after|whe
 _WHY_ANSWER = re.compile(r"\b(because|since|so that|in order to|to avoid|to allow|to make|reason|otherwise|"
                          r"allows?|prevents?|ensures?|needed|necessary)\b", re.I)
 _HOW_ANSWER = re.compile(r"\b(use|using|run|call|type|set|with|by|via|command|function|option)\b|[<(]|\$ |^\s*>", re.I)
-_UNITS = re.compile(r"\b\d[\d,.]*\s*(%|percent|ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
+_UNITS = re.compile(r"\b\d[\d,.]*\s*(%|percent|ms|milliseconds?|us|microseconds?|ns|nanoseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
                     r"KB|MB|GB|TB|Kb|Mb|kilobytes?|megabytes?|gigabytes?|characters|bytes|bits|tokens|lines|"
                     r"elements|times|pages|nines)\b|\$\d|\b(at most|up to|limited to|no more than|at least|per)\b",
                     re.I)
@@ -183,7 +183,7 @@ _PRICE_Q = re.compile(r"\b(cost|costs|price|prices|pricing|priced|charged?|bille
 _PRICE_A = re.compile(r"\b(per|price|priced|charges?|charged|billed|cost|costs|free tier|\$\d)|\b(pay|pays|paid)\b",
                       re.I)
 _DURATION_Q = re.compile(r"\bhow long\b|\bhow much time\b|\btimeouts?\b|\bduration\b", re.I)
-_DURATION_A = re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|"
+_DURATION_A = re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|us|\u00b5s|microseconds?|ns|nanoseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|"
                          r"\b(one|two|three|four|five|six|seven|eight|nine|ten|fifteen|thirty) "
                          r"(seconds?|minutes?|hours?|days?|weeks?)\b", re.I)
 
@@ -204,7 +204,12 @@ def _has_answer_kind(question: str, sentence: str) -> bool | None:
     return next((k for k in reversed(kinds) if k is not None), None)
 
 
+_RETURN_Q = re.compile(r"\bwhat (does|do|will|would|did|is)\b.{0,80}\b(returns?|returned|give back|evaluates? to)\b", re.I)
+
+
 def _clause_kind(question: str, sentence: str) -> bool | None:
+    if _RETURN_Q.search(question):  # what a function returns: a value, a constant, a code name
+        return bool(re.search(r"(?<![\w-])-?\d", sentence) or _VALUE.search(sentence) or _CODE_TOKEN.search(sentence))
     if _ASKS_VERSION.search(question):
         return bool(_VERSION.search(sentence))
     if _PRICE_Q.search(question):
@@ -366,7 +371,7 @@ COVER_WEIGHT = 0.25
 
 
 NEXT_CONTEXT = 100  # characters of the next sentence embedded with a sentence (it often completes the answer)
-EMBED_CHARS = 400  # of section heading, sentence and that continuation
+EMBED_CHARS = 300  # of section heading, sentence and that continuation
 LONG_CHARS = 300
 LONG_PENALTY = 0.3
 KIND_PENALTY = 0.15  # the sentence lacks the kind of answer asked for (no number for "how many")

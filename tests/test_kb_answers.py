@@ -332,6 +332,10 @@ def test_names_with_underscores_match_only_themselves_and_a_value_is_asked_for()
     assert _key("_r_check_timings_") != _key("_r_check_vc_dirs_") and _key("names") == _key("named")
     q = "what value is _R_CHECK_TIMINGS_ set to in the submission checks"
     assert _has_answer_kind(q, "_R_CHECK_TIMINGS_=10")
+    q = "what does asn1_get_length_der return when the length is indefinite"
+    assert _has_answer_kind(q, "Returns: the decoded length, or -1 on indefinite length.")
+    assert not _has_answer_kind(q, "Extract a length field from the encoded data.")
+    assert _has_answer_kind("how long did foo(pi) take?", "Running foo(pi) took around 22 microseconds.")
     assert not _has_answer_kind(q, "Several environment variables can be used to set timeouts for the checks.")
 
 
