@@ -639,6 +639,10 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
         cont = nxt[0]
         cont_s = _split(cont.text)
         new = [x for x in cont_s if x.text not in seen]
+        # the boundary sentence both chunks share may open a longer sentence here ("For example:" and
+        # the code after it): that start was shown already
+        shared = next((t for t in seen if new and new[0] is cont_s[0] and len(t) < len(new[0].text)
+                       and new[0].text.startswith(t)), None)
         seen |= {x.text for x in cont_s}
         chunk = cont
         if not new:
@@ -646,6 +650,9 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
         if new[0].heading and body.rstrip().endswith((".", "!", "?")):
             break
         first = stop = new[0].start
+        if shared:
+            first = new[0].start + len(shared)
+            first += len(cont.text[first:]) - len(cont.text[first:].lstrip())
         ends = body.rstrip().endswith((".", "!", "?"))
         for x in new:
             if x.heading and (ends or stop > first):

@@ -364,3 +364,13 @@ def test_every_reranked_passage_has_a_sentence_embedded():
               for i in range(2, 7)]
     a = answer(q, q, [top] + others, _MarkerEmbedder(), lambda key, page: None)
     assert a.found and "**Printing is done verbatim by the print server.**" in a.text
+
+
+def test_a_boundary_sentence_that_opens_code_on_the_next_page_is_shown_once():
+    from kb.extractive import _Passage, _split, _window
+
+    c1 = _Hit(1, "Subsetting drops most attributes. Coercion drops all attributes. For example:", page=14)
+    c2 = _Hit(2, "For example: > x <- structure(1:8, names=letters[1:8])\n> x[]\na b c d e f g h", page=15)
+    p = _Passage(c1, _split(c1.text))
+    body, _, last, _ = _window(p, [1], lambda cid: {1: [c2], 2: []}[cid])
+    assert body.count("For example:") == 1 and "> x <- structure(1:8" in body and last is c2
