@@ -32,7 +32,7 @@ MIN_COVERAGE = 0.26  # share of the question's key terms (weighted by rarity) fo
 UNSEEN_COVERAGE = 0.8  # the question names a rare term the best passages lack: they must hold at least this share
 UNSEEN_WORD_COVERAGE = 0.48  # ... when every such term is an everyday word ("moment", "bigger"), not a name
 RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
-EMBED_SENTENCES = 8  # sentences embedded for the rerank (the most promising by words and answer kind)
+EMBED_SENTENCES = 10  # sentences embedded for the rerank: the most promising of each passage, then of all
 RERANK = 6  # passages reranked with sentence embeddings
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
 BEFORE_CHARS = 150  # of which before the marked sentence
@@ -88,20 +88,30 @@ _WHEN_ANSWER = re.compile(r"\b(1[89]\d\d|20\d\d|version|release|before|after|whe
 _WHY_ANSWER = re.compile(r"\b(because|since|so that|in order to|to avoid|to allow|to make|reason|otherwise|"
                          r"allows?|prevents?|ensures?|needed|necessary)\b", re.I)
 _HOW_ANSWER = re.compile(r"\b(use|using|run|call|type|set|with|by|via|command|function|option)\b|[<(]|\$ |^\s*>", re.I)
-_UNITS = re.compile(r"\b\d[\d,.]*\s*(%|percent|ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
+_UNITS = re.compile(r"\b\d[\d,.]*\s*(%|percent|ms|milliseconds?|us|microseconds?|ns|nanoseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
                     r"KB|MB|GB|TB|Kb|Mb|kilobytes?|megabytes?|gigabytes?|characters|bytes|bits|tokens|lines|"
                     r"elements|times|pages|nines)\b|\$\d|\b(at most|up to|limited to|no more than|at least|per)\b",
                     re.I)
 _ENUMERATION = re.compile(r"[\w)\"']+,\s+[\w\"'(]+.{0,80}?\b(or|and)\b|\n\s*[-\u2022*]", re.S)
+_VALUE = re.compile(r"\d|\b(true|false|null|na|nan|inf|yes|no|none|empty)\b|[\"'‘’“”]", re.I)
 _DEFINITION = r"\b(is|are|means|refers to|represents|denotes|describes|specifies|contains|holds|provides|lets|allows)\b"
 
 
+_LEAD_CLAUSE = re.compile(r"^\W*(when|if|after|before|once|while|since|in|on|for|with|under)\b[^,?]{0,80},\s*"
+                          r"(?=(how|what|which|where|who|why|when|is|are|can|does|do|should|will)\b)", re.I)
+
+
 def question_type(question: str) -> str:
-    """how_many | how_much | when | why | which | how_to | what_is | yes_no | other."""
-    q = question.strip()
-    for name, pattern in _TYPES:
-        if pattern.search(q):
-            return name
+    """how_many | how_much | when | why | which | how_to | what_is | yes_no | other. A leading clause
+    ("When you attach() a data frame, where ...?") is not the question."""
+    q = _LEAD_CLAUSE.sub("", question.strip())
+    # the asking part may follow a statement or a setting: "my C loop runs for minutes - how can I ...",
+    # "on windows which make target ..."
+    asking = re.search(r"(?:\s[-\u2013\u2014:]\s|[,;]\s|^(?:\S+\s){1,3}?)(?=(?:how|which|what|why|when)\b)", q, re.I)
+    for text in (q, q[asking.end():] if asking else None):
+        for name, pattern in _TYPES:
+            if text and pattern.search(text):
+                return name
     return "other"
 
 
@@ -173,7 +183,7 @@ _PRICE_Q = re.compile(r"\b(cost|costs|price|prices|pricing|priced|charged?|bille
 _PRICE_A = re.compile(r"\b(per|price|priced|charges?|charged|billed|cost|costs|free tier|\$\d)|\b(pay|pays|paid)\b",
                       re.I)
 _DURATION_Q = re.compile(r"\bhow long\b|\bhow much time\b|\btimeouts?\b|\bduration\b", re.I)
-_DURATION_A = re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|"
+_DURATION_A = re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|us|\u00b5s|microseconds?|ns|nanoseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|"
                          r"\b(one|two|three|four|five|six|seven|eight|nine|ten|fifteen|thirty) "
                          r"(seconds?|minutes?|hours?|days?|weeks?)\b", re.I)
 
@@ -194,7 +204,12 @@ def _has_answer_kind(question: str, sentence: str) -> bool | None:
     return next((k for k in reversed(kinds) if k is not None), None)
 
 
+_RETURN_Q = re.compile(r"\bwhat (does|do|will|would|did|is)\b.{0,80}\b(returns?|returned|give back|evaluates? to)\b", re.I)
+
+
 def _clause_kind(question: str, sentence: str) -> bool | None:
+    if _RETURN_Q.search(question):  # what a function returns: a value, a constant, a code name
+        return bool(re.search(r"(?<![\w-])-?\d", sentence) or _VALUE.search(sentence) or _CODE_TOKEN.search(sentence))
     if _ASKS_VERSION.search(question):
         return bool(_VERSION.search(sentence))
     if _PRICE_Q.search(question):
@@ -214,7 +229,9 @@ def _clause_kind(question: str, sentence: str) -> bool | None:
         return bool(_ENV_TOKEN.search(sentence))
     if kind == "which" and _ASKS_CODE.search(question):
         return bool(_CODE_TOKEN.search(sentence))
-    if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?\w+s\b", question, re.I):
+    if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?values?\b", question, re.I):
+        return bool(_VALUE.search(sentence) or _CODE_TOKEN.search(sentence))
+    if kind == "which" and re.search(r"\b(which|what)\s+(\w+\s+)?(?!(is|was|has|does|this)\b)\w+s\b", question, re.I):
         return bool(_ENUMERATION.search(sentence))
     if kind == "when":
         return bool(_WHEN_ANSWER.search(sentence))
@@ -240,6 +257,9 @@ def definition_bonus(question: str, sentence: str) -> float:
     return DEFINITION_BONUS if re.search(pattern, sentence.lower()) else 0.0
 
 
+ECHO_SHARE = 0.6  # an echo holds at least this share of the question's words
+
+
 def _echoes(question: str, sentence: str) -> bool:
     """The sentence restates the question (an FAQ heading, a question in the text) and adds no
     number or name of its own."""
@@ -249,7 +269,10 @@ def _echoes(question: str, sentence: str) -> bool:
     q = set(content_words(question))
     w = set(content_words(s))
     new_values = set(re.findall(r"\d[\d.]*", s)) - set(re.findall(r"\d[\d.]*", question))
-    return bool(w) and len(w - q) <= 1 and len(w) <= len(q) + 1 and not new_values
+    # a short statement that shares a few of the question's words ("Coercion drops all attributes."
+    # for "does coercion keep attributes like names?") answers it; an echo repeats most of them
+    return (bool(w) and len(w - q) <= 1 and len(w) <= len(q) + 1 and not new_values
+            and len(w & q) >= ECHO_SHARE * len(q))
 
 
 # --- passages ------------------------------------------------------------------------------------
@@ -288,8 +311,40 @@ def is_title_like(s: str) -> bool:
     return _heading(s)
 
 
+_CODE_CHARS = re.compile(r"[<>=(){}\[\]$;_#@|\\`]|<-|^\s*[-.~/*+]")
+_NOT_TITLE = re.compile(_CODE_CHARS.pattern + r"|^\W*[a-z]")  # code, or a line that continues a sentence
+MERGE_CHARS = 400  # a sentence and the short lines that continue it (a command, a list of options) up to this
+
+
+_LEADS_ON = frozenset("like following using via including includes namely e.g i.e called named".split())
+
+
+def _title(s: str) -> bool:
+    """A line that heads what follows ("2.10 Platform-specific documentation"), not a line of code
+    ("make check-all", "-o, --output=FILE output file") nor a sentence broken at a line end
+    ("Other levels of checking are")."""
+    if not _heading(s) or _NOT_TITLE.search(s):
+        return False
+    words = s.split()
+    last = re.sub(r"\W+$", "", words[-1]).lower()
+    return not ((len(words) > 1 and (last in STOPWORDS or last in _LEADS_ON)) or (len(words) >= 3 and _NOT_A_HEADING.match(s)))
+
+
+def _open(s: _Sentence) -> bool:
+    """The sentence is unfinished at its line end: no closing punctuation, and what follows its last
+    full stop is not a title run into it ("... a valid element. asn1 read node value")."""
+    text = s.text.rstrip()
+    if s.heading or text.endswith((".", "!", "?")):
+        return False
+    tail = re.split(r"[.!?]\s+", text)[-1]
+    return tail == text or len(tail.split()) > 6 or _CODE_CHARS.search(tail.strip()) is not None
+
+
 def _split(text: str) -> list[_Sentence]:
-    out = []
+    """The passage's sentences; a short line that is no title (a command, an option, the rest of a
+    sentence broken at a line end) stays with the sentence it continues, so "Other levels of checking
+    are / make check-devel / for a more thorough check" is one sentence."""
+    out: list[_Sentence] = []
     pos = 0
     for s in sentences(text):
         i = text.find(s, pos)
@@ -297,8 +352,14 @@ def _split(text: str) -> list[_Sentence]:
             i = text.find(s[:20], pos)
             if i < 0:
                 continue
-        out.append(_Sentence(s, i, i + len(s), _heading(s)))
-        pos = i + len(s)
+        end = i + len(s)
+        pos = end
+        prev = out[-1] if out else None
+        continues = (is_heading(s) and not _title(s)) or re.match(r"\W*[a-z]", s) is not None
+        if prev is not None and _open(prev) and end - prev.start <= MERGE_CHARS and continues:
+            out[-1] = _Sentence(text[prev.start:end], prev.start, end, False)
+            continue
+        out.append(_Sentence(s, i, end, _title(s)))
     return out
 
 
@@ -310,7 +371,7 @@ COVER_WEIGHT = 0.25
 
 
 NEXT_CONTEXT = 100  # characters of the next sentence embedded with a sentence (it often completes the answer)
-EMBED_CHARS = 400  # of section heading, sentence and that continuation
+EMBED_CHARS = 300  # of section heading, sentence and that continuation
 LONG_CHARS = 300
 LONG_PENALTY = 0.3
 KIND_PENALTY = 0.15  # the sentence lacks the kind of answer asked for (no number for "how many")
@@ -322,7 +383,10 @@ def _section_of(hit: Any) -> str:
 
 
 def _key(w: str) -> str:
-    """A word's matching key: stemmed, then cut so "name"/"named"/"names" and "compile"/"compiled" meet."""
+    """A word's matching key: stemmed, then cut so "name"/"named"/"names" and "compile"/"compiled" meet;
+    a name with an underscore (``_R_CHECK_TIMINGS_``, ``asn1_read_value``) only meets itself."""
+    if "_" in w.strip("_") or w.startswith("_"):
+        return w
     w = _stem(w)
     return w[:4] if len(w) <= 5 else w[:5]
 
@@ -372,7 +436,9 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     # only the most promising sentences are embedded (each with its section heading): the rest keep
     # their passage's cosine as an estimate
     cheap.sort(reverse=True)
-    chosen = [(pi, j) for _, pi, j in cheap[:EMBED_SENTENCES]]
+    # every passage keeps a chance: its most promising sentence is embedded, then the best of the rest
+    chosen = list(dict.fromkeys(next((pi, j) for _, pi, j in cheap if pi == i) for i in {pi for _, pi, _ in cheap}))
+    chosen += [(pi, j) for _, pi, j in cheap if (pi, j) not in chosen][:max(EMBED_SENTENCES - len(chosen), 0)]
     vecs = embedder.embed([contexts[c][:EMBED_CHARS] for c in chosen])
     qv = embedder.embed_one(query) if query_vec is None else query_vec
     if query != question:  # a follow-up: what is new in the question matters most
@@ -441,8 +507,12 @@ def compounds(question: str) -> list[str]:
 
 
 def _holds(term: str, found: set[str], text: str) -> bool:
-    if "-" in term or "." in term:
-        return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text.lower()) is not None
+    if "-" in term or "." in term:  # a compound, in any inflection of its last part ("cross-building")
+        head, last = re.split(r"(?<=[-.])(?=[a-z0-9]+$)", term, maxsplit=1) if re.search(r"[-.][a-z0-9]+$", term) \
+            else (term, "")
+        stem = _stem(last) if last.isalpha() else last
+        return re.search(rf"(?<![\w-]){re.escape(head + stem)}{'[a-z]{0,4}' if stem.isalpha() else ''}(?![\w-])",
+                         text.lower()) is not None
     return _prefix(term) in found
 
 
@@ -569,6 +639,10 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
         cont = nxt[0]
         cont_s = _split(cont.text)
         new = [x for x in cont_s if x.text not in seen]
+        # the boundary sentence both chunks share may open a longer sentence here ("For example:" and
+        # the code after it): that start was shown already
+        shared = next((t for t in seen if new and new[0] is cont_s[0] and len(t) < len(new[0].text)
+                       and new[0].text.startswith(t)), None)
         seen |= {x.text for x in cont_s}
         chunk = cont
         if not new:
@@ -576,6 +650,9 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
         if new[0].heading and body.rstrip().endswith((".", "!", "?")):
             break
         first = stop = new[0].start
+        if shared:
+            first = new[0].start + len(shared)
+            first += len(cont.text[first:]) - len(cont.text[first:].lstrip())
         ends = body.rstrip().endswith((".", "!", "?"))
         for x in new:
             if x.heading and (ends or stop > first):

@@ -173,6 +173,9 @@ def test_abstains_when_a_rare_or_unseen_term_of_the_question_is_missing():
     # "k-means" is one term, in no PDF: the passage about "means" and "clustering" does not answer
     assert not has_evidence("How do I do k-means clustering in R?", hits, _doc_freq({"clustering": 4, "k-means": 0}))
     assert has_evidence("How is clustering described?", hits, _doc_freq({"clustering": 4}))
+    # a compound is found in any inflection of its last part
+    hits = [_Hit(1, "Cross-building is not possible: R must be built on the platform it will run on.")]
+    assert has_evidence("is it possible to cross-build R for another platform?", hits, _doc_freq({"cross-build": 2}))
     hits = [_Hit(1, "Run the current line of the script from the keyboard with the source command.")]
     rare = _doc_freq({"rstudio": 1, "shortcut": 20, "keyboard": 30})
     assert not has_evidence("What's the RStudio keyboard shortcut to run the current line?", hits, rare)
@@ -283,3 +286,91 @@ def test_the_embedder_tells_everyday_words_from_names():
     e = get_embedder()
     assert e.is_word("moment") and e.is_word("Bigger")
     assert not e.is_word("numpy") and not e.is_word("roxygen2") and not e.is_word("wich")
+
+
+def test_a_short_statement_sharing_a_few_of_the_question_words_answers_it():
+    from kb.extractive import _echoes
+
+    assert not _echoes("does coercion keep attributes like names on an object?", "Coercion drops all attributes.")
+    assert _echoes("does coercion drop attributes?", "Coercion drops attributes")
+
+
+def test_lines_of_code_stay_with_the_sentence_they_continue():
+    from kb.extractive import _split
+
+    text = ("3.2 Checking the build\nYou can test a build by running\nmake check\nOther levels of checking are\n"
+            "make check-devel\nfor a more thorough check of the R functionality, and\nmake check-all\n"
+            "for both check-devel and check-recommended. If a test fails, look at the file.")
+    s = _split(text)
+    assert s[0].heading and s[0].text == "3.2 Checking the build"
+    assert not s[1].heading and s[1].text.startswith("You can test") and s[1].text.endswith("check-recommended.")
+    assert s[2].text == "If a test fails, look at the file."
+    text = ("Usage: asn1Parser [OPTION] FILE\nMandatory arguments are mandatory for short options too. "
+            "-c, --check checks the syntax only\n-o, --output=FILE output file\n3.2 Invoking asn1Coding\nIt codes.")
+    s = _split(text)
+    assert "-c, --check checks the syntax only\n-o, --output=FILE output file" in s[1].text
+    assert not any(x.heading for x in s[:2]) and s[2].heading and s[2].text == "3.2 Invoking asn1Coding"
+    # a title run into the end of a sentence closes it: the next function's signature is not part of it
+    text = ("Returns: ASN1_SUCCESS if name is not a valid element. asn1 read node value\n"
+            "[Function]int asn1_read_node_value (asn1 node const node)")
+    assert [x.text for x in _split(text)][-1].startswith("[Function]")
+
+
+def test_a_leading_clause_is_not_the_question():
+    from kb.extractive import question_type
+
+    assert question_type("When you attach() a data frame, where on the search path does it go?") != "when"
+    assert question_type("If I build R from source, how many packages are installed?") == "how_many"
+    assert question_type("When was the first release?") == "when"
+    assert question_type("my C loop runs for minutes - how can I let the user interrupt it?") == "how_to"
+    assert question_type("on windows which make target runs the checks?") == "which"
+
+
+def test_names_with_underscores_match_only_themselves_and_a_value_is_asked_for():
+    from kb.extractive import _has_answer_kind, _key
+
+    assert _key("_r_check_timings_") != _key("_r_check_vc_dirs_") and _key("names") == _key("named")
+    q = "what value is _R_CHECK_TIMINGS_ set to in the submission checks"
+    assert _has_answer_kind(q, "_R_CHECK_TIMINGS_=10")
+    q = "what does asn1_get_length_der return when the length is indefinite"
+    assert _has_answer_kind(q, "Returns: the decoded length, or -1 on indefinite length.")
+    assert not _has_answer_kind(q, "Extract a length field from the encoded data.")
+    assert _has_answer_kind("how long did foo(pi) take?", "Running foo(pi) took around 22 microseconds.")
+    assert not _has_answer_kind(q, "Several environment variables can be used to set timeouts for the checks.")
+
+
+class _MarkerEmbedder:
+    """Sentences holding the marker word point where the question points; every other sentence elsewhere."""
+
+    dim = 2
+
+    def embed(self, texts):
+        import numpy as np
+
+        return np.array([[1.0, 0.0] if "verbatim" in t or "?" in t else [0.0, 1.0] for t in texts], dtype=np.float32)
+
+    def embed_one(self, text):
+        return self.embed([text])[0]
+
+
+def test_every_reranked_passage_has_a_sentence_embedded():
+    from kb.extractive import answer
+
+    q = "How are the notes printed in the course handbook?"
+    top = _Hit(1, "Printing is done verbatim by the print server.", dense=0.7)
+    # five passages whose sentences repeat the question's words but do not answer: they would fill
+    # every embedded slot if the slots went to the sentences with the most words in common
+    others = [_Hit(i, " ".join(f"The course handbook notes are printed with care in part {i}.{j}." for j in range(3)), dense=0.6)
+              for i in range(2, 7)]
+    a = answer(q, q, [top] + others, _MarkerEmbedder(), lambda key, page: None)
+    assert a.found and "**Printing is done verbatim by the print server.**" in a.text
+
+
+def test_a_boundary_sentence_that_opens_code_on_the_next_page_is_shown_once():
+    from kb.extractive import _Passage, _split, _window
+
+    c1 = _Hit(1, "Subsetting drops most attributes. Coercion drops all attributes. For example:", page=14)
+    c2 = _Hit(2, "For example: > x <- structure(1:8, names=letters[1:8])\n> x[]\na b c d e f g h", page=15)
+    p = _Passage(c1, _split(c1.text))
+    body, _, last, _ = _window(p, [1], lambda cid: {1: [c2], 2: []}[cid])
+    assert body.count("For example:") == 1 and "> x <- structure(1:8" in body and last is c2
