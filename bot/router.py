@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from bot.conversation import Conversation
+from bot.courses import course_of
 from bot.errors import CoursebotError, reply_for_error
 from bot.files import unsupported
+from bot.roles import owner_of
 from bot.services import Services
 from bot.specs import OVERVIEW_QUESTION, Intent, IntentContext, Slots, fallback_name
 from bot.turn import Reply, Turn
@@ -154,7 +156,9 @@ class Router:
         if pending and _CANCEL.match(turn.text or ""):
             conversation.pending = None
             raise CoursebotError("OK, cancelled. What would you like to do next?", code="cancelled")
-        result = self.services.nlu.parse(turn.text or "", [a.kind for a in turn.attachments])
+        # the KB evidence reads what this conversation may read: its course and the student's own uploads
+        result = self.services.nlu.parse(turn.text or "", [a.kind for a in turn.attachments],
+                                         course=course_of(turn, conversation), owner=owner_of(turn.conversation))
         if pending:
             answered = self._answer_to_prompt(turn, pending, result)
             if answered is not None:

@@ -198,7 +198,7 @@ def test_unsure_question_uses_the_knowledge_base_as_evidence(nlu):
         return KB_EVIDENCE_SCORE + 0.2
 
     r = nlu.parse(text, evidence=strong)
-    if plain.confidence < nlu.threshold and plain.intent != "AskCoursePdfs":
+    if plain.confidence < nlu.evidence_below and plain.intent != "AskCoursePdfs":
         assert r.intent == "AskCoursePdfs" and r.rule == "kb-evidence" and calls and r.evidence_ms is not None
     else:  # sure already: the KB is not consulted
         assert not calls and r.intent == plain.intent
