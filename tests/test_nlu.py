@@ -211,3 +211,40 @@ def test_specs_have_enough_varied_samples():
     for spec in specs():
         assert len(set(spec.samples)) >= 25, spec.name
         assert len(spec.samples) == len(set(spec.samples)), f"duplicate samples in {spec.name}"
+
+
+def test_kb_evidence_reads_the_conversations_own_uploads(home):
+    """A student's private PDF is evidence only for that student's conversation: the router passes the
+    conversation's owner, and the NLU's KB evidence searches the course plus that owner's uploads."""
+    from bot.router import Router
+    from bot.roles import owner_of
+    from bot.services import Services
+    from bot.settings import load
+    from kb.sample import render
+
+    services = Services(load(home=home, backend="local"))
+    owner = owner_of("web:zebra-fan")
+    notes = "# My study notes\n\n## Zebras\nThe plains zebra lives in herds on the grasslands of East Africa. " \
+            "Its stripes confuse biting flies.\n"
+    assert services.kb.ingest_bytes("mine.pdf", render(notes), owner=owner).status == "added"
+    question = "why do plains zebras have stripes"
+    mine = services.kb.relevance(question, owner=owner)
+    assert mine is not None and mine > 0.3
+    assert services.kb.relevance(question) is None  # nobody else's scope holds it
+    assert services.kb.relevance(question, owner=owner_of("web:someone-else")) is None
+    from bot.nlu import _kb_evidence
+
+    assert _kb_evidence(services)(question, owner=owner) == mine
+    real, seen = services.nlu, []
+
+    class Recording:
+        def parse(self, text, kinds=(), *, course=None, owner=None):
+            seen.append((course, owner))
+            return real.parse(text, kinds, course=course, owner=owner)
+
+    from bot.turn import Turn
+
+    recorded = Services(services.settings, overrides={"nlu": Recording(), "kb": services.kb})
+    reply = Router(recorded).handle(Turn(conversation="web:zebra-fan", channel="web", text=question))
+    assert seen and seen[-1][1] == owner
+    assert reply.intent == "AskCoursePdfs" and any(c.source == "mine.pdf (your file)" for c in reply.citations)
