@@ -124,8 +124,9 @@ def nlu_report(results: list[tuple[str, str, float]], intents: list[str]) -> dic
 # In the latest round a, b and c were all used as dev data, together with nlu_dev.jsonl: their misses
 # were read, about 900 new training messages of the same kinds were written (none copied from any
 # split; test_splits_are_disjoint keeps c apart from train and dev), and the trigram-neighbour weight
-# and the KB-evidence gate were chosen on a+b+c+dev (the gate also on the PDF-routing questions). None of the three is blind any more: a new blind
-# split, scored once by someone who has seen none of this, is the honest measure.
+# and the KB-evidence gate were chosen on a+b+c+dev (the gate also on the PDF-routing questions).
+# None of the three is blind any more: a new blind split, scored once by someone who has seen none of
+# this, is the honest measure.
 NLU_TEST_SPLITS = (("test c (blind writer; studied as dev data in the latest round)", "nlu_test_c.jsonl"),
                    ("test b (blind, studied as dev data)", "nlu_test_b.jsonl"),
                    ("test a (blind, studied as dev data)", "nlu_test_a.jsonl"))
