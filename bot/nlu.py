@@ -225,7 +225,9 @@ class CharNgramIndex:
                 df[vocab[x]] += 1
         self.vocab = vocab
         self.idf = np.log((1 + len(texts)) / (1 + df)) + 1.0
-        self.matrix = np.stack([self._vector(g) for g in grams]) if texts else np.zeros((0, len(vocab)), np.float32)
+        matrix = np.stack([self._vector(g) for g in grams]) if texts else np.zeros((0, len(vocab)), np.float32)
+        self.by_gram = np.ascontiguousarray(matrix.T)  # one row per trigram: a query reads only its own rows
+        self.size = matrix.shape[0]
 
     def _vector(self, grams: list[str]) -> np.ndarray:
         v = np.zeros(len(self.vocab), dtype=np.float32)
@@ -245,12 +247,12 @@ class CharNgramIndex:
             if i is not None:
                 counts[i] = counts.get(i, 0.0) + 1.0
         if not counts:
-            return np.zeros(self.matrix.shape[0], dtype=np.float32)
+            return np.zeros(self.size, dtype=np.float32)
         idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
         w = np.fromiter(counts.values(), dtype=np.float32, count=len(counts)) * self.idf[idx]
         unseen = sum(1 for g in grams if g not in self.vocab)  # unseen trigrams still count in the norm
         norm = float(np.sqrt((w * w).sum() + unseen * float(self.idf.max()) ** 2))
-        return (self.matrix[:, idx] @ w) / norm if norm else np.zeros(self.matrix.shape[0], np.float32)
+        return (w @ self.by_gram[idx]) / norm if norm else np.zeros(self.size, np.float32)
 
 
 @dataclass(frozen=True)
