@@ -446,6 +446,10 @@ class LocalNlu:
         self.groups = [np.flatnonzero(self.labels == i) for i in range(len(self.intents))]
         self.chars = CharNgramIndex(self.texts)
         self.vocabulary = {w.strip(",.!?:;") for t in self.texts for w in t.split()}
+        self._by_length: dict[int, list[str]] = {}
+        for w in self.vocabulary:
+            if len(w) >= 4:
+                self._by_length.setdefault(len(w), []).append(w)
         self.digest = self._digest()
         self._load_or_train(cache_dir, shipped)
 
@@ -540,7 +544,8 @@ class LocalNlu:
         """A word of the training messages, or one typo away from one (for words of 4+ letters)."""
         if word in self.vocabulary:
             return True
-        return len(word) >= 4 and any(len(v) >= 4 and edit1(word, v) for v in self.vocabulary)
+        n = len(word)
+        return n >= 4 and any(edit1(word, v) for m in (n - 1, n, n + 1) for v in self._by_length.get(m, ()))
 
     def _logits(self, features: np.ndarray) -> np.ndarray:
         return ((features - self.mean) / self.std) @ self.w + self.b
