@@ -127,9 +127,9 @@ def nlu_report(results: list[tuple[str, str, float]], intents: list[str]) -> dic
 # and the KB-evidence gate were chosen on a+b+c+dev (the gate also on the PDF-routing questions).
 # None of the three is blind any more: a new blind split, scored once by someone who has seen none of
 # this, is the honest measure.
-NLU_TEST_SPLITS = (("test c (blind writer; studied as dev data in the latest round)", "nlu_test_c.jsonl"),
-                   ("test b (blind, studied as dev data)", "nlu_test_b.jsonl"),
-                   ("test a (blind, studied as dev data)", "nlu_test_a.jsonl"))
+NLU_TEST_SPLITS = (("test c (blind writer; misses studied, no longer blind)", "nlu_test_c.jsonl"),
+                   ("test b (blind, misses studied)", "nlu_test_b.jsonl"),
+                   ("test a (blind, misses studied)", "nlu_test_a.jsonl"))
 QA_ROUTING_FILE = "qa_routing.jsonl"
 
 
