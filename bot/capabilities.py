@@ -156,9 +156,11 @@ class Embedder(Protocol):
 
 
 class Nlu(Protocol):
-    """Intent and slots of a message (bot/nlu.py); ``parse`` returns an ``NluResult``."""
+    """Intent and slots of a message (bot/nlu.py); ``parse`` returns an ``NluResult``. ``course`` and
+    ``owner`` scope the knowledge base it may consult as evidence to what the conversation may read."""
 
-    def parse(self, text: str, attachment_kinds: Sequence[str] = ()) -> Any: ...
+    def parse(self, text: str, attachment_kinds: Sequence[str] = (), *, course: str | None = None,
+              owner: str | None = None) -> Any: ...
 
 
 # --- speech and blobs ----------------------------------------------------------------------------

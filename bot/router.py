@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from bot.conversation import Conversation
-from bot.courses import DEFAULT_COURSE, course_of, is_course_name
+from bot.courses import course_of, is_course_name
 from bot.errors import CoursebotError, reply_for_error
 from bot.files import unsupported
 from bot.roles import owner_of
@@ -156,7 +156,11 @@ class Router:
         if pending and _CANCEL.match(turn.text or ""):
             conversation.pending = None
             raise CoursebotError("OK, cancelled. What would you like to do next?", code="cancelled")
-        result = self._parse(turn, conversation)
+        # the KB evidence reads what this conversation may read: its course and the student's own uploads
+        course = course_of(turn, conversation)
+        result = self.services.nlu.parse(turn.text or "", [a.kind for a in turn.attachments],
+                                         course=course if is_course_name(course) else None,
+                                         owner=owner_of(turn.conversation))
         if pending:
             answered = self._answer_to_prompt(turn, pending, result)
             if answered is not None:
@@ -171,19 +175,6 @@ class Router:
                 and previous.follow_up(turn, conversation)):
             return Understood(previous.name, max(result.confidence, 0.9), Slots())
         return Understood(result.intent, result.confidence, Slots.of(result.slots))
-
-    def _parse(self, turn: Turn, conversation: Conversation) -> Any:
-        """The local NLU, with this conversation's course and its own uploads as the KB evidence."""
-        kinds = [a.kind for a in turn.attachments]
-        chosen = course_of(turn, conversation)
-        course = chosen if is_course_name(chosen) else DEFAULT_COURSE
-        owner = owner_of(turn.conversation)
-
-        def evidence(question: str) -> float | None:
-            passages = self.services.kb.search(question, k=1, course=course, owner=owner)
-            return float(passages[0].score) if passages else None
-
-        return self.services.nlu.parse(turn.text or "", kinds, evidence=evidence)
 
     def _answer_to_prompt(self, turn: Turn, pending: dict[str, Any], result: Any) -> Understood | None:
         """The pending intent with the message as its slot's value, or None when the message is its own

@@ -297,6 +297,15 @@ class LocalKnowledgeBase:
     def search(self, query: str, k: int = 5, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> list[Passage]:
         return [h.passage() for h in self.hits(query, k, scope=Scope(course, owner))]
 
+    def relevance(self, question: str, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> float | None:
+        """The cosine of the passage nearest to ``question`` among what ``course`` (and ``owner``'s own
+        uploads) holds, or None when there is none: the NLU's evidence that a question is about the course."""
+        question = (question or "").strip()
+        if not question:
+            return None
+        top = self.index.dense(self.embedder.embed_one(question[:2000]), 1, Scope(course, owner))
+        return top[0][1] if top else None
+
     # --- ask -------------------------------------------------------------------------------------
     def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
         return extractive.condense(question, history)

@@ -198,7 +198,7 @@ def test_unsure_question_uses_the_knowledge_base_as_evidence(nlu):
         return KB_EVIDENCE_SCORE + 0.2
 
     r = nlu.parse(text, evidence=strong)
-    if plain.confidence < nlu.threshold and plain.intent != "AskCoursePdfs":
+    if plain.confidence < nlu.evidence_below and plain.intent != "AskCoursePdfs":
         assert r.intent == "AskCoursePdfs" and r.rule == "kb-evidence" and calls and r.evidence_ms is not None
     else:  # sure already: the KB is not consulted
         assert not calls and r.intent == plain.intent
@@ -234,26 +234,38 @@ def test_an_intent_that_would_have_to_ask_or_fallback_listens_to_strong_course_e
     assert not asked
 
 
-def test_the_evidence_searches_the_conversations_course_and_its_own_uploads(tmp_path):
-    """The router's evidence is the conversation's: its course and the PDFs that conversation attached
-    (a student's private upload counts for that student only)."""
-    from bot.roles import owner_of
+def test_kb_evidence_reads_the_conversations_own_uploads(home):
+    """A student's private PDF is evidence only for that student's conversation: the router passes the
+    conversation's owner, and the NLU's KB evidence searches the course plus that owner's uploads."""
     from bot.router import Router
+    from bot.roles import owner_of
     from bot.services import Services
     from bot.settings import load
+    from kb.sample import render
+
+    services = Services(load(home=home, backend="local"))
+    owner = owner_of("web:zebra-fan")
+    notes = "# My study notes\n\n## Zebras\nThe plains zebra lives in herds on the grasslands of East Africa. " \
+            "Its stripes confuse biting flies.\n"
+    assert services.kb.ingest_bytes("mine.pdf", render(notes), owner=owner).status == "added"
+    question = "why do plains zebras have stripes"
+    mine = services.kb.relevance(question, owner=owner)
+    assert mine is not None and mine > 0.3
+    assert services.kb.relevance(question) is None  # nobody else's scope holds it
+    assert services.kb.relevance(question, owner=owner_of("web:someone-else")) is None
+    from bot.nlu import _kb_evidence
+
+    assert _kb_evidence(services)(question, owner=owner) == mine
+    real, seen = services.nlu, []
+
+    class Recording:
+        def parse(self, text, kinds=(), *, course=None, owner=None):
+            seen.append((course, owner))
+            return real.parse(text, kinds, course=course, owner=owner)
+
     from bot.turn import Turn
 
-    services = Services(load(home=tmp_path, backend="local"))
-    router = Router(services)
-    searched = []
-
-    def search(query, k=5, *, course="default", owner=None):
-        searched.append((query, k, course, owner))
-        return []
-
-    services.kb.search = search
-    conversation = services.conversations.load("web:abc")
-    router._parse(Turn(conversation="web:abc", text="describe my photo please", course="stats"), conversation)
-    router._parse(Turn(conversation="web:abc", text="describe my photo please", course="../etc"), conversation)
-    assert searched == [("describe my photo please", 1, "stats", owner_of("web:abc")),
-                        ("describe my photo please", 1, "default", owner_of("web:abc"))]
+    recorded = Services(services.settings, overrides={"nlu": Recording(), "kb": services.kb})
+    reply = Router(recorded).handle(Turn(conversation="web:zebra-fan", channel="web", text=question))
+    assert seen and seen[-1][1] == owner
+    assert reply.intent == "AskCoursePdfs" and any(c.source == "mine.pdf (your file)" for c in reply.citations)
