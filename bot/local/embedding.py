@@ -102,6 +102,9 @@ class OnnxEmbedder:
         if tokenizer_path is None:
             tokenizer_path = _paths()[1]
         self.model_id = model_id or (Path(model_path).stem if not isinstance(model_path, bytes) else "onnx")
+        # the same network at two precisions: their vectors agree within ~0.002 cosine, an index may mix them
+        self.compatible_models = tuple({MODEL_ID, INT8_MODEL_ID} - {self.model_id}) \
+            if self.model_id in (MODEL_ID, INT8_MODEL_ID) else ()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or cores()
         opts.inter_op_num_threads = 1
