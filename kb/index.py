@@ -262,6 +262,26 @@ class Index:
         vecs = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), self.dim)
         return [(r[0], r[1], r[2], r[3]) for r in rows], vecs, row[1]
 
+    def stale_documents(self, models: Sequence[str]) -> list[tuple[int, str, int]]:
+        """(id, name, chunks) of the documents whose vectors were made by none of ``models``."""
+        marks = ", ".join("?" for _ in models)
+        return [tuple(r) for r in self.db.execute(
+            f"SELECT id, name, chunks FROM documents WHERE model NOT IN ({marks}) ORDER BY id", list(models)).fetchall()]
+
+    def chunk_texts(self, doc_id: int) -> list[tuple[int, str, str]]:
+        """(chunk id, context, text) of a document's chunks, in order."""
+        return [tuple(r) for r in self.db.execute(
+            "SELECT id, context, text FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,)).fetchall()]
+
+    @staticmethod
+    def set_vectors(db: sqlite3.Connection, doc_id: int, model: str, chunk_ids: Sequence[int],
+                    vectors: np.ndarray) -> None:
+        """Replace a document's vectors (re-embedded with ``model``)."""
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        db.executemany("UPDATE chunks SET vec = ? WHERE id = ? AND doc_id = ?",
+                       [(vecs[i].tobytes(), cid, doc_id) for i, cid in enumerate(chunk_ids)])
+        db.execute("UPDATE documents SET model = ? WHERE id = ?", (model, doc_id))
+
     def expired(self, now: float) -> list[tuple[str, str, str, str | None]]:
         """(course, owner, name, blob_key) of private uploads past their expiry."""
         return [tuple(r) for r in self.db.execute(

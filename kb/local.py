@@ -63,7 +63,11 @@ def pdf_files(paths: Sequence[str]) -> list[Path]:
 
 def embedding_text(chunk: Any) -> str:
     """What is embedded for a chunk: its title/section context, then its text."""
-    return f"{chunk.context}\n{chunk.text}" if chunk.context else chunk.text
+    return context_text(chunk.context, chunk.text)
+
+
+def context_text(context: str, text: str) -> str:
+    return f"{context}\n{text}" if context else text
 
 
 def outline_of(doc: Any, chunks: Sequence[Any]) -> tuple[str | None, list[tuple[int, str, int]]]:
@@ -100,6 +104,26 @@ class LocalKnowledgeBase:
         self.url_expiry = url_expiry
         self._sha_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()
+        self.reembedded = self._reembed_stale()
+
+    def _reembed_stale(self) -> int:
+        """Re-embed, from their stored text, the documents indexed with another embedding model (their vectors
+        would not compare with this model's); returns how many chunks. Models whose vectors are interchangeable
+        (the same network at another precision: ``embedder.compatible_models``) are left as they are."""
+        model = getattr(self.embedder, "model_id", "?")
+        stale = self.index.stale_documents([model, *getattr(self.embedder, "compatible_models", ())])
+        if not stale:
+            return 0
+        log.warning("re-embedding %d chunks of %d documents indexed with another embedding model",
+                    sum(n for _, _, n in stale), len(stale))
+        done = 0
+        for doc_id, _name, _ in stale:
+            rows = self.index.chunk_texts(doc_id)
+            vectors = self.embedder.embed([context_text(c, t) for _, c, t in rows])
+            with self.index.transaction() as db:
+                self.index.set_vectors(db, doc_id, model, [r[0] for r in rows], vectors)
+            done += len(rows)
+        return done
 
     # --- ingest ----------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[str], *, progress: IngestListener | None = None,

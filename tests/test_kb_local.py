@@ -466,3 +466,47 @@ def test_an_index_written_before_headings_were_stored_is_migrated_in_place(tmp_p
     assert index.document("old.pdf").title is None  # the column exists now
     assert [(h.title, h.page) for h in index.headings("old.pdf")] == [("Setup", 1), ("Usage", 2)]
     assert index.check() and [r.text for r in index.chunks([1]).values()] == ["Install it first."]
+
+
+class _OtherModel:
+    """An embedder of another model: records what it embedded; its vectors point elsewhere (reversed)."""
+
+    dim = 384
+    model_id = "some-other-model"
+
+    def __init__(self, real):
+        self.real = real
+        self.calls = 0
+
+    def embed(self, texts):
+        self.calls += 1
+        return self.real.embed(texts)[:, ::-1].copy()
+
+    def embed_one(self, text):
+        return self.embed([text])[0]
+
+
+def test_an_index_made_with_another_embedding_model_is_re_embedded_when_opened(tmp_path):
+    import numpy as np
+
+    from bot.local.embedding import get_embedder
+    from kb.local import LocalKnowledgeBase, context_text
+
+    real = get_embedder()
+    path = tmp_path / "kb.sqlite3"
+    other = LocalKnowledgeBase(path, _OtherModel(real))
+    (tmp_path / "lambda.pdf").write_bytes(render(LAMBDA_MD))
+    [added] = other.ingest([str(tmp_path / "lambda.pdf")])
+    assert added.status == "added" and other.reembedded == 0
+    kb = LocalKnowledgeBase(path, real)
+    assert kb.reembedded == added.chunks > 0
+    rows = kb.index.db.execute("SELECT context, text, vec FROM chunks ORDER BY ordinal").fetchall()
+    stored = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), 384)
+    assert np.allclose(stored, real.embed([context_text(c, t) for c, t, _ in rows]), atol=1e-5)
+    assert kb.index.db.execute("SELECT DISTINCT model FROM documents").fetchall() == [(real.model_id,)]
+    assert LocalKnowledgeBase(path, real).reembedded == 0  # once
+    assert kb.search("How long can a function run?", 1)[0].page == 1
+    # the same network at another precision is interchangeable: not re-embedded
+    kb.index.db.execute("UPDATE documents SET model = ?", ((set(real.compatible_models) or {"x"}).pop(),))
+    kb.index.db.commit()
+    assert LocalKnowledgeBase(path, real).reembedded == (0 if real.compatible_models else added.chunks)

