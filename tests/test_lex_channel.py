@@ -181,7 +181,7 @@ EXPECTED = {
     "feedback_text_fulfillment": ("Close", "Feedback", "Fulfilled", None, "no answer of mine to rate yet"),
     "feedback_speech_fulfillment": ("Close", "Feedback", "Fulfilled", None, "no answer of mine to rate yet"),
     # an empty course: nothing to quiz on (a whole quiz over Lex: tests/test_quiz_me.py)
-    "quiz_me_text_fulfillment": ("Close", "QuizMe", "Fulfilled", None, "couldn't find anything on"),
+    "quiz_me_text_fulfillment": ("Close", "QuizMe", "Fulfilled", None, "no PDFs yet, so I have nothing to quiz"),
     # a spoken answer with no quiz going on in this session
     "quiz_me_speech_fulfillment": ("Close", "QuizMe", "Fulfilled", None, "no quiz going on"),
 }

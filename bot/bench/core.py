@@ -215,7 +215,9 @@ def bench_pdf_routing(name: str | None = None, label: str = "") -> list[Row]:
     evidence_ms: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         # a chat upload is read by the worker queue; the bench waits for it, as a student would
-        services = Services(load(home=Path(tmp), backend="local", kb_chat_ingest_wait_seconds=900))
+        # (and asks faster than a student types: the per-conversation turn quota would answer "wait a minute")
+        services = Services(load(home=Path(tmp), backend="local", kb_chat_ingest_wait_seconds=900,
+                                 turns_per_minute=100_000))
         router = Router(services)
         course = next((i.spec.name for i in router.intents.values() if i.spec.remembers_question), None)
         for pdf, questions in by_pdf.items():
