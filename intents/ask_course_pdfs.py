@@ -77,7 +77,8 @@ SPEC = IntentSpec(
                  description="The question to answer from the course PDFs."),
         SlotSpec("upload_scope", "AMAZON.FreeFormInput", "Should I add this PDF to the course for everyone, or just "
                  "for you in this conversation?",
-                 description="An instructor's answer: add the attached PDF to the course, or keep it private."),
+                 description="An instructor's answer: add the attached PDF to the course, or keep it private.",
+                 accepts=lambda turn: True if _scope_choice(turn.text) else None),
         SlotSpec("course", "AMAZON.FreeFormInput", "Which course is this about?",
                  description="The course a conversation asks about, when the channel does not say and there are several."),
     ),
