@@ -10,4 +10,5 @@ i if in into is it its itself just me more most my no nor not now of off on once
 same she should so some such than that the their them then there these they this those through to too under
 until up very was we were what when where which while who whom why will with would you your yours tell explain
 please describe give show course notes pdf pdfs say says said according
+whats hows wheres whos thats pls plz ur
 """.split())

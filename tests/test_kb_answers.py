@@ -374,3 +374,12 @@ def test_a_boundary_sentence_that_opens_code_on_the_next_page_is_shown_once():
     p = _Passage(c1, _split(c1.text))
     body, _, last, _ = _window(p, [1], lambda cid: {1: [c2], 2: []}[cid])
     assert body.count("For example:") == 1 and "> x <- structure(1:8" in body and last is c2
+
+
+def test_asking_for_a_difference_in_slang_names_no_topic():
+    """"whats the diff between X and Y" asks about X and Y: "diff" (or "vs") is no term the passage must hold."""
+    from kb.extractive import key_terms
+
+    for q in ("whats the diff between errorcheck and errorcode", "errorcheck vs errorcode", "how do errorcheck and errorcode differ"):
+        terms = key_terms(q)
+        assert terms and not {"diff", "vs", "differ", "whats"} & terms, (q, terms)
