@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Words too common to help BM25 find a passage.
+# Words too common to help BM25 find a passage (with contractions as students type them, apostrophe or not).
 STOPWORDS = frozenset("""
 a about above after again all also am an and any are as at be been before being below between both but by can
 could did do does doing down during each few for from further had has have having he her here hers him his how
@@ -10,5 +10,7 @@ i if in into is it its itself just me more most my no nor not now of off on once
 same she should so some such than that the their them then there these they this those through to too under
 until up very was we were what when where which while who whom why will with would you your yours tell explain
 please describe give show course notes pdf pdfs say says said according
-whats hows wheres whos thats pls plz ur
+whats hows wheres whos thats pls plz ur myself yourself ourselves themselves
+dont doesnt didnt cant wont isnt arent wasnt werent couldnt wouldnt shouldnt hasnt havent im ive youre theyre
+don doesn didn isn aren wasn weren couldn wouldn shouldn hasn haven
 """.split())

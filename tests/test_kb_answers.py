@@ -383,3 +383,13 @@ def test_asking_for_a_difference_in_slang_names_no_topic():
     for q in ("whats the diff between errorcheck and errorcode", "errorcheck vs errorcode", "how do errorcheck and errorcode differ"):
         terms = key_terms(q)
         assert terms and not {"diff", "vs", "differ", "whats"} & terms, (q, terms)
+
+
+def test_contractions_typed_without_apostrophes_are_no_rare_terms():
+    """"i dont want caml to see it" must not make the passage hold "dont" (a rare name to the index)."""
+    from kb.extractive import key_terms
+
+    for q in ("how do i free it so i dont leak memory", "my example doesnt compile, is something wrong",
+              "i want to pick the names myself", "why didn't my loop stop"):
+        terms = key_terms(q)
+        assert terms and not {"dont", "doesnt", "myself", "didn"} & terms, (q, terms)
