@@ -557,7 +557,8 @@ class LocalNlu:
 
     # -- parsing --
     def parse(self, text: str, attachment_kinds: Sequence[str] = (), *,
-              evidence: Callable[[str], float | None] | None | str = "default") -> NluResult:
+              evidence: Callable[[str], float | None] | None | str = "default",
+              evidence_at: float = KB_EVIDENCE_SCORE) -> NluResult:
         """Intent, calibrated confidence and slots of one message.
 
         Args:
@@ -595,7 +596,7 @@ class LocalNlu:
             except Exception:  # the KB being down must not stop understanding
                 log.warning("knowledge base evidence failed", exc_info=True)
             evidence_ms = (time.perf_counter() - started) * 1000
-            if evidence is not None and evidence >= KB_EVIDENCE_SCORE:
+            if evidence is not None and evidence >= evidence_at:
                 best, confidence, rule = course, max(scores[course], 1 - confidence), "kb-evidence"
                 spec = self.specs[best]
                 slots = spec.extract(text, instruction, payload) if spec.extract else Slots()
@@ -622,15 +623,17 @@ def build(settings: Any, services: Any) -> LocalNlu:
                 or tuple(current) != tuple(_nlu.specs.values()):
             _nlu = LocalNlu(current, services.embedder, threshold=settings.nlu_threshold,
                             cache_dir=settings.data_dir / "cache")
-    return _Bound(_nlu, _kb_evidence(services))
+    at = settings.kb_evidence_score
+    return _Bound(_nlu, _kb_evidence(services), KB_EVIDENCE_SCORE if at is None else at)
 
 
 class _Bound:
     """The shared NLU with this bundle's knowledge base as evidence."""
 
-    def __init__(self, nlu: LocalNlu, evidence: Callable[[str], float | None]):
+    def __init__(self, nlu: LocalNlu, evidence: Callable[[str], float | None], evidence_at: float = KB_EVIDENCE_SCORE):
         self._nlu = nlu
         self._evidence = evidence
+        self.evidence_at = evidence_at
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._nlu, name)
@@ -643,7 +646,7 @@ class _Bound:
         chosen = (self._evidence if use_evidence else None) if evidence == "default" else evidence
         if chosen is self._evidence and (course or owner):
             chosen = functools.partial(self._evidence, course=course, owner=owner)
-        return self._nlu.parse(text, attachment_kinds, evidence=chosen)
+        return self._nlu.parse(text, attachment_kinds, evidence=chosen, evidence_at=self.evidence_at)
 
 
 def _kb_evidence(services: Any) -> Callable[..., float | None]:

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
 
     # --- conversation / NLU --------------------------------------------------------------------
     nlu_threshold: float = Field(0.52, ge=0.0, le=1.0)
+    # the knowledge-base score at which an unsure message counts as a course question; unset = the local KB's
+    # nearest-passage cosine threshold (fitted on our data). Bedrock's Retrieve scores are on the vector store's
+    # own scale: calibrate from `coursebot kb search --json` on course and off-topic questions.
+    kb_evidence_score: float | None = Field(None, ge=0.0, le=1.0)
     model_cache: Path | None = None  # built embedding model; unset = $XDG_CACHE_HOME/coursebot (~/.cache/coursebot)
     bench_pdf_routing: bool = True  # `coursebot bench nlu` also ingests third-party PDFs and routes questions
     max_message_bytes: int = Field(100_000, gt=0)  # longer messages get a clear reply

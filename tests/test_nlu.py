@@ -271,3 +271,24 @@ def test_kb_evidence_reads_the_conversations_own_uploads(home):
     reply = Router(recorded).handle(Turn(conversation="web:zebra-fan", channel="web", text=question))
     assert seen and seen[-1][1] == owner
     assert reply.intent == "AskCoursePdfs" and any(c.source == "mine.pdf (your file)" for c in reply.citations)
+
+
+def test_the_evidence_threshold_is_the_deployments_setting(tmp_path):
+    """A knowledge base whose scores are on another scale (Bedrock's vector store) gets its own threshold:
+    the same score makes an unsure request a course question under the default and not under a stricter one."""
+    from bot.nlu import KB_EVIDENCE_SCORE
+    from bot.services import Services
+    from bot.settings import load
+
+    text, score = "book me a flight to rome", KB_EVIDENCE_SCORE + 0.1
+
+    class Scored:
+        def relevance(self, question, **scope):
+            return score
+
+    default = Services(load(home=tmp_path / "a", backend="local"), overrides={"kb": Scored()}).nlu
+    strict = Services(load(home=tmp_path / "b", backend="local", kb_evidence_score=score + 0.05),
+                      overrides={"kb": Scored()}).nlu
+    assert default.evidence_at == KB_EVIDENCE_SCORE and strict.evidence_at == score + 0.05
+    assert default.parse(text).intent == "AskCoursePdfs" and default.parse(text).rule == "kb-evidence"
+    assert strict.parse(text).intent == default.parse(text, use_evidence=False).intent
