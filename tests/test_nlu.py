@@ -130,6 +130,8 @@ def test_splits_are_disjoint():
     assert len(test_c) >= 250 and not (train | dev) & test_c  # items we had written too were dropped
     test_d = texts("nlu_test_d.jsonl")
     assert len(test_d) >= 250 and not (train | dev) & test_d  # the held-out split: nothing of it is trained on
+    test_e = texts("nlu_test_e.jsonl")
+    assert len(test_e) >= 250 and not (train | dev) & test_e  # the newest held-out split (d and e share 3 short phrases)
     test_a = texts("nlu_test_a.jsonl")
     studied = {normalize(m["text"]) for m in load_jsonl(NLU_DATA / "nlu_dev.jsonl") if m.get("from") == "test_a"}
     assert len(studied) >= 15 and studied <= test_a

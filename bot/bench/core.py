@@ -129,7 +129,11 @@ def nlu_report(results: list[tuple[str, str, float]], intents: list[str]) -> dic
 # written while that round ran and scored only by the lead, before the round (94.6%, 247 of 261 after
 # dropping the 39 our data held) and after it; nobody read its misses or tuned on it: the held-out split.
 # The 8 more of its messages that the round's new training data happens to hold are dropped too.
-NLU_TEST_SPLITS = (("test d (blind, held out: never read or tuned on)", "nlu_test_d.jsonl"),
+# Split e (another blind writer, 300 messages over ten intents, 15% es/fr/de/pt, written at the start of the next
+# round) was scored once on arrival, before any change: 97.5% (269 of 276 after dropping the 24 our data holds);
+# it is the headline and stays held out like d.
+NLU_TEST_SPLITS = (("test e (blind, held out: never read or tuned on)", "nlu_test_e.jsonl"),
+                   ("test d (blind, held out: never read or tuned on)", "nlu_test_d.jsonl"),
                    ("test c (blind writer; misses studied, no longer blind)", "nlu_test_c.jsonl"),
                    ("test b (blind, misses studied)", "nlu_test_b.jsonl"),
                    ("test a (blind, misses studied)", "nlu_test_a.jsonl"))
