@@ -88,7 +88,7 @@ def test_bench_nlu_json(tmp_path, monkeypatch):
     assert p.returncode == 0, p.stderr
     rows = {r["metric"]: r for r in json.loads(p.stdout)}
     assert 0 < rows["accuracy"]["value"] <= 100 and rows["accuracy"]["unit"] == "%"
-    assert "test d" in rows["accuracy"]["measured_on"] and "dev" not in rows["accuracy"]["measured_on"]
-    assert "accuracy test c" in rows  # the studied splits follow the held-out one
+    assert "test e" in rows["accuracy"]["measured_on"] and "dev" not in rows["accuracy"]["measured_on"]
+    assert "accuracy test d" in rows and "accuracy test c" in rows  # the other splits follow the newest held-out one
     assert any(m.startswith("recall ") for m in rows) and any(m.startswith("accuracy at confidence") for m in rows)
     assert any(m.startswith("confusion") for m in rows) and "parse p95" in rows
