@@ -51,7 +51,8 @@ _MORE = re.compile(r"^\W*(please\W+)?(tell me more|more|go on|continue|keep goin
 _GENERIC = frozenset("""cost costs price pricing priced charge charged billed much many work works use used using
 limit limits size big long time maximum minimum max min difference different better example examples mean means
 need needs do does done make makes get gets kind type types way ways thing things again simpler terms more
-happen happens possible set specify specified called call diff diffs differ differs differences vs versus""".split())
+happen happens possible set specify specified called call diff diffs differ differs differences vs versus
+often frequently""".split())
 
 
 # --- the question's focus ------------------------------------------------------------------------

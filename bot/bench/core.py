@@ -217,7 +217,7 @@ def bench_pdf_routing(name: str | None = None, label: str = "") -> list[Row]:
     by_pdf: dict[str, list[dict]] = {}
     for i in items:
         by_pdf.setdefault(i["pdf"], []).append(i)
-    routed = cited = plain = total = 0
+    routed = cited = plain = total = abstained = 0
     evidence_ms: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         # a chat upload is read by the worker queue; the bench waits for it, as a student would
@@ -246,6 +246,7 @@ def bench_pdf_routing(name: str | None = None, label: str = "") -> list[Row]:
                 if reply.intent == course:
                     routed += 1
                     cited += any(c.source in (path.name, path.name + YOUR_FILE) for c in reply.citations)
+                    abstained += reply.details.get("found") is False
                 else:
                     print(f"  pdf routing miss [{name}]: {q['question'][:70]!r} -> {reply.intent}", file=sys.stderr)
     if not total:
@@ -255,7 +256,8 @@ def bench_pdf_routing(name: str | None = None, label: str = "") -> list[Row]:
     tag = "" if name == QA_ROUTING_FILE else f" ({name})"  # the first file's rows keep their names
     rows = [Row("nlu", f"PDF questions routed to the course{tag}", round(routed / total * 100, 1), "%", on),
             Row("nlu", f"PDF questions cited from the attached PDF{tag}", round(cited / total * 100, 1), "%", on),
-            Row("nlu", f"PDF questions routed, classifier alone (baseline, no KB evidence){tag}", round(plain / total * 100, 1), "%", on)]
+            Row("nlu", f"PDF questions routed, classifier alone (baseline, no KB evidence){tag}", round(plain / total * 100, 1), "%", on),
+            Row("nlu", f"PDF questions routed but answered 'not in the course'{tag}", round(abstained / total * 100, 1), "%", on)]
     if evidence_ms:
         rows.append(Row("nlu", f"KB evidence call p95{tag}", round(percentile(evidence_ms, 95), 1), "ms",
                         f"{len(evidence_ms)} of {total} questions consulted the KB; {machine()}"))
