@@ -32,6 +32,8 @@ MIN_COVERAGE = 0.26  # share of the question's key terms (weighted by rarity) fo
 UNSEEN_COVERAGE = 0.8  # the question names a rare term the best passages lack: they must hold at least this share
 UNSEEN_WORD_COVERAGE = 0.48  # ... when every such term is an everyday word ("moment", "bigger"), not a name
 RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
+FILLER_DROP = 0.04  # a rare term the passages lack is filler when the question's embedding moves less than this
+MAX_FILLER_CHECKS = 6  # without it ("R CMD check is super slow"): only so many such terms are embedded
 EMBED_SENTENCES = 10  # sentences embedded for the rerank: the most promising of each passage, then of all
 RERANK = 6  # passages reranked with sentence embeddings
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
@@ -535,25 +537,40 @@ def weighted_coverage(question: str, texts: Sequence[str],
 
 def has_evidence(question: str, hits: Sequence[Any],
                  doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
-                 is_word: Callable[[str], bool] | None = None) -> bool:
+                 is_word: Callable[[str], bool] | None = None, embedder: Any = None, query_vec: Any = None) -> bool:
     """Whether the best passages answer: on topic (cosine), holding the question's rare terms, and
     not missing a term that no course PDF contains. A missing everyday word ("at the moment") is
     weaker evidence of another topic than a missing name ("numpy"): ``is_word`` tells them apart.
-    Calibrated on the labelled dev sets."""
+    With the ``embedder``, a missing term that hardly moves the question's meaning is filler
+    ("my pkg is super slow", "it never ends lol") and asks for nothing. Calibrated on the labelled dev sets."""
     if not hits:
         return False
     if max(h.dense for h in hits) < MIN_DENSE:
         return False
     weights, rare = _weights(question, doc_freq)
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
-    cover = weighted_coverage(question, texts, doc_freq, weights)
     found = [(_terms_in(t), t) for t in texts]
     unseen = [w for w in rare if not any(_holds(w, f, t) for f, t in found)]
+    filler = _filler(question, unseen, embedder, query_vec) if unseen and embedder is not None else set()
+    if filler:
+        unseen = [w for w in unseen if w not in filler]
+        weights = {w: v for w, v in weights.items() if w not in filler}
+    cover = weighted_coverage(question, texts, doc_freq, weights)
     if not unseen:
         return cover >= MIN_COVERAGE
     if is_word is not None and all(is_word(w) for w in unseen):
         return cover >= UNSEEN_WORD_COVERAGE
     return cover >= UNSEEN_COVERAGE
+
+
+def _filler(question: str, terms: Sequence[str], embedder: Any, query_vec: Any = None) -> set[str]:
+    """The ``terms`` whose removal leaves the question's embedding where it was (cosine moves less than
+    FILLER_DROP): chat around the question, not its topic ("julia", "android tablet" move it a lot)."""
+    terms = list(terms)[:MAX_FILLER_CHECKS]
+    base = embedder.embed_one(question[:2000]) if query_vec is None else query_vec
+    without = [re.sub(rf"(?i)(?<!\w){re.escape(t)}(?![\w-])", " ", question)[:2000] for t in terms]
+    vecs = embedder.embed(without)
+    return {t for t, v in zip(terms, vecs) if 1.0 - float(v @ base) < FILLER_DROP}
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -687,7 +704,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
         return Answer(False, NOT_FOUND)
     weights = _weights(query, doc_freq)[0] if doc_freq is not None else None
     passages = _rerank(question, query, hits, embedder, query_vec, weights)
-    if not passages or not has_evidence(query, hits, doc_freq, is_word):
+    if not passages or not has_evidence(query, hits, doc_freq, is_word, embedder, query_vec):
         return not_found(hits, link, heading)
     p0 = passages[0]
     marked = _marked(p0)

@@ -393,3 +393,20 @@ def test_contractions_typed_without_apostrophes_are_no_rare_terms():
               "i want to pick the names myself", "why didn't my loop stop"):
         terms = key_terms(q)
         assert terms and not {"dont", "doesnt", "myself", "didn"} & terms, (q, terms)
+
+
+def test_a_missing_word_that_hardly_moves_the_question_is_filler_not_a_topic():
+    """Chat around a question ("super slow", "lol") names nothing the course must hold: with the embedder,
+    a missing term whose removal leaves the question's meaning where it was asks for nothing; a missing
+    term the question is about ("julia") still means the course does not answer."""
+    from bot.local.embedding import get_embedder
+    from kb.extractive import has_evidence
+
+    embedder = get_embedder()
+    hits = [_EvidenceHit("Use R CMD check --timings to record how long the examples of each help page take to run; "
+                         "the timings are written to the check directory.")]
+    df = _counted({"super": 0, "lol": 0, "julia": 0, "examples": 40, "timings": 3})
+    chatty = "r cmd check is super slow on the examples lol how do i see the timings"
+    assert not has_evidence(chatty, hits, df)  # without the embedder the missing words count against it
+    assert has_evidence(chatty, hits, df, embedder=embedder)
+    assert not has_evidence("how do i see the timings of julia examples in r cmd check", hits, df, embedder=embedder)
