@@ -2,7 +2,7 @@
 
 Retrieval fuses BM25 (SQLite FTS5) with dense cosine (offline all-MiniLM-L6-v2) by a weighted sum
 of normalised scores, searches again from the best chunks' direction (pseudo-relevance feedback) and
-prefers, among the best 20, chunks holding the kind of answer the question asks for (kb.ranking);
+prefers, among the best 10, chunks holding the kind of answer the question asks for (kb.ranking);
 the weights were tuned on the dev QA sets (see ``coursebot bench kb``).
 """
 
