@@ -7,7 +7,7 @@ where dev and dev2 both agreed, from plateaus rather than peaks.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 
