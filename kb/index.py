@@ -373,6 +373,16 @@ class Index:
                 out[cid] = float(self._matrix[p] @ query_vec)
         return out
 
+    def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of ``chunk_ids`` (those still indexed), one row each."""
+        self._refresh()
+        ids, matrix = self._ids, self._matrix
+        if not len(chunk_ids) or not len(ids):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        want = np.asarray(chunk_ids, dtype=np.int64)
+        pos = np.clip(np.searchsorted(ids, want), 0, len(ids) - 1)
+        return matrix[pos[ids[pos] == want]]
+
     def lexical(self, text: str, k: int, scope: Scope | None = None) -> list[tuple[int, float]]:
         """Top ``k`` (chunk id, BM25 score, higher is better) from FTS5, over what ``scope`` may read."""
         q = fts_query(text)

@@ -1,7 +1,9 @@
 """The embedded knowledge base (local default): ingest PDFs, hybrid search, extractive answers with citations.
 
 Retrieval fuses BM25 (SQLite FTS5) with dense cosine (offline all-MiniLM-L6-v2) by a weighted sum
-of normalised scores; the weights were tuned on bot/bench/data/dev_qa.jsonl (see ``coursebot bench kb``).
+of normalised scores, searches again from the best chunks' direction (pseudo-relevance feedback) and
+prefers, among the best 10, chunks holding the kind of answer the question asks for (kb.ranking);
+the weights were tuned on the dev QA sets (see ``coursebot bench kb``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 from bot.capabilities import Answer, IngestListener, IngestResult, Passage
 from bot.errors import InputError
-from kb import extractive
+from kb import extractive, ranking
 from kb.chunking import chunk_pages, section_heading, sentences
 from kb.index import DEFAULT_COURSE, Index, Scope
 from kb.pdf import PdfProblem, extract_document
@@ -305,18 +307,22 @@ class LocalKnowledgeBase:
         lexical = dict(self.index.lexical(query[:2000], CANDIDATES, scope))
         if not dense and not lexical:
             return []
-        missing = [cid for cid in lexical if cid not in dense]
-        dense.update(self.index.dense_scores(qv, missing))
-        top_lex = max(lexical.values(), default=0.0) or 1.0
-        fused = {}
-        for cid in set(dense) | set(lexical):
-            d = dense.get(cid, 0.0)
-            lx = lexical.get(cid, 0.0) / top_lex
-            fused[cid] = w * d + (1 - w) * lx
-        best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
-        rows = self.index.chunks(best)
+        dense.update(self.index.dense_scores(qv, [cid for cid in lexical if cid not in dense]))
+        fused = ranking.fuse(dense, lexical, w)
+        if ranking.FEEDBACK_WEIGHT > 0:  # search again from the best chunks' direction
+            fqv = ranking.feedback_query(qv, self.index.vectors(ranking.best(fused, ranking.FEEDBACK_DEPTH)))
+            moved = dict(self.index.dense(fqv, CANDIDATES, scope))
+            moved.update(self.index.dense_scores(fqv, [cid for cid in lexical if cid not in moved]))
+            fused = ranking.fuse(moved, lexical, w)
+            # the cosine reported (and used to abstain) stays the question's own
+            dense.update(self.index.dense_scores(qv, [cid for cid in moved if cid not in dense]))
+        top = ranking.best(fused, max(k, ranking.RERANK_DEPTH))
+        rows = self.index.chunks(top)
+        fused = ranking.kind_rerank(query, {cid: fused[cid] for cid in top if cid in rows},
+                                    {cid: r.text for cid, r in rows.items()})
+        best = ranking.best(fused, k)
         return [Hit(cid, rows[cid].source, rows[cid].page, rows[cid].text, rows[cid].blob_key, fused[cid],
-                    dense.get(cid, 0.0), lexical.get(cid, 0.0), rows[cid].context) for cid in best if cid in rows]
+                    dense.get(cid, 0.0), lexical.get(cid, 0.0), rows[cid].context) for cid in best]
 
     def search(self, query: str, k: int = 5, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> list[Passage]:
         return [h.passage() for h in self.hits(query, k, scope=Scope(course, owner))]
