@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 from bot.capabilities import Answer
@@ -404,6 +405,7 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     qweights: dict[str, float] = {}
     for w in terms:  # each key term weighs by its rarity in the course (1 when unknown)
         qweights[_key(w)] = max(qweights.get(_key(w), 0.0), (weights or {}).get(w, 1.0) if weights else 1.0)
+    qwords = {_key(w): w for w in terms}
     qwhole = sum(qweights.values()) or 1.0
     top = max(h.score for h in hits) or 1.0
     cheap: list[tuple[float, int, int]] = []  # (words + answer kind score, passage, sentence)
@@ -418,7 +420,8 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
             p.sections.append(section)
             # the document's title is what every sentence of it is about
             words = title | _keys(f"{section} {x.text}")
-            overlap = sum(v for k, v in qweights.items() if k in words) / qwhole
+            overlap = sum(v for k, v in qweights.items()
+                          if k in words or _in_glued(qwords[k], p.hit.text, x.text)) / qwhole
             kind = _has_answer_kind(question, x.text)
             x.score = (OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
                        + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
@@ -506,6 +509,36 @@ def compounds(question: str) -> list[str]:
     return [c for c in _COMPOUND.findall(question.lower()) if len(c) >= 4 and not re.fullmatch(r"[\d.]+", c)]
 
 
+GLUED_LETTERS = 15  # a run of letters this long is rarely one word: the PDF lost its spaces ("Readingthecopies")
+GLUED_SHARE = 0.2  # a text with this share of its letters in such runs is glued throughout
+GLUED_RUN = 8  # ... and in it, a term is looked for inside every run of letters at least this long
+GLUED_STEM = 4  # the shortest stem looked for inside a run ("mark" in "thebuttonmark"; not "red" in "required")
+
+
+@lru_cache(maxsize=512)
+def _glued(text: str) -> str:
+    """The runs of letters of ``text`` that may hold several words, when its PDF lost the spaces between
+    words (some PDFs place each glyph without a space: "Openquestions Onecansometimesrequire..."), else ""."""
+    runs = re.findall(r"[a-z]+", text.lower())
+    letters = sum(len(r) for r in runs)
+    if not letters or sum(len(r) for r in runs if len(r) >= GLUED_LETTERS) < GLUED_SHARE * letters:
+        return ""
+    return _runs(text)
+
+
+def _runs(text: str) -> str:
+    return " ".join(r for r in re.findall(r"[a-z]+", text.lower()) if len(r) >= GLUED_RUN)
+
+
+def _in_glued(term: str, text: str, part: str | None = None) -> bool:
+    """``term`` (by its stem) inside a glued run of ``text``'s letters (of ``part`` of it, when given)."""
+    stem = _stem(term)[:5]
+    if len(stem) < GLUED_STEM or not stem.isalpha():
+        return False
+    glued = _glued(text)
+    return bool(glued) and stem in (glued if part is None else _runs(part))
+
+
 def _holds(term: str, found: set[str], text: str) -> bool:
     if "-" in term or "." in term:  # a compound, in any inflection of its last part ("cross-building")
         head, last = re.split(r"(?<=[-.])(?=[a-z0-9]+$)", term, maxsplit=1) if re.search(r"[-.][a-z0-9]+$", term) \
@@ -513,7 +546,7 @@ def _holds(term: str, found: set[str], text: str) -> bool:
         stem = _stem(last) if last.isalpha() else last
         return re.search(rf"(?<![\w-]){re.escape(head + stem)}{'[a-z]{0,4}' if stem.isalpha() else ''}(?![\w-])",
                          text.lower()) is not None
-    return _prefix(term) in found
+    return _prefix(term) in found or _in_glued(term, text)
 
 
 def weighted_coverage(question: str, texts: Sequence[str],
@@ -532,12 +565,32 @@ def weighted_coverage(question: str, texts: Sequence[str],
     return best
 
 
+FILLER_COS = 0.95  # the question without the word embeds at least this close to the question: a filler
+
+
+def fillers(question: str, words: Sequence[str], embedder: Any, query_vec: Any = None) -> set[str]:
+    """Of ``words`` (of ``question``), those the question's meaning hardly depends on: the question
+    without the word embeds within ``FILLER_COS`` of the question ("what does CompleteMulti *actually*
+    do" is still about CompleteMulti; "how do I call *julia* functions" without "julia" is not)."""
+    words = list(dict.fromkeys(words))
+    if not words:
+        return set()
+    qv = embedder.embed_one(question[:2000]) if query_vec is None else query_vec
+    without = [re.sub(rf"(?<![\w-]){re.escape(w)}(?![\w-])", " ", question[:2000], flags=re.I) for w in words]
+    vecs = embedder.embed(without)
+    return {w for w, v in zip(words, vecs) if float(v @ qv) >= FILLER_COS}
+
+
 def has_evidence(question: str, hits: Sequence[Any],
                  doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
-                 is_word: Callable[[str], bool] | None = None) -> bool:
+                 is_word: Callable[[str], bool] | None = None, embedder: Any = None,
+                 query_vec: Any = None) -> bool:
     """Whether the best passages answer: on topic (cosine), holding the question's rare terms, and
     not missing a term that no course PDF contains. A missing everyday word ("at the moment") is
-    weaker evidence of another topic than a missing name ("numpy"): ``is_word`` tells them apart.
+    weaker evidence of another topic than a missing name ("numpy"): ``is_word`` tells them apart;
+    a missing everyday word the question's meaning hardly depends on ("what does X *actually* do",
+    "is it a bad *idea* to ...") is the student's wording, no key term (with ``embedder``, the
+    question's embedding ``query_vec`` is compared with the question without the word).
     Calibrated on the labelled dev sets."""
     if not hits:
         return False
@@ -545,9 +598,14 @@ def has_evidence(question: str, hits: Sequence[Any],
         return False
     weights, rare = _weights(question, doc_freq)
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
-    cover = weighted_coverage(question, texts, doc_freq, weights)
     found = [(_terms_in(t), t) for t in texts]
     unseen = [w for w in rare if not any(_holds(w, f, t) for f, t in found)]
+    if unseen and is_word is not None and embedder is not None:
+        filler = fillers(question, [w for w in unseen if is_word(w)], embedder, query_vec)
+        if filler and set(weights) - filler:
+            weights = {w: v for w, v in weights.items() if w not in filler}
+            unseen = [w for w in unseen if w not in filler]
+    cover = weighted_coverage(question, texts, doc_freq, weights)
     if not unseen:
         return cover >= MIN_COVERAGE
     if is_word is not None and all(is_word(w) for w in unseen):
@@ -686,7 +744,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
         return Answer(False, NOT_FOUND)
     weights = _weights(query, doc_freq)[0] if doc_freq is not None else None
     passages = _rerank(question, query, hits, embedder, query_vec, weights)
-    if not passages or not has_evidence(query, hits, doc_freq, is_word):
+    if not passages or not has_evidence(query, hits, doc_freq, is_word, embedder, query_vec):
         return not_found(hits, link, heading)
     p0 = passages[0]
     marked = _marked(p0)
