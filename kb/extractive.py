@@ -127,8 +127,23 @@ def _stem(w: str) -> str:
     return w
 
 
+_BRITISH = ((re.compile(r"(?<=[a-z]{2})our(?=s?$|ed$|ing$|ite|able|ful|less)"), "or"),  # colours, behaviour
+            (re.compile(r"(?<=[a-z]{3}[^aeiou])re(?=s?$|d$)"), "er"),  # centre, metres
+            (re.compile(r"^licen[cs]"), "licens"), (re.compile(r"^grey"), "gray"))
+
+
+def spelling(w: str) -> str:
+    """British spelling as American ("colours" -> "colors", "centre" -> "center"), so a student's
+    spelling meets the manual's."""
+    for pattern, to in _BRITISH:
+        w = pattern.sub(to, w)
+    return w
+
+
 def _prefix(w: str) -> str:
-    return w[:5]  # truncation "stemming": recognise/recognised, celebrity/celebrities
+    """A term's matching key in the coverage rules: spelling, then stem and truncation (recognise/
+    recognised, celebrity/celebrities, graded/grading)."""
+    return _key(spelling(w))
 
 
 def key_terms(question: str) -> set[str]:
@@ -137,7 +152,11 @@ def key_terms(question: str) -> set[str]:
 
 
 def _terms_in(text: str) -> set[str]:
-    return {_prefix(w) for w in re.findall(r"[a-z0-9_]+", text.lower())}
+    """The matching keys of ``text``'s words, and of its runs of two to four words joined by "_": a
+    PDF often shows ``asn1_node`` as "asn1 node"."""
+    words = re.findall(r"[a-z0-9_]+", text.lower())
+    joined = {"_".join(words[i:i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
+    return {_prefix(w) for w in words} | joined
 
 
 def is_follow_up(question: str) -> bool:
@@ -393,7 +412,7 @@ def _key(w: str) -> str:
 
 
 def _keys(text: str) -> set[str]:
-    return {_key(w) for w in re.findall(r"[a-z0-9_]+", text.lower())}
+    return _terms_in(text)
 
 
 def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query_vec: Any = None,
@@ -404,8 +423,8 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     terms = [w for w in content_words(query) if w not in _GENERIC] or content_words(query)
     qweights: dict[str, float] = {}
     for w in terms:  # each key term weighs by its rarity in the course (1 when unknown)
-        qweights[_key(w)] = max(qweights.get(_key(w), 0.0), (weights or {}).get(w, 1.0) if weights else 1.0)
-    qwords = {_key(w): w for w in terms}
+        qweights[_prefix(w)] = max(qweights.get(_prefix(w), 0.0), (weights or {}).get(w, 1.0) if weights else 1.0)
+    qwords = {_prefix(w): w for w in terms}
     qwhole = sum(qweights.values()) or 1.0
     top = max(h.score for h in hits) or 1.0
     cheap: list[tuple[float, int, int]] = []  # (words + answer kind score, passage, sentence)
@@ -532,11 +551,13 @@ def _runs(text: str) -> str:
 
 def _in_glued(term: str, text: str, part: str | None = None) -> bool:
     """``term`` (by its stem) inside a glued run of ``text``'s letters (of ``part`` of it, when given)."""
-    stem = _stem(term)[:5]
-    if len(stem) < GLUED_STEM or not stem.isalpha():
+    stem = _stem(spelling(term))[:5]
+    if not stem.isalpha() or not _glued(text):
         return False
-    glued = _glued(text)
-    return bool(glued) and stem in (glued if part is None else _runs(part))
+    if len(stem) < GLUED_STEM:  # an acronym keeps its capitals inside a run ("ThevalueMSD(mean...")
+        return 2 <= len(term) <= 4 and re.search(rf"(?<![A-Z]){re.escape(term.upper())}(?![A-Z])",
+                                                 text if part is None else part) is not None
+    return stem in (_glued(text) if part is None else _runs(part))
 
 
 def _holds(term: str, found: set[str], text: str) -> bool:
