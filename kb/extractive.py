@@ -699,7 +699,8 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     if start == 0 and text[:1].islower() and previous is not None:
         # the page starts mid-sentence: the sentence began at the end of the previous page
         before = previous(getattr(p.hit, "chunk_id", -1))
-        if before is not None:
+        # chunks of a page overlap: when the previous one holds this sentence too, it is whole here
+        if before is not None and " ".join(s[0].text.split()[:8]) not in " ".join(before.text.split()):
             tail = _split(before.text)
             if tail:
                 lead = tail[-1].text

@@ -393,3 +393,95 @@ def test_contractions_typed_without_apostrophes_are_no_rare_terms():
               "i want to pick the names myself", "why didn't my loop stop"):
         terms = key_terms(q)
         assert terms and not {"dont", "doesnt", "myself", "didn"} & terms, (q, terms)
+
+
+def test_terms_are_found_inside_the_letter_runs_of_a_pdf_that_lost_its_spaces():
+    """Some PDFs place every glyph without a space ("Openquestions Onecansometimesrequire..."): the
+    question's terms (and its acronyms, in capitals) are looked for inside those runs."""
+    from kb.extractive import has_evidence, weighted_coverage
+
+    glued = _EvidenceHit("6.2 Openquestions Onecansometimesrequiresomeopenquestionstobeaddedtothesubject. "
+                         "Afterreadingthecopies,theteacherticksoneoftheboxestogradetheanswer. "
+                         "ThevalueMSD(meansquaredeviation)isanindicationofthegoodframingofthemarks.")
+    df = _counted({"graded": 0, "reading": 3, "teacher": 2, "msd": 0, "framing": 1})
+    assert weighted_coverage("how are open questions graded after reading the copies", [glued.text], df) == 1.0
+    assert has_evidence("what does MSD say about the framing of the marks", [glued], df)
+    # a text with spaces is not searched inside its words: "reading" is not in "proofreadingtools"
+    spaced = ("Use the proofreadingtools package for checks of a manual before it is printed. It has many options "
+              "for spelling and grammar, and it reports each problem with its line and page numbers.")
+    assert weighted_coverage("reading", [spaced], _counted({"reading": 3})) == 0.0
+    # nor is a short term inside a run, unless it is an acronym in capitals
+    assert weighted_coverage("ods export", [glued.text], _counted({"ods": 0, "export": 0})) == 0.0
+
+
+class _Embedder:
+    """Bag-of-words embedding over a fixed vocabulary: each word a direction, weighted; removing a
+    light word barely moves the question."""
+
+    def __init__(self, weights):
+        self.vocab = sorted(weights)
+        self.weights = weights
+
+    def embed_one(self, text):
+        import numpy as np
+
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        v = np.array([self.weights[w] * words.count(w) for w in self.vocab], dtype=float) + 1e-9
+        return v / np.linalg.norm(v)
+
+    def embed(self, texts):
+        import numpy as np
+
+        return np.array([self.embed_one(t) for t in texts])
+
+
+def test_a_missing_everyday_word_the_question_hardly_depends_on_is_no_key_term():
+    """"what does completemulti *actually* do": the manual never says "actually", and the question's
+    meaning does not depend on it; "how do I call *julia* functions" without "julia" is another question."""
+    from kb.extractive import fillers, has_evidence
+
+    e = _Embedder({"completemulti": 5.0, "actually": 0.3, "julia": 3.0, "functions": 1.0, "package": 1.0,
+                   "call": 0.5, "do": 0.3, "set": 0.5})
+    words = {"actually", "julia", "functions", "package", "set"}
+    hits = [_EvidenceHit("completemulti: automatically adds a 'none of these answers are correct' choice.")]
+    question = "what does completemulti actually do and why would i set it to 0"
+    df = _counted({"completemulti": 16, "actually": 0, "set": 400}, total=234)
+    assert fillers(question, ["actually"], e) == {"actually"}
+    assert not has_evidence(question, hits, df, is_word=words.__contains__)  # without the embedder: abstains
+    assert has_evidence(question, hits, df, is_word=words.__contains__, embedder=e)
+    hits = [_EvidenceHit("Functions in a package are called with .Call from C code.")]
+    julia = "how do i call julia functions from inside an R package"
+    df = _counted({"julia": 0, "functions": 900, "package": 1500, "inside": 300}, total=10_000)
+    assert fillers(julia, ["julia"], e) == set()
+    assert not has_evidence(julia, hits, df, is_word=words.__contains__, embedder=e)
+
+
+def test_spelling_stems_and_names_written_with_spaces_meet_the_manual():
+    from kb.extractive import weighted_coverage
+
+    # British spelling, an inflection, and a name whose underscores the PDF shows as spaces
+    text = "In the exported file the following colors are used; grading is done per question by asn1 delete structure."
+    df = _counted({"colours": 0, "graded": 2, "asn1_delete_structure": 0})
+    assert weighted_coverage("what do the colours mean", [text], df) == 1.0
+    assert weighted_coverage("how is it graded", [text], df) == 1.0
+    assert weighted_coverage("when do i call asn1_delete_structure", [text], df) == 1.0
+    # a name with underscores still meets only itself
+    assert weighted_coverage("asn1_delete_node", [text], _counted({"asn1_delete_node": 0})) == 0.0
+
+
+def test_a_page_that_starts_with_the_previous_chunks_last_sentence_shows_it_once():
+    from kb.extractive import _Passage, _split, _window
+
+    c1 = _Hit(1, "The marking area has options. backgroundcol=color sets the background color of the area. "
+                 "foregroundcol=color sets the foreground color of the area.")
+    c2 = _Hit(2, "foregroundcol=color sets the foreground color of the area. Boxes are not scanned when scan is "
+                 "false.")
+    p = _Passage(c2, _split(c2.text))
+    body, _, _, _ = _window(p, [0], None, previous=lambda cid: c1 if cid == 2 else None)
+    assert body.count("foregroundcol=color sets the foreground color") == 1, body
+    # a page that starts mid-sentence still gets the sentence's start from the previous chunk
+    c3 = _Hit(3, "the boxes are not scanned. Other options follow.")
+    c0 = _Hit(0, "The marking area has options. If scan is false,")
+    p = _Passage(c3, _split(c3.text))
+    body, _, _, _ = _window(p, [0], None, previous=lambda cid: c0 if cid == 3 else None)
+    assert body.startswith("If scan is false, **the boxes are not scanned.**"), body
