@@ -383,6 +383,9 @@ def _split(text: str) -> list[_Sentence]:
     return out
 
 
+_LEADERS = re.compile(r"(?:\.\s){5,}|\.{8,}")  # "Writing your own Flowable Objects . . . . . . 98"
+
+
 # Ranking weights, tuned on the dev set.
 SENTENCE_WEIGHT = 1.0
 OVERLAP_WEIGHT = 0.3
@@ -445,10 +448,11 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
             x.score = (OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
                        + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
             x.score -= LONG_PENALTY * max(0, len(x.text) - LONG_CHARS) / LONG_CHARS  # a run-on "sentence" (a table)
-            if x.heading or len(x.text.split()) < 3 or _echoes(question, x.text):
-                x.score -= 0.5  # a heading or the question itself is not the answer
+            skip = x.heading or len(x.text.split()) < 3 or _echoes(question, x.text) or _LEADERS.search(x.text)
+            if skip:
+                x.score -= 0.5  # a heading, a table-of-contents line or the question itself is not the answer
             x.words = x.score
-            if not (x.heading or len(x.text.split()) < 3 or _echoes(question, x.text)):
+            if not skip:
                 cheap.append((x.score + 0.1 * p.hit.score / top, pi, j))
                 nxt = p.sentences[j + 1] if j + 1 < len(p.sentences) else None
                 contexts[(pi, j)] = ((f"{section}: " if section and section != x.text else "") + x.text
@@ -500,23 +504,36 @@ def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int]
     return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, rare
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one letter dropped, added or changed, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
 def _misspelt_stopword(word: str) -> bool:
     """One letter dropped, added, changed or two swapped from a question's filler word ("wich", "whta")."""
     if len(word) < 3 or len(word) > 7:
         return False
-    for s in STOPWORDS:
-        if abs(len(s) - len(word)) > 1 or len(s) < 3:
-            continue
-        if len(s) == len(word):
-            diff = [i for i in range(len(s)) if s[i] != word[i]]
-            if len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and s[diff[0]] == word[diff[1]] and s[diff[1]] == word[diff[0]]):
-                return True
-        else:
-            short, long_ = sorted((s, word), key=len)
-            if any(long_[:i] + long_[i + 1:] == short for i in range(len(long_))):
-                return True
-    return False
+    return any(len(s) >= 3 and _one_edit(s, word) for s in STOPWORDS)
+
+
+TYPO_LETTERS = 6  # a term this long that no PDF holds, one edit from a word of the passage, is that word mistyped
+
+
+def _typo_of(term: str, texts: Sequence[str]) -> str | None:
+    """The passages' word that ``term`` (a typo: in no PDF, not a word) is one edit from ("shufle" ->
+    "shuffle", "namspace" -> "namespace"), or None."""
+    if len(term) < TYPO_LETTERS or not term.isalpha():
+        return None
+    words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower()) if abs(len(w) - len(term)) <= 1}
+    # a plural is no typo ("pandas" is not "panda"): stems meet already
+    return next((w for w in sorted(words) if _one_edit(term, w) and w + "s" != term and term + "s" != w), None)
 
 
 _COMPOUND = re.compile(r"(?<![\w.-])[a-z0-9]+(?:[-.][a-z0-9]+)+(?![\w-])")
@@ -621,6 +638,12 @@ def has_evidence(question: str, hits: Sequence[Any],
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
     found = [(_terms_in(t), t) for t in texts]
     unseen = [w for w in rare if not any(_holds(w, f, t) for f, t in found)]
+    if unseen and is_word is not None:  # a mistyped name or word of the passage is that word
+        fixed = {w: _typo_of(w, texts) for w in unseen if not is_word(w) and doc_freq and not doc_freq([w])[0].get(w)}
+        fixed = {w: c for w, c in fixed.items() if c}
+        if fixed:
+            weights = {fixed.get(w, w): v for w, v in weights.items()}
+            unseen = [w for w in unseen if w not in fixed]
     if unseen and is_word is not None and embedder is not None:
         filler = fillers(question, [w for w in unseen if is_word(w)], embedder, query_vec)
         if filler and set(weights) - filler:

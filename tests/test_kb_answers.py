@@ -485,3 +485,31 @@ def test_a_page_that_starts_with_the_previous_chunks_last_sentence_shows_it_once
     p = _Passage(c3, _split(c3.text))
     body, _, _, _ = _window(p, [0], None, previous=lambda cid: c0 if cid == 3 else None)
     assert body.startswith("If scan is false, **the boxes are not scanned.**"), body
+
+
+def test_a_mistyped_term_is_the_passage_word_it_is_one_edit_from():
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("Give true or false to shuffle the questions inside the group with the shufflequestions option.")]
+    df = _counted({"shufle": 0, "questions": 200, "group": 40}, total=2000)
+    not_a_word = lambda w: w in {"questions", "group", "inside"}  # noqa: E731
+    assert has_evidence("how do i stop it to shufle the questions in a group", hits, df, is_word=not_a_word)
+    # a word of its own is no typo ("flutter" is not the passage's "clutter"), nor is a short name
+    hits = [_EvidenceHit("Avoid clutter: keep the questions of a group short.")]
+    df = _counted({"flutter": 0, "questions": 200, "group": 40, "rustc": 0, "rust": 0}, total=2000)
+    assert not has_evidence("how do i load flutter questions in a group", hits, df,
+                            is_word=lambda w: w in {"questions", "group", "flutter"})
+
+
+
+def test_a_table_of_contents_line_is_not_the_answer(monkeypatch):
+    from kb import extractive
+
+    toc = _Hit(1, "Contents. 10.1 Methods to implement when you write your own flowable objects . . . . . . . . 98 "
+                  "10.2 Writing flowables that split . . . . . . . . 99", dense=0.62)
+    body = _Hit(2, "A flowable must have wrap and draw methods. Its split method is optional.", dense=0.6)
+    e = _Embedder({"flowable": 3.0, "flowables": 3.0, "objects": 1.0, "writing": 1.0, "write": 1.0, "implement": 1.0,
+                   "methods": 1.0, "own": 0.5, "wrap": 0.5, "draw": 0.5, "chapter": 0.5})
+    a = extractive.answer("what methods do i implement if i write my own flowable", "what methods do i implement if i "
+                          "write my own flowable", [toc, body], e, lambda key, page: None)
+    assert a.found and "**A flowable must have wrap and draw methods.**" in a.text, a.text
