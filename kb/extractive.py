@@ -12,6 +12,7 @@ condensed with the previous question; "tell me more" continues the passage.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -493,15 +494,17 @@ def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int]
              ) -> tuple[dict[str, float], set[str]]:
     """Each key term's weight (rarer in the course weighs more), and the rare terms: in no PDF at
     all, or in so few passages that a passage without them is about something else."""
-    import math
-
     words = list(dict.fromkeys([w for w in content_words(question) if w not in _GENERIC] + compounds(question)))
     if doc_freq is None:
         return {w: 1.0 for w in words}, set()
     df, total = doc_freq(words)
     words = [w for w in words if df.get(w, 1) or not _misspelt_stopword(w)]  # "wich", "wat": no topic
     rare = {w for w in words if df.get(w, 1) == 0 or df.get(w, 1) <= RARE_SHARE * total}
-    return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, rare
+    return {w: _idf(df.get(w, 0), total) for w in words}, rare
+
+
+def _idf(df: int, total: int) -> float:
+    return math.log((total + 1) / (df + 0.5))
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -613,10 +616,22 @@ def fillers(question: str, words: Sequence[str], embedder: Any, query_vec: Any =
     words = list(dict.fromkeys(words))
     if not words:
         return set()
-    qv = embedder.embed_one(question[:2000]) if query_vec is None else query_vec
-    without = [re.sub(rf"(?<![\w-]){re.escape(w)}(?![\w-])", " ", question[:2000], flags=re.I) for w in words]
-    vecs = embedder.embed(without)
-    return {w for w, v in zip(words, vecs) if float(v @ qv) >= FILLER_COS}
+
+    def drop(text: str, gone: Sequence[str]) -> str:
+        for w in gone:
+            text = re.sub(rf"(?<![\w-]){re.escape(w)}(?![\w-])", " ", text, flags=re.I)
+        return text
+
+    question = question[:2000]
+    if len(words) == 1:
+        qv = embedder.embed_one(question) if query_vec is None else query_vec
+        return {words[0]} if float(embedder.embed([drop(question, words)])[0] @ qv) >= FILLER_COS else set()
+    # each word is judged in the question without the other candidates: a lead-in of fillers ("quick
+    # question, i'm a bit confused: ...") must not make a topic word look light
+    contexts = [drop(question, [o for o in words if o != w]) for w in words]
+    vecs = embedder.embed(contexts + [drop(c, [w]) for c, w in zip(contexts, words)])
+    n = len(words)
+    return {w for i, w in enumerate(words) if float(vecs[i] @ vecs[n + i]) >= FILLER_COS}
 
 
 def has_evidence(question: str, hits: Sequence[Any],
@@ -641,8 +656,9 @@ def has_evidence(question: str, hits: Sequence[Any],
     if unseen and is_word is not None:  # a mistyped name or word of the passage is that word
         fixed = {w: _typo_of(w, texts) for w in unseen if not is_word(w) and doc_freq and not doc_freq([w])[0].get(w)}
         fixed = {w: c for w, c in fixed.items() if c}
-        if fixed:
-            weights = {fixed.get(w, w): v for w, v in weights.items()}
+        if fixed:  # the word meant weighs as that word does
+            df, total = doc_freq(list(fixed.values()))
+            weights = {fixed.get(w, w): _idf(df.get(fixed[w], 0), total) if w in fixed else v for w, v in weights.items()}
             unseen = [w for w in unseen if w not in fixed]
     if unseen and is_word is not None and embedder is not None:
         filler = fillers(question, [w for w in unseen if is_word(w)], embedder, query_vec)

@@ -513,3 +513,24 @@ def test_a_table_of_contents_line_is_not_the_answer(monkeypatch):
     a = extractive.answer("what methods do i implement if i write my own flowable", "what methods do i implement if i "
                           "write my own flowable", [toc, body], e, lambda key, page: None)
     assert a.found and "**A flowable must have wrap and draw methods.**" in a.text, a.text
+
+
+def test_a_mistyped_word_weighs_as_the_word_meant():
+    """"pakage" is in no PDF, but it means "package", which every passage has: it must not weigh as a
+    rare term the passage holds, or a question about julia would be answered from a passage about packages."""
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("Functions inside a package are called from C code with .Call.")]
+    df = _counted({"julia": 0, "pakage": 0, "functions": 900, "package": 1500, "inside": 300})
+    assert not has_evidence("how do i call julia functions from inside an R pakage", hits, df,
+                            is_word=lambda w: w in {"julia", "functions", "inside"})
+
+
+def test_each_filler_candidate_is_judged_without_the_others():
+    """A lead-in of other candidates ("quick question, i'm confused: ...") dilutes the question: a topic
+    word must not look light because of them."""
+    from kb.extractive import fillers
+
+    e = _Embedder({"libtasn1": 1.0, "python": 1.0, "bindings": 1.0, "quick": 2.0, "confused": 2.0})
+    question = "quick question, confused: does libtasn1 have python bindings"
+    assert "python" not in fillers(question, ["quick", "confused", "python"], e)
