@@ -529,14 +529,32 @@ def _misspelt_stopword(word: str) -> bool:
 TYPO_LETTERS = 6  # a term this long that no PDF holds, one edit from a word of the passage, is that word mistyped
 
 
-def _typo_of(term: str, texts: Sequence[str]) -> str | None:
-    """The passages' word that ``term`` (a typo: in no PDF, not a word) is one edit from ("shufle" ->
-    "shuffle", "namspace" -> "namespace"), or None."""
+def _typo_of(term: str, texts: Sequence[str], is_word: Callable[[str], bool] | None = None,
+             doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None) -> str | None:
+    """The word that ``term`` (a typo: in no PDF, not a word) is one edit from: a word of the passages
+    (or its stem: "fuction" -> "functions"), else the everyday word one edit away that the course
+    uses most ("cnsole" -> "console"), or None."""
     if len(term) < TYPO_LETTERS or not term.isalpha():
         return None
-    words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower()) if abs(len(w) - len(term)) <= 1}
-    # a plural is no typo ("pandas" is not "panda"): stems meet already
-    return next((w for w in sorted(words) if _one_edit(term, w) and w + "s" != term and term + "s" != w), None)
+
+    def typo(w: str) -> bool:  # a plural is no typo ("pandas" is not "panda"): stems meet already
+        return _one_edit(term, w) and w + "s" != term and term + "s" != w
+
+    words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower())}
+    near = sorted(w for w in words if abs(len(w) - len(term)) <= 1 and typo(w))
+    near += sorted(w for w in words if len(w) > len(term) and typo(_stem(w)))
+    if near or is_word is None or doc_freq is None:
+        return near[0] if near else None
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    cut = [(term[:i], term[i:]) for i in range(len(term) + 1)]
+    edits = ({a + b[1:] for a, b in cut if b} | {a + c + b[1:] for a, b in cut if b for c in letters}
+             | {a + c + b for a, b in cut for c in letters} | {a + b[1] + b[0] + b[2:] for a, b in cut if len(b) > 1})
+    candidates = sorted(w for w in edits if w != term and typo(w) and is_word(w))
+    if not candidates:
+        return None
+    df, _ = doc_freq(candidates)
+    best = max(candidates, key=lambda w: df.get(w, 0))
+    return best if df.get(best, 0) else None
 
 
 _COMPOUND = re.compile(r"(?<![\w.-])[a-z0-9]+(?:[-.][a-z0-9]+)+(?![\w-])")
@@ -609,12 +627,17 @@ def weighted_coverage(question: str, texts: Sequence[str],
 FILLER_COS = 0.95  # the question without the word embeds at least this close to the question: a filler
 
 
-def fillers(question: str, words: Sequence[str], embedder: Any, query_vec: Any = None) -> set[str]:
-    """Of ``words`` (of ``question``), those the question's meaning hardly depends on: the question
-    without the word embeds within ``FILLER_COS`` of the question ("what does CompleteMulti *actually*
-    do" is still about CompleteMulti; "how do I call *julia* functions" without "julia" is not)."""
+def fillers(question: str, words: Sequence[str], embedder: Any, query_vec: Any = None,
+            held: Sequence[str] = ()) -> set[str]:
+    """Of ``words`` and ``held`` (of ``question``), those the question's meaning hardly depends on: the
+    question without the word embeds within ``FILLER_COS`` of it ("what does CompleteMulti *actually*
+    do" is still about CompleteMulti; "how do I call *julia* functions" without "julia" is not).
+    Each of ``words`` (the ones the passages lack) is judged in the question without the others, so
+    that a lead-in of fillers ("quick question, i'm a bit confused: ...") does not make a topic word
+    look light; each of ``held`` in the whole question. One batch of embeddings."""
     words = list(dict.fromkeys(words))
-    if not words:
+    held = [w for w in dict.fromkeys(held) if w not in words]
+    if not words and not held:
         return set()
 
     def drop(text: str, gone: Sequence[str]) -> str:
@@ -623,15 +646,15 @@ def fillers(question: str, words: Sequence[str], embedder: Any, query_vec: Any =
         return text
 
     question = question[:2000]
-    if len(words) == 1:
-        qv = embedder.embed_one(question) if query_vec is None else query_vec
-        return {words[0]} if float(embedder.embed([drop(question, words)])[0] @ qv) >= FILLER_COS else set()
-    # each word is judged in the question without the other candidates: a lead-in of fillers ("quick
-    # question, i'm a bit confused: ...") must not make a topic word look light
-    contexts = [drop(question, [o for o in words if o != w]) for w in words]
-    vecs = embedder.embed(contexts + [drop(c, [w]) for c, w in zip(contexts, words)])
-    n = len(words)
-    return {w for i, w in enumerate(words) if float(vecs[i] @ vecs[n + i]) >= FILLER_COS}
+    whole = [question] * len(held)
+    contexts = [drop(question, [o for o in words if o != w]) for w in words] if len(words) > 1 else [question] * len(words)
+    bases = whole + contexts
+    judged = held + words
+    qv = embedder.embed_one(question) if query_vec is None else query_vec
+    fresh = [i for i, b in enumerate(bases) if b != question]  # contexts other than the question itself
+    vecs = embedder.embed([drop(b, [w]) for b, w in zip(bases, judged)] + [bases[i] for i in fresh])
+    base_vecs = {i: vecs[len(judged) + k] for k, i in enumerate(fresh)}
+    return {w for i, w in enumerate(judged) if float(vecs[i] @ base_vecs.get(i, qv)) >= FILLER_COS}
 
 
 def has_evidence(question: str, hits: Sequence[Any],
@@ -641,9 +664,10 @@ def has_evidence(question: str, hits: Sequence[Any],
     """Whether the best passages answer: on topic (cosine), holding the question's rare terms, and
     not missing a term that no course PDF contains. A missing everyday word ("at the moment") is
     weaker evidence of another topic than a missing name ("numpy"): ``is_word`` tells them apart;
-    a missing everyday word the question's meaning hardly depends on ("what does X *actually* do",
-    "is it a bad *idea* to ...") is the student's wording, no key term (with ``embedder``, the
-    question's embedding ``query_vec`` is compared with the question without the word).
+    an everyday word the question's meaning hardly depends on ("what does X *actually* do", "is it
+    a bad *idea* to ...", "... exactly? thanks in advance") is the student's wording, no key term,
+    whether the passages hold it or not (with ``embedder``, the question's embedding ``query_vec``
+    is compared with the question without the word). A mistyped word is the word meant.
     Calibrated on the labelled dev sets."""
     if not hits:
         return False
@@ -653,15 +677,21 @@ def has_evidence(question: str, hits: Sequence[Any],
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
     found = [(_terms_in(t), t) for t in texts]
     unseen = [w for w in rare if not any(_holds(w, f, t) for f, t in found)]
-    if unseen and is_word is not None:  # a mistyped name or word of the passage is that word
-        fixed = {w: _typo_of(w, texts) for w in unseen if not is_word(w) and doc_freq and not doc_freq([w])[0].get(w)}
+    typos = [w for w in unseen if is_word is not None and doc_freq is not None and not is_word(w)
+             and len(w) >= TYPO_LETTERS and w.isalpha()]
+    if typos:  # a mistyped word is the word meant, and weighs as that word does
+        absent = doc_freq(typos)[0]
+        fixed = {w: _typo_of(w, texts, is_word, doc_freq) for w in typos if not absent.get(w)}
         fixed = {w: c for w, c in fixed.items() if c}
-        if fixed:  # the word meant weighs as that word does
+        if fixed:
             df, total = doc_freq(list(fixed.values()))
             weights = {fixed.get(w, w): _idf(df.get(fixed[w], 0), total) if w in fixed else v for w, v in weights.items()}
-            unseen = [w for w in unseen if w not in fixed]
-    if unseen and is_word is not None and embedder is not None:
-        filler = fillers(question, [w for w in unseen if is_word(w)], embedder, query_vec)
+            unseen = [fixed.get(w, w) for w in unseen
+                      if w not in fixed or not any(_holds(fixed[w], f, t) for f, t in found)]
+    if is_word is not None and embedder is not None:
+        everyday = [w for w in weights if is_word(w)]
+        missing = [w for w in everyday if not any(_holds(w, f, t) for f, t in found)]
+        filler = fillers(question, missing, embedder, query_vec, held=[w for w in everyday if w not in missing])
         if filler and set(weights) - filler:
             weights = {w: v for w, v in weights.items() if w not in filler}
             unseen = [w for w in unseen if w not in filler]

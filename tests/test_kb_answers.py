@@ -534,3 +534,21 @@ def test_each_filler_candidate_is_judged_without_the_others():
     e = _Embedder({"libtasn1": 1.0, "python": 1.0, "bindings": 1.0, "quick": 2.0, "confused": 2.0})
     question = "quick question, confused: does libtasn1 have python bindings"
     assert "python" not in fillers(question, ["quick", "confused", "python"], e)
+
+
+def test_a_filler_the_passage_happens_to_hold_does_not_count_as_evidence():
+    """"how do i call julia functions ... exactly? thanks in advance": "exactly" and "advance" in a
+    passage about packages are no evidence that it answers a question about julia."""
+    from kb.extractive import has_evidence
+
+    e = _Embedder({"julia": 3.0, "functions": 1.0, "package": 1.0, "inside": 0.8, "call": 0.5, "exactly": 0.2,
+                   "thanks": 0.2, "advance": 0.2})
+    words = {"julia", "functions", "package", "inside", "exactly", "thanks", "advance"}
+    hits = [_EvidenceHit("Functions inside a package are exactly as fast, and are compiled in advance.")]
+    df = _counted({"julia": 0, "functions": 900, "package": 1500, "inside": 300, "exactly": 40, "thanks": 0,
+                   "advance": 20})
+    q = "how do i call julia functions from inside an R package exactly? thanks in advance"
+    assert not has_evidence(q, hits, df, is_word=words.__contains__, embedder=e)
+    assert has_evidence("how are functions inside a package compiled exactly? thanks in advance", hits,
+                        _counted({"functions": 900, "package": 1500, "inside": 300, "compiled": 30, "exactly": 40,
+                                  "thanks": 0, "advance": 20}), is_word=words.__contains__, embedder=e)
