@@ -490,15 +490,17 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     return passages
 
 
-def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None
-             ) -> tuple[dict[str, float], set[str]]:
+def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None,
+             is_word: Callable[[str], bool] | None = None) -> tuple[dict[str, float], set[str]]:
     """Each key term's weight (rarer in the course weighs more), and the rare terms: in no PDF at
     all, or in so few passages that a passage without them is about something else."""
     words = list(dict.fromkeys([w for w in content_words(question) if w not in _GENERIC] + compounds(question)))
     if doc_freq is None:
         return {w: 1.0 for w in words}, set()
     df, total = doc_freq(words)
-    words = [w for w in words if df.get(w, 1) or not _misspelt_stopword(w)]  # "wich", "wat": no topic
+    # "wich", "wat": no topic; but "rust" (one edit from "just") is a word of its own
+    words = [w for w in words if df.get(w, 1) or not _misspelt_stopword(w)
+             or (len(w) > 3 and is_word is not None and is_word(w))]
     rare = {w for w in words if df.get(w, 1) == 0 or df.get(w, 1) <= RARE_SHARE * total}
     return {w: _idf(df.get(w, 0), total) for w in words}, rare
 
@@ -625,16 +627,19 @@ def weighted_coverage(question: str, texts: Sequence[str],
 
 
 FILLER_COS = 0.95  # the question without the word embeds at least this close to the question: a filler
+TOPIC_COS = 0.85  # ... at most this close: the word is the question's topic ("julia", "rust"), a word or not
+HELD_FILLER_COS = 0.98  # ... for a word the passages hold (evidence, unless the question plainly does not need it)
 
 
 def fillers(question: str, words: Sequence[str], embedder: Any, query_vec: Any = None,
-            held: Sequence[str] = ()) -> set[str]:
+            held: Sequence[str] = (), heavy: set[str] | None = None) -> set[str]:
     """Of ``words`` and ``held`` (of ``question``), those the question's meaning hardly depends on: the
     question without the word embeds within ``FILLER_COS`` of it ("what does CompleteMulti *actually*
     do" is still about CompleteMulti; "how do I call *julia* functions" without "julia" is not).
     Each of ``words`` (the ones the passages lack) is judged in the question without the others, so
     that a lead-in of fillers ("quick question, i'm a bit confused: ...") does not make a topic word
-    look light; each of ``held`` in the whole question. One batch of embeddings."""
+    look light; each of ``held`` in the whole question, by the stricter ``HELD_FILLER_COS``. One batch
+    of embeddings. ``heavy`` receives the ``words`` the question's meaning rests on (``TOPIC_COS``)."""
     words = list(dict.fromkeys(words))
     held = [w for w in dict.fromkeys(held) if w not in words]
     if not words and not held:
@@ -654,7 +659,10 @@ def fillers(question: str, words: Sequence[str], embedder: Any, query_vec: Any =
     fresh = [i for i, b in enumerate(bases) if b != question]  # contexts other than the question itself
     vecs = embedder.embed([drop(b, [w]) for b, w in zip(bases, judged)] + [bases[i] for i in fresh])
     base_vecs = {i: vecs[len(judged) + k] for k, i in enumerate(fresh)}
-    return {w for i, w in enumerate(judged) if float(vecs[i] @ base_vecs.get(i, qv)) >= FILLER_COS}
+    cos = {w: float(vecs[i] @ base_vecs.get(i, qv)) for i, w in enumerate(judged)}
+    if heavy is not None:
+        heavy.update(w for w in words if cos[w] < TOPIC_COS)
+    return {w for i, w in enumerate(judged) if cos[w] >= (HELD_FILLER_COS if i < len(held) else FILLER_COS)}
 
 
 def has_evidence(question: str, hits: Sequence[Any],
@@ -673,7 +681,7 @@ def has_evidence(question: str, hits: Sequence[Any],
         return False
     if max(h.dense for h in hits) < MIN_DENSE:
         return False
-    weights, rare = _weights(question, doc_freq)
+    weights, rare = _weights(question, doc_freq, is_word)
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
     found = [(_terms_in(t), t) for t in texts]
     unseen = [w for w in rare if not any(_holds(w, f, t) for f, t in found)]
@@ -688,17 +696,20 @@ def has_evidence(question: str, hits: Sequence[Any],
             weights = {fixed.get(w, w): _idf(df.get(fixed[w], 0), total) if w in fixed else v for w, v in weights.items()}
             unseen = [fixed.get(w, w) for w in unseen
                       if w not in fixed or not any(_holds(fixed[w], f, t) for f, t in found)]
+    topics: set[str] = set()
     if is_word is not None and embedder is not None:
         everyday = [w for w in weights if is_word(w)]
         missing = [w for w in everyday if not any(_holds(w, f, t) for f, t in found)]
-        filler = fillers(question, missing, embedder, query_vec, held=[w for w in everyday if w not in missing])
+        filler = fillers(question, missing, embedder, query_vec, held=[w for w in everyday if w not in missing],
+                         heavy=topics)
         if filler and set(weights) - filler:
             weights = {w: v for w, v in weights.items() if w not in filler}
             unseen = [w for w in unseen if w not in filler]
     cover = weighted_coverage(question, texts, doc_freq, weights)
     if not unseen:
         return cover >= MIN_COVERAGE
-    if is_word is not None and all(is_word(w) for w in unseen):
+    # a missing everyday word is weaker evidence of another topic than a name, unless the question rests on it
+    if is_word is not None and all(is_word(w) and w not in topics for w in unseen):
         return cover >= UNSEEN_WORD_COVERAGE
     return cover >= UNSEEN_COVERAGE
 
@@ -833,7 +844,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
     "not in the course PDFs" with the nearest pages."""
     if not hits:
         return Answer(False, NOT_FOUND)
-    weights = _weights(query, doc_freq)[0] if doc_freq is not None else None
+    weights = _weights(query, doc_freq, is_word)[0] if doc_freq is not None else None
     passages = _rerank(question, query, hits, embedder, query_vec, weights)
     if not passages or not has_evidence(query, hits, doc_freq, is_word, embedder, query_vec):
         return not_found(hits, link, heading)

@@ -552,3 +552,18 @@ def test_a_filler_the_passage_happens_to_hold_does_not_count_as_evidence():
     assert has_evidence("how are functions inside a package compiled exactly? thanks in advance", hits,
                         _counted({"functions": 900, "package": 1500, "inside": 300, "compiled": 30, "exactly": 40,
                                   "thanks": 0, "advance": 20}), is_word=words.__contains__, embedder=e)
+
+
+def test_a_name_one_edit_from_a_filler_word_is_still_a_topic():
+    """"rust" is one edit from "just", but it is a word of its own: a passage about bindings in general
+    does not answer "how do I generate rust bindings"; "wich" and "whta" stay mistyped filler words."""
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("camlidl generates the bindings: a Caml module and C stub code for each IDL file.")]
+    df = _counted({"rust": 0, "bindings": 30, "camlidl": 200, "generate": 150})
+    words = {"rust", "bindings", "generate"}.__contains__
+    e = _Embedder({"rust": 3.0, "bindings": 1.0, "generate": 0.5, "camlidl": 1.0, "whta": 0.1})
+    # the question rests on "rust": a missing word it depends on counts as a missing name
+    assert not has_evidence("how do i generate rust bindings with camlidl", hits, df, is_word=words, embedder=e)
+    assert has_evidence("whta bindings does camlidl generate", hits, _counted({"whta": 0, "bindings": 30, "camlidl": 200,
+                                                                               "generate": 150}), is_word=words)
