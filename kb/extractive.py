@@ -700,8 +700,9 @@ def has_evidence(question: str, hits: Sequence[Any],
     if is_word is not None and embedder is not None:
         everyday = [w for w in weights if is_word(w)]
         missing = [w for w in everyday if not any(_holds(w, f, t) for f, t in found)]
+        # when the passages hold every everyday word, no filler can change the verdict much: no embedding
         filler = fillers(question, missing, embedder, query_vec, held=[w for w in everyday if w not in missing],
-                         heavy=topics)
+                         heavy=topics) if missing else set()
         if filler and set(weights) - filler:
             weights = {w: v for w, v in weights.items() if w not in filler}
             unseen = [w for w in unseen if w not in filler]
