@@ -12,8 +12,10 @@ condensed with the previous question; "tell me more" continues the passage.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 from bot.capabilities import Answer
@@ -32,8 +34,6 @@ MIN_COVERAGE = 0.26  # share of the question's key terms (weighted by rarity) fo
 UNSEEN_COVERAGE = 0.8  # the question names a rare term the best passages lack: they must hold at least this share
 UNSEEN_WORD_COVERAGE = 0.48  # ... when every such term is an everyday word ("moment", "bigger"), not a name
 RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
-FILLER_DROP = 0.04  # a rare term the passages lack is filler when the question's embedding moves less than this
-MAX_FILLER_CHECKS = 6  # without it ("R CMD check is super slow"): only so many such terms are embedded
 EMBED_SENTENCES = 10  # sentences embedded for the rerank: the most promising of each passage, then of all
 RERANK = 6  # passages reranked with sentence embeddings
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
@@ -129,8 +129,23 @@ def _stem(w: str) -> str:
     return w
 
 
+_BRITISH = ((re.compile(r"(?<=[a-z]{2})our(?=s?$|ed$|ing$|ite|able|ful|less)"), "or"),  # colours, behaviour
+            (re.compile(r"(?<=[a-z]{3}[^aeiou])re(?=s?$|d$)"), "er"),  # centre, metres
+            (re.compile(r"^licen[cs]"), "licens"), (re.compile(r"^grey"), "gray"))
+
+
+def spelling(w: str) -> str:
+    """British spelling as American ("colours" -> "colors", "centre" -> "center"), so a student's
+    spelling meets the manual's."""
+    for pattern, to in _BRITISH:
+        w = pattern.sub(to, w)
+    return w
+
+
 def _prefix(w: str) -> str:
-    return w[:5]  # truncation "stemming": recognise/recognised, celebrity/celebrities
+    """A term's matching key in the coverage rules: spelling, then stem and truncation (recognise/
+    recognised, celebrity/celebrities, graded/grading)."""
+    return _key(spelling(w))
 
 
 def key_terms(question: str) -> set[str]:
@@ -139,7 +154,11 @@ def key_terms(question: str) -> set[str]:
 
 
 def _terms_in(text: str) -> set[str]:
-    return {_prefix(w) for w in re.findall(r"[a-z0-9_]+", text.lower())}
+    """The matching keys of ``text``'s words, and of its runs of two to four words joined by "_": a
+    PDF often shows ``asn1_node`` as "asn1 node"."""
+    words = re.findall(r"[a-z0-9_]+", text.lower())
+    joined = {"_".join(words[i:i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
+    return {_prefix(w) for w in words} | joined
 
 
 def is_follow_up(question: str) -> bool:
@@ -366,6 +385,9 @@ def _split(text: str) -> list[_Sentence]:
     return out
 
 
+_LEADERS = re.compile(r"(?:\.\s){5,}|\.{8,}")  # "Writing your own Flowable Objects . . . . . . 98"
+
+
 # Ranking weights, tuned on the dev set.
 SENTENCE_WEIGHT = 1.0
 OVERLAP_WEIGHT = 0.3
@@ -395,7 +417,7 @@ def _key(w: str) -> str:
 
 
 def _keys(text: str) -> set[str]:
-    return {_key(w) for w in re.findall(r"[a-z0-9_]+", text.lower())}
+    return _terms_in(text)
 
 
 def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query_vec: Any = None,
@@ -406,7 +428,8 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     terms = [w for w in content_words(query) if w not in _GENERIC] or content_words(query)
     qweights: dict[str, float] = {}
     for w in terms:  # each key term weighs by its rarity in the course (1 when unknown)
-        qweights[_key(w)] = max(qweights.get(_key(w), 0.0), (weights or {}).get(w, 1.0) if weights else 1.0)
+        qweights[_prefix(w)] = max(qweights.get(_prefix(w), 0.0), (weights or {}).get(w, 1.0) if weights else 1.0)
+    qwords = {_prefix(w): w for w in terms}
     qwhole = sum(qweights.values()) or 1.0
     top = max(h.score for h in hits) or 1.0
     cheap: list[tuple[float, int, int]] = []  # (words + answer kind score, passage, sentence)
@@ -421,15 +444,17 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
             p.sections.append(section)
             # the document's title is what every sentence of it is about
             words = title | _keys(f"{section} {x.text}")
-            overlap = sum(v for k, v in qweights.items() if k in words) / qwhole
+            overlap = sum(v for k, v in qweights.items()
+                          if k in words or _in_glued(qwords[k], p.hit.text, x.text)) / qwhole
             kind = _has_answer_kind(question, x.text)
             x.score = (OVERLAP_WEIGHT * overlap + definition_bonus(question, x.text)
                        + (ANSWER_TYPE_BONUS if kind else -KIND_PENALTY if kind is False else 0.0))
             x.score -= LONG_PENALTY * max(0, len(x.text) - LONG_CHARS) / LONG_CHARS  # a run-on "sentence" (a table)
-            if x.heading or len(x.text.split()) < 3 or _echoes(question, x.text):
-                x.score -= 0.5  # a heading or the question itself is not the answer
+            skip = x.heading or len(x.text.split()) < 3 or _echoes(question, x.text) or _LEADERS.search(x.text)
+            if skip:
+                x.score -= 0.5  # a heading, a table-of-contents line or the question itself is not the answer
             x.words = x.score
-            if not (x.heading or len(x.text.split()) < 3 or _echoes(question, x.text)):
+            if not skip:
                 cheap.append((x.score + 0.1 * p.hit.score / top, pi, j))
                 nxt = p.sentences[j + 1] if j + 1 < len(p.sentences) else None
                 contexts[(pi, j)] = ((f"{section}: " if section and section != x.text else "") + x.text
@@ -466,38 +491,73 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     return passages
 
 
-def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None
-             ) -> tuple[dict[str, float], set[str]]:
+def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None,
+             is_word: Callable[[str], bool] | None = None) -> tuple[dict[str, float], set[str]]:
     """Each key term's weight (rarer in the course weighs more), and the rare terms: in no PDF at
     all, or in so few passages that a passage without them is about something else."""
-    import math
-
     words = list(dict.fromkeys([w for w in content_words(question) if w not in _GENERIC] + compounds(question)))
     if doc_freq is None:
         return {w: 1.0 for w in words}, set()
     df, total = doc_freq(words)
-    words = [w for w in words if df.get(w, 1) or not _misspelt_stopword(w)]  # "wich", "wat": no topic
+    # "wich", "wat": no topic; but "rust" (one edit from "just") is a word of its own
+    words = [w for w in words if df.get(w, 1) or not _misspelt_stopword(w)
+             or (len(w) > 3 and is_word is not None and is_word(w))]
     rare = {w for w in words if df.get(w, 1) == 0 or df.get(w, 1) <= RARE_SHARE * total}
-    return {w: math.log((total + 1) / (df.get(w, 0) + 0.5)) for w in words}, rare
+    return {w: _idf(df.get(w, 0), total) for w in words}, rare
+
+
+def _idf(df: int, total: int) -> float:
+    return math.log((total + 1) / (df + 0.5))
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one letter dropped, added or changed, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
 def _misspelt_stopword(word: str) -> bool:
     """One letter dropped, added, changed or two swapped from a question's filler word ("wich", "whta")."""
     if len(word) < 3 or len(word) > 7:
         return False
-    for s in STOPWORDS:
-        if abs(len(s) - len(word)) > 1 or len(s) < 3:
-            continue
-        if len(s) == len(word):
-            diff = [i for i in range(len(s)) if s[i] != word[i]]
-            if len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and s[diff[0]] == word[diff[1]] and s[diff[1]] == word[diff[0]]):
-                return True
-        else:
-            short, long_ = sorted((s, word), key=len)
-            if any(long_[:i] + long_[i + 1:] == short for i in range(len(long_))):
-                return True
-    return False
+    return any(len(s) >= 3 and _one_edit(s, word) for s in STOPWORDS)
+
+
+TYPO_LETTERS = 6  # a term this long that no PDF holds, one edit from a word of the passage, is that word mistyped
+
+
+def _typo_of(term: str, texts: Sequence[str], is_word: Callable[[str], bool] | None = None,
+             doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None) -> str | None:
+    """The word that ``term`` (a typo: in no PDF, not a word) is one edit from: a word of the passages
+    (or its stem: "fuction" -> "functions"), else the everyday word one edit away that the course
+    uses most ("cnsole" -> "console"), or None."""
+    if len(term) < TYPO_LETTERS or not term.isalpha():
+        return None
+
+    def typo(w: str) -> bool:  # a plural is no typo ("pandas" is not "panda"): stems meet already
+        return _one_edit(term, w) and w + "s" != term and term + "s" != w
+
+    words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower())}
+    near = sorted(w for w in words if abs(len(w) - len(term)) <= 1 and typo(w))
+    near += sorted(w for w in words if len(w) > len(term) and typo(_stem(w)))
+    if near or is_word is None or doc_freq is None:
+        return near[0] if near else None
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    cut = [(term[:i], term[i:]) for i in range(len(term) + 1)]
+    edits = ({a + b[1:] for a, b in cut if b} | {a + c + b[1:] for a, b in cut if b for c in letters}
+             | {a + c + b for a, b in cut for c in letters} | {a + b[1] + b[0] + b[2:] for a, b in cut if len(b) > 1})
+    candidates = sorted(w for w in edits if w != term and typo(w) and is_word(w))
+    if not candidates:
+        return None
+    df, _ = doc_freq(candidates)
+    best = max(candidates, key=lambda w: df.get(w, 0))
+    return best if df.get(best, 0) else None
 
 
 _COMPOUND = re.compile(r"(?<![\w.-])[a-z0-9]+(?:[-.][a-z0-9]+)+(?![\w-])")
@@ -509,6 +569,38 @@ def compounds(question: str) -> list[str]:
     return [c for c in _COMPOUND.findall(question.lower()) if len(c) >= 4 and not re.fullmatch(r"[\d.]+", c)]
 
 
+GLUED_LETTERS = 15  # a run of letters this long is rarely one word: the PDF lost its spaces ("Readingthecopies")
+GLUED_SHARE = 0.2  # a text with this share of its letters in such runs is glued throughout
+GLUED_RUN = 8  # ... and in it, a term is looked for inside every run of letters at least this long
+GLUED_STEM = 4  # the shortest stem looked for inside a run ("mark" in "thebuttonmark"; not "red" in "required")
+
+
+@lru_cache(maxsize=512)
+def _glued(text: str) -> str:
+    """The runs of letters of ``text`` that may hold several words, when its PDF lost the spaces between
+    words (some PDFs place each glyph without a space: "Openquestions Onecansometimesrequire..."), else ""."""
+    runs = re.findall(r"[a-z]+", text.lower())
+    letters = sum(len(r) for r in runs)
+    if not letters or sum(len(r) for r in runs if len(r) >= GLUED_LETTERS) < GLUED_SHARE * letters:
+        return ""
+    return _runs(text)
+
+
+def _runs(text: str) -> str:
+    return " ".join(r for r in re.findall(r"[a-z]+", text.lower()) if len(r) >= GLUED_RUN)
+
+
+def _in_glued(term: str, text: str, part: str | None = None) -> bool:
+    """``term`` (by its stem) inside a glued run of ``text``'s letters (of ``part`` of it, when given)."""
+    stem = _stem(spelling(term))[:5]
+    if not stem.isalpha() or not _glued(text):
+        return False
+    if len(stem) < GLUED_STEM:  # an acronym keeps its capitals inside a run ("ThevalueMSD(mean...")
+        return 2 <= len(term) <= 4 and re.search(rf"(?<![A-Z]){re.escape(term.upper())}(?![A-Z])",
+                                                 text if part is None else part) is not None
+    return stem in (_glued(text) if part is None else _runs(part))
+
+
 def _holds(term: str, found: set[str], text: str) -> bool:
     if "-" in term or "." in term:  # a compound, in any inflection of its last part ("cross-building")
         head, last = re.split(r"(?<=[-.])(?=[a-z0-9]+$)", term, maxsplit=1) if re.search(r"[-.][a-z0-9]+$", term) \
@@ -516,7 +608,7 @@ def _holds(term: str, found: set[str], text: str) -> bool:
         stem = _stem(last) if last.isalpha() else last
         return re.search(rf"(?<![\w-]){re.escape(head + stem)}{'[a-z]{0,4}' if stem.isalpha() else ''}(?![\w-])",
                          text.lower()) is not None
-    return _prefix(term) in found
+    return _prefix(term) in found or _in_glued(term, text)
 
 
 def weighted_coverage(question: str, texts: Sequence[str],
@@ -535,42 +627,113 @@ def weighted_coverage(question: str, texts: Sequence[str],
     return best
 
 
+FILLER_COS = 0.95  # the question without the word embeds at least this close to the question: a filler
+TOPIC_COS = 0.85  # ... at most this close: the word is the question's topic ("julia", "rust"), a word or not
+HELD_FILLER_COS = 0.98  # ... for a word the passages hold (evidence, unless the question plainly does not need it)
+
+
+def fillers(question: str, words: Sequence[str], embedder: Any, query_vec: Any = None,
+            held: Sequence[str] = (), heavy: set[str] | None = None) -> set[str]:
+    """Of ``words`` and ``held`` (of ``question``), those the question's meaning hardly depends on: the
+    question without the word embeds within ``FILLER_COS`` of it ("what does CompleteMulti *actually*
+    do" is still about CompleteMulti; "how do I call *julia* functions" without "julia" is not).
+    Each of ``words`` (the ones the passages lack) is judged in the question without the others, so
+    that a lead-in of fillers ("quick question, i'm a bit confused: ...") does not make a topic word
+    look light; each of ``held`` in the whole question, by the stricter ``HELD_FILLER_COS``. One batch
+    of embeddings. ``heavy`` receives the ``words`` the question's meaning rests on (``TOPIC_COS``)."""
+    words = list(dict.fromkeys(words))
+    held = [w for w in dict.fromkeys(held) if w not in words]
+    if not words and not held:
+        return set()
+
+    def drop(text: str, gone: Sequence[str]) -> str:
+        for w in gone:
+            text = re.sub(rf"(?<![\w-]){re.escape(w)}(?![\w-])", " ", text, flags=re.I)
+        return text
+
+    question = question[:2000]
+    whole = [question] * len(held)
+    contexts = [drop(question, [o for o in words if o != w]) for w in words] if len(words) > 1 else [question] * len(words)
+    bases = whole + contexts
+    judged = held + words
+    qv = embedder.embed_one(question) if query_vec is None else query_vec
+    fresh = [i for i, b in enumerate(bases) if b != question]  # contexts other than the question itself
+    vecs = embedder.embed([drop(b, [w]) for b, w in zip(bases, judged)] + [bases[i] for i in fresh])
+    base_vecs = {i: vecs[len(judged) + k] for k, i in enumerate(fresh)}
+    cos = {w: float(vecs[i] @ base_vecs.get(i, qv)) for i, w in enumerate(judged)}
+    if heavy is not None:
+        heavy.update(w for w in words if cos[w] < TOPIC_COS)
+    return {w for i, w in enumerate(judged) if cos[w] >= (HELD_FILLER_COS if i < len(held) else FILLER_COS)}
+
+
+NAME_FILLER_COS = 0.96  # a missing name whose removal leaves the question this close is chat, not its topic
+MAX_NAME_CHECKS = 6
+
+
+def _chat_names(question: str, names: Sequence[str], embedder: Any, query_vec: Any = None) -> set[str]:
+    """Of the missing ``names`` (not vocabulary words), those whose removal leaves the question's embedding
+    within ``NAME_FILLER_COS``: "it never ends *lol*", "*esp* on small output", "numbers like *100L*"; a
+    package or product the question asks about ("numpy", "docx", "julia") moves it much more."""
+    question = question[:2000]
+    qv = embedder.embed_one(question) if query_vec is None else query_vec
+    vecs = embedder.embed([re.sub(rf"(?<!\w){re.escape(w)}(?![\w-])", " ", question, flags=re.I) for w in names])
+    return {w for w, v in zip(names, vecs) if float(v @ qv) >= NAME_FILLER_COS}
+
+
 def has_evidence(question: str, hits: Sequence[Any],
                  doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
-                 is_word: Callable[[str], bool] | None = None, embedder: Any = None, query_vec: Any = None) -> bool:
+                 is_word: Callable[[str], bool] | None = None, embedder: Any = None,
+                 query_vec: Any = None) -> bool:
     """Whether the best passages answer: on topic (cosine), holding the question's rare terms, and
     not missing a term that no course PDF contains. A missing everyday word ("at the moment") is
-    weaker evidence of another topic than a missing name ("numpy"): ``is_word`` tells them apart.
-    With the ``embedder``, a missing term that hardly moves the question's meaning is filler
-    ("my pkg is super slow", "it never ends lol") and asks for nothing. Calibrated on the labelled dev sets."""
+    weaker evidence of another topic than a missing name ("numpy"): ``is_word`` tells them apart;
+    an everyday word the question's meaning hardly depends on ("what does X *actually* do", "is it
+    a bad *idea* to ...", "... exactly? thanks in advance") is the student's wording, no key term,
+    whether the passages hold it or not (with ``embedder``, the question's embedding ``query_vec``
+    is compared with the question without the word). A mistyped word is the word meant.
+    Calibrated on the labelled dev sets."""
     if not hits:
         return False
     if max(h.dense for h in hits) < MIN_DENSE:
         return False
-    weights, rare = _weights(question, doc_freq)
+    weights, rare = _weights(question, doc_freq, is_word)
     texts = [f"{h.source} {getattr(h, 'context', '')} {h.text}" for h in hits[:3]]
     found = [(_terms_in(t), t) for t in texts]
     unseen = [w for w in rare if not any(_holds(w, f, t) for f, t in found)]
-    filler = _filler(question, unseen, embedder, query_vec) if unseen and embedder is not None else set()
-    if filler:
-        unseen = [w for w in unseen if w not in filler]
-        weights = {w: v for w, v in weights.items() if w not in filler}
+    typos = [w for w in unseen if is_word is not None and doc_freq is not None and not is_word(w)
+             and len(w) >= TYPO_LETTERS and w.isalpha()]
+    if typos:  # a mistyped word is the word meant, and weighs as that word does
+        absent = doc_freq(typos)[0]
+        fixed = {w: _typo_of(w, texts, is_word, doc_freq) for w in typos if not absent.get(w)}
+        fixed = {w: c for w, c in fixed.items() if c}
+        if fixed:
+            df, total = doc_freq(list(fixed.values()))
+            weights = {fixed.get(w, w): _idf(df.get(fixed[w], 0), total) if w in fixed else v for w, v in weights.items()}
+            unseen = [fixed.get(w, w) for w in unseen
+                      if w not in fixed or not any(_holds(fixed[w], f, t) for f, t in found)]
+    topics: set[str] = set()
+    if is_word is not None and embedder is not None:
+        everyday = [w for w in weights if is_word(w)]
+        missing = [w for w in everyday if not any(_holds(w, f, t) for f, t in found)]
+        # when the passages hold every everyday word, no filler can change the verdict much: no embedding
+        filler = fillers(question, missing, embedder, query_vec, held=[w for w in everyday if w not in missing],
+                         heavy=topics) if missing else set()
+        if filler and set(weights) - filler:
+            weights = {w: v for w, v in weights.items() if w not in filler}
+            unseen = [w for w in unseen if w not in filler]
+    names = [w for w in unseen if is_word is None or not is_word(w)][:MAX_NAME_CHECKS]
+    if names and embedder is not None:  # chat no vocabulary holds ("lol", "esp", "100L") moves the question little
+        chat = _chat_names(question, names, embedder, query_vec)
+        if chat and set(weights) - chat:
+            weights = {w: v for w, v in weights.items() if w not in chat}
+            unseen = [w for w in unseen if w not in chat]
     cover = weighted_coverage(question, texts, doc_freq, weights)
     if not unseen:
         return cover >= MIN_COVERAGE
-    if is_word is not None and all(is_word(w) for w in unseen):
+    # a missing everyday word is weaker evidence of another topic than a name, unless the question rests on it
+    if is_word is not None and all(is_word(w) and w not in topics for w in unseen):
         return cover >= UNSEEN_WORD_COVERAGE
     return cover >= UNSEEN_COVERAGE
-
-
-def _filler(question: str, terms: Sequence[str], embedder: Any, query_vec: Any = None) -> set[str]:
-    """The ``terms`` whose removal leaves the question's embedding where it was (cosine moves less than
-    FILLER_DROP): chat around the question, not its topic ("julia", "android tablet" move it a lot)."""
-    terms = list(terms)[:MAX_FILLER_CHECKS]
-    base = embedder.embed_one(question[:2000]) if query_vec is None else query_vec
-    without = [re.sub(rf"(?i)(?<!\w){re.escape(t)}(?![\w-])", " ", question)[:2000] for t in terms]
-    vecs = embedder.embed(without)
-    return {t for t, v in zip(terms, vecs) if 1.0 - float(v @ base) < FILLER_DROP}
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -638,7 +801,8 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     if start == 0 and text[:1].islower() and previous is not None:
         # the page starts mid-sentence: the sentence began at the end of the previous page
         before = previous(getattr(p.hit, "chunk_id", -1))
-        if before is not None:
+        # chunks of a page overlap: when the previous one holds this sentence too, it is whole here
+        if before is not None and " ".join(s[0].text.split()[:8]) not in " ".join(before.text.split()):
             tail = _split(before.text)
             if tail:
                 lead = tail[-1].text
@@ -702,7 +866,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
     "not in the course PDFs" with the nearest pages."""
     if not hits:
         return Answer(False, NOT_FOUND)
-    weights = _weights(query, doc_freq)[0] if doc_freq is not None else None
+    weights = _weights(query, doc_freq, is_word)[0] if doc_freq is not None else None
     passages = _rerank(question, query, hits, embedder, query_vec, weights)
     if not passages or not has_evidence(query, hits, doc_freq, is_word, embedder, query_vec):
         return not_found(hits, link, heading)

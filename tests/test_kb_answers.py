@@ -408,5 +408,183 @@ def test_a_missing_word_that_hardly_moves_the_question_is_filler_not_a_topic():
     df = _counted({"super": 0, "lol": 0, "julia": 0, "examples": 40, "timings": 3})
     chatty = "r cmd check is super slow on the examples lol how do i see the timings"
     assert not has_evidence(chatty, hits, df)  # without the embedder the missing words count against it
-    assert has_evidence(chatty, hits, df, embedder=embedder)
-    assert not has_evidence("how do i see the timings of julia examples in r cmd check", hits, df, embedder=embedder)
+    assert has_evidence(chatty, hits, df, is_word=embedder.is_word, embedder=embedder)
+    assert has_evidence("r cmd check is slow on the examples esp the long ones lol how do i see the timings", hits,
+                        _counted({"esp": 0, "lol": 0, "examples": 40, "timings": 3}), is_word=lambda w: False,
+                        embedder=embedder)  # chat no vocabulary holds
+    assert not has_evidence("how do i see the timings of julia examples in r cmd check", hits, df,
+                            is_word=embedder.is_word, embedder=embedder)
+    assert not has_evidence("how do i see the timings of numpy examples in r cmd check", hits,
+                            _counted({"numpy": 0, "examples": 40, "timings": 3}), is_word=lambda w: False, embedder=embedder)
+def test_terms_are_found_inside_the_letter_runs_of_a_pdf_that_lost_its_spaces():
+    """Some PDFs place every glyph without a space ("Openquestions Onecansometimesrequire..."): the
+    question's terms (and its acronyms, in capitals) are looked for inside those runs."""
+    from kb.extractive import has_evidence, weighted_coverage
+
+    glued = _EvidenceHit("6.2 Openquestions Onecansometimesrequiresomeopenquestionstobeaddedtothesubject. "
+                         "Afterreadingthecopies,theteacherticksoneoftheboxestogradetheanswer. "
+                         "ThevalueMSD(meansquaredeviation)isanindicationofthegoodframingofthemarks.")
+    df = _counted({"graded": 0, "reading": 3, "teacher": 2, "msd": 0, "framing": 1})
+    assert weighted_coverage("how are open questions graded after reading the copies", [glued.text], df) == 1.0
+    assert has_evidence("what does MSD say about the framing of the marks", [glued], df)
+    # a text with spaces is not searched inside its words: "reading" is not in "proofreadingtools"
+    spaced = ("Use the proofreadingtools package for checks of a manual before it is printed. It has many options "
+              "for spelling and grammar, and it reports each problem with its line and page numbers.")
+    assert weighted_coverage("reading", [spaced], _counted({"reading": 3})) == 0.0
+    # nor is a short term inside a run, unless it is an acronym in capitals
+    assert weighted_coverage("ods export", [glued.text], _counted({"ods": 0, "export": 0})) == 0.0
+
+
+class _Embedder:
+    """Bag-of-words embedding over a fixed vocabulary: each word a direction, weighted; removing a
+    light word barely moves the question."""
+
+    def __init__(self, weights):
+        self.vocab = sorted(weights)
+        self.weights = weights
+
+    def embed_one(self, text):
+        import numpy as np
+
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        v = np.array([self.weights[w] * words.count(w) for w in self.vocab], dtype=float) + 1e-9
+        return v / np.linalg.norm(v)
+
+    def embed(self, texts):
+        import numpy as np
+
+        return np.array([self.embed_one(t) for t in texts])
+
+
+def test_a_missing_everyday_word_the_question_hardly_depends_on_is_no_key_term():
+    """"what does completemulti *actually* do": the manual never says "actually", and the question's
+    meaning does not depend on it; "how do I call *julia* functions" without "julia" is another question."""
+    from kb.extractive import fillers, has_evidence
+
+    e = _Embedder({"completemulti": 5.0, "actually": 0.3, "julia": 3.0, "functions": 1.0, "package": 1.0,
+                   "call": 0.5, "do": 0.3, "set": 0.5})
+    words = {"actually", "julia", "functions", "package", "set"}
+    hits = [_EvidenceHit("completemulti: automatically adds a 'none of these answers are correct' choice.")]
+    question = "what does completemulti actually do and why would i set it to 0"
+    df = _counted({"completemulti": 16, "actually": 0, "set": 400}, total=234)
+    assert fillers(question, ["actually"], e) == {"actually"}
+    assert not has_evidence(question, hits, df, is_word=words.__contains__)  # without the embedder: abstains
+    assert has_evidence(question, hits, df, is_word=words.__contains__, embedder=e)
+    hits = [_EvidenceHit("Functions in a package are called with .Call from C code.")]
+    julia = "how do i call julia functions from inside an R package"
+    df = _counted({"julia": 0, "functions": 900, "package": 1500, "inside": 300}, total=10_000)
+    assert fillers(julia, ["julia"], e) == set()
+    assert not has_evidence(julia, hits, df, is_word=words.__contains__, embedder=e)
+
+
+def test_spelling_stems_and_names_written_with_spaces_meet_the_manual():
+    from kb.extractive import weighted_coverage
+
+    # British spelling, an inflection, and a name whose underscores the PDF shows as spaces
+    text = "In the exported file the following colors are used; grading is done per question by asn1 delete structure."
+    df = _counted({"colours": 0, "graded": 2, "asn1_delete_structure": 0})
+    assert weighted_coverage("what do the colours mean", [text], df) == 1.0
+    assert weighted_coverage("how is it graded", [text], df) == 1.0
+    assert weighted_coverage("when do i call asn1_delete_structure", [text], df) == 1.0
+    # a name with underscores still meets only itself
+    assert weighted_coverage("asn1_delete_node", [text], _counted({"asn1_delete_node": 0})) == 0.0
+
+
+def test_a_page_that_starts_with_the_previous_chunks_last_sentence_shows_it_once():
+    from kb.extractive import _Passage, _split, _window
+
+    c1 = _Hit(1, "The marking area has options. backgroundcol=color sets the background color of the area. "
+                 "foregroundcol=color sets the foreground color of the area.")
+    c2 = _Hit(2, "foregroundcol=color sets the foreground color of the area. Boxes are not scanned when scan is "
+                 "false.")
+    p = _Passage(c2, _split(c2.text))
+    body, _, _, _ = _window(p, [0], None, previous=lambda cid: c1 if cid == 2 else None)
+    assert body.count("foregroundcol=color sets the foreground color") == 1, body
+    # a page that starts mid-sentence still gets the sentence's start from the previous chunk
+    c3 = _Hit(3, "the boxes are not scanned. Other options follow.")
+    c0 = _Hit(0, "The marking area has options. If scan is false,")
+    p = _Passage(c3, _split(c3.text))
+    body, _, _, _ = _window(p, [0], None, previous=lambda cid: c0 if cid == 3 else None)
+    assert body.startswith("If scan is false, **the boxes are not scanned.**"), body
+
+
+def test_a_mistyped_term_is_the_passage_word_it_is_one_edit_from():
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("Give true or false to shuffle the questions inside the group with the shufflequestions option.")]
+    df = _counted({"shufle": 0, "questions": 200, "group": 40}, total=2000)
+    not_a_word = lambda w: w in {"questions", "group", "inside"}  # noqa: E731
+    assert has_evidence("how do i stop it to shufle the questions in a group", hits, df, is_word=not_a_word)
+    # a word of its own is no typo ("flutter" is not the passage's "clutter"), nor is a short name
+    hits = [_EvidenceHit("Avoid clutter: keep the questions of a group short.")]
+    df = _counted({"flutter": 0, "questions": 200, "group": 40, "rustc": 0, "rust": 0}, total=2000)
+    assert not has_evidence("how do i load flutter questions in a group", hits, df,
+                            is_word=lambda w: w in {"questions", "group", "flutter"})
+
+
+
+def test_a_table_of_contents_line_is_not_the_answer(monkeypatch):
+    from kb import extractive
+
+    toc = _Hit(1, "Contents. 10.1 Methods to implement when you write your own flowable objects . . . . . . . . 98 "
+                  "10.2 Writing flowables that split . . . . . . . . 99", dense=0.62)
+    body = _Hit(2, "A flowable must have wrap and draw methods. Its split method is optional.", dense=0.6)
+    e = _Embedder({"flowable": 3.0, "flowables": 3.0, "objects": 1.0, "writing": 1.0, "write": 1.0, "implement": 1.0,
+                   "methods": 1.0, "own": 0.5, "wrap": 0.5, "draw": 0.5, "chapter": 0.5})
+    a = extractive.answer("what methods do i implement if i write my own flowable", "what methods do i implement if i "
+                          "write my own flowable", [toc, body], e, lambda key, page: None)
+    assert a.found and "**A flowable must have wrap and draw methods.**" in a.text, a.text
+
+
+def test_a_mistyped_word_weighs_as_the_word_meant():
+    """"pakage" is in no PDF, but it means "package", which every passage has: it must not weigh as a
+    rare term the passage holds, or a question about julia would be answered from a passage about packages."""
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("Functions inside a package are called from C code with .Call.")]
+    df = _counted({"julia": 0, "pakage": 0, "functions": 900, "package": 1500, "inside": 300})
+    assert not has_evidence("how do i call julia functions from inside an R pakage", hits, df,
+                            is_word=lambda w: w in {"julia", "functions", "inside"})
+
+
+def test_each_filler_candidate_is_judged_without_the_others():
+    """A lead-in of other candidates ("quick question, i'm confused: ...") dilutes the question: a topic
+    word must not look light because of them."""
+    from kb.extractive import fillers
+
+    e = _Embedder({"libtasn1": 1.0, "python": 1.0, "bindings": 1.0, "quick": 2.0, "confused": 2.0})
+    question = "quick question, confused: does libtasn1 have python bindings"
+    assert "python" not in fillers(question, ["quick", "confused", "python"], e)
+
+
+def test_a_filler_the_passage_happens_to_hold_does_not_count_as_evidence():
+    """"how do i call julia functions ... exactly? thanks in advance": "exactly" and "advance" in a
+    passage about packages are no evidence that it answers a question about julia."""
+    from kb.extractive import has_evidence
+
+    e = _Embedder({"julia": 3.0, "functions": 1.0, "package": 1.0, "inside": 0.8, "call": 0.5, "exactly": 0.2,
+                   "thanks": 0.2, "advance": 0.2})
+    words = {"julia", "functions", "package", "inside", "exactly", "thanks", "advance"}
+    hits = [_EvidenceHit("Functions inside a package are exactly as fast, and are compiled in advance.")]
+    df = _counted({"julia": 0, "functions": 900, "package": 1500, "inside": 300, "exactly": 40, "thanks": 0,
+                   "advance": 20})
+    q = "how do i call julia functions from inside an R package exactly? thanks in advance"
+    assert not has_evidence(q, hits, df, is_word=words.__contains__, embedder=e)
+    assert has_evidence("how are functions inside a package compiled exactly? thanks in advance", hits,
+                        _counted({"functions": 900, "package": 1500, "inside": 300, "compiled": 30, "exactly": 40,
+                                  "thanks": 0, "advance": 20}), is_word=words.__contains__, embedder=e)
+
+
+def test_a_name_one_edit_from_a_filler_word_is_still_a_topic():
+    """"rust" is one edit from "just", but it is a word of its own: a passage about bindings in general
+    does not answer "how do I generate rust bindings"; "wich" and "whta" stay mistyped filler words."""
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("camlidl generates the bindings: a Caml module and C stub code for each IDL file.")]
+    df = _counted({"rust": 0, "bindings": 30, "camlidl": 200, "generate": 150})
+    words = {"rust", "bindings", "generate"}.__contains__
+    e = _Embedder({"rust": 3.0, "bindings": 1.0, "generate": 0.5, "camlidl": 1.0, "whta": 0.1})
+    # the question rests on "rust": a missing word it depends on counts as a missing name
+    assert not has_evidence("how do i generate rust bindings with camlidl", hits, df, is_word=words, embedder=e)
+    assert has_evidence("whta bindings does camlidl generate", hits, _counted({"whta": 0, "bindings": 30, "camlidl": 200,
+                                                                               "generate": 150}), is_word=words)
