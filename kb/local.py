@@ -112,6 +112,7 @@ class LocalKnowledgeBase:
         (the same network at another precision: ``embedder.compatible_models``) are left as they are."""
         model = getattr(self.embedder, "model_id", "?")
         stale = self.index.stale_documents([model, *getattr(self.embedder, "compatible_models", ())])
+        model = getattr(self.embedder, "document_model_id", model)
         if not stale:
             return 0
         log.warning("re-embedding %d chunks of %d documents indexed with another embedding model",
@@ -119,7 +120,7 @@ class LocalKnowledgeBase:
         done = 0
         for doc_id, _name, _ in stale:
             rows = self.index.chunk_texts(doc_id)
-            vectors = self.embedder.embed([context_text(c, t) for _, c, t in rows])
+            vectors = self._embed_documents([context_text(c, t) for _, c, t in rows])
             with self.index.transaction() as db:
                 self.index.set_vectors(db, doc_id, model, [r[0] for r in rows], vectors)
             done += len(rows)
@@ -192,7 +193,7 @@ class LocalKnowledgeBase:
         if twin is not None and twin.name != name:
             return report.done(IngestResult(name, "duplicate", pages=twin.pages, chunks=twin.chunks,
                                             reason=f"Same content as '{twin.name}', which is already indexed."))
-        model = getattr(self.embedder, "model_id", "?")
+        model = getattr(self.embedder, "document_model_id", None) or getattr(self.embedder, "model_id", "?")
         reused = self.index.copy_chunks(self.index.db, sha, model)
         note = None
         title, headings = None, ()
@@ -240,12 +241,12 @@ class LocalKnowledgeBase:
 
         texts = [embedding_text(c) for c in chunks]
         if report.listener is None or len(texts) <= EMBED_WINDOW:
-            vectors = self.embedder.embed(texts)
+            vectors = self._embed_documents(texts)
         else:
             report("indexing", 0, pages)
             parts = []
             for start in range(0, len(texts), EMBED_WINDOW):
-                parts.append(self.embedder.embed(texts[start:start + EMBED_WINDOW]))
+                parts.append(self._embed_documents(texts[start:start + EMBED_WINDOW]))
                 end = min(start + EMBED_WINDOW, len(chunks))
                 # the last page reached is only partly done unless the next chunk starts a new page
                 page = chunks[end - 1].page if end == len(chunks) or chunks[end].page > chunks[end - 1].page \
@@ -254,6 +255,11 @@ class LocalKnowledgeBase:
             return np.concatenate(parts)
         report("indexing", pages, pages)
         return vectors
+
+    def _embed_documents(self, texts: Sequence[str]) -> Any:
+        """Passage vectors: the embedder's ``embed_documents`` (a faster graph for bulk text) when it has one."""
+        embed = getattr(self.embedder, "embed_documents", None) or self.embedder.embed
+        return embed(texts)
 
     def _store_pdf(self, sha: str, data: bytes) -> str | None:
         if self.blobs is None:
