@@ -157,9 +157,9 @@ class LocalKnowledgeBase:
         (the same network at another precision: ``embedder.compatible_models``) are left as they are."""
         model = getattr(self.embedder, "model_id", "?")
         stale = self.index.stale_documents([model, *getattr(self.embedder, "compatible_models", ())])
-        model = getattr(self.embedder, "document_model_id", model)
         if not stale:
             return 0
+        model = getattr(self.embedder, "document_model_id", model)
         log.warning("re-embedding %d chunks of %d documents indexed with another embedding model",
                     sum(n for _, _, n in stale), len(stale))
         done = 0

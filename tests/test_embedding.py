@@ -141,3 +141,13 @@ def test_read_safetensors(tmp_path):
     (tmp_path / "t.safetensors").write_bytes(struct.pack("<Q", len(raw)) + raw + a.tobytes() + b.tobytes())
     got = minilm_graph.read_safetensors(tmp_path / "t.safetensors")
     assert set(got) == {"a", "b"} and np.array_equal(got["a"], a) and np.array_equal(got["b"], b)
+
+
+def test_when_the_int8_graph_cannot_be_built_passages_use_the_fp32_one(tmp_path, monkeypatch):
+    def broken(model):
+        raise RuntimeError("quantizer failed")
+
+    monkeypatch.setattr(minilm_graph, "quantize_bytes", broken)
+    e = embedding.OnnxEmbedder(cache_dir=tmp_path)
+    assert np.array_equal(e.embed_documents(TEXTS), e.embed(TEXTS))
+    assert e.document_model_id == e.model_id == embedding.MODEL_ID
