@@ -94,6 +94,51 @@ def outline_of(doc: Any, chunks: Sequence[Any]) -> tuple[str | None, list[tuple[
     return title, headings[:500]
 
 
+class _ReadAhead:
+    """A PDF read and parsed in a background thread while the PDF before it is embedded: pypdf runs in Python
+    while onnxruntime embeds outside the GIL, so the two share the cores. Its page events are held until its
+    turn, then replayed in order: a listener still hears one PDF at a time."""
+
+    def __init__(self, data: bytes, name: str, sha: str):
+        self.sha = sha
+        self._lock = threading.Lock()
+        self._held: list[tuple[int, int]] = []
+        self._report: Reporter | None = None
+        self._doc: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, args=(data, name), name=f"read {name}", daemon=True)
+        self._thread.start()
+
+    def _read(self, data: bytes, name: str) -> None:
+        try:
+            self._doc = extract_document(data, name, on_page=self._on_page)
+        except BaseException as e:  # PdfProblem or worse: raised again in the ingesting thread
+            self._error = e
+
+    def _on_page(self, done: int, total: int) -> None:
+        with self._lock:
+            if self._report is None:
+                self._held.append((done, total))
+            else:
+                self._report("reading", done, total)
+
+    def take(self, report: Reporter) -> Any:
+        """The extracted document (waiting for the rest of it), its pages reported to ``report``.
+
+        Raises:
+            PdfProblem: as :func:`kb.pdf.extract_document`.
+        """
+        with self._lock:
+            for done, total in self._held:
+                report("reading", done, total)
+            self._held.clear()
+            self._report = report
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._doc
+
+
 class LocalKnowledgeBase:
     """Implements :class:`bot.capabilities.KnowledgeBase` on an embedded SQLite index."""
 
@@ -116,12 +161,13 @@ class LocalKnowledgeBase:
         stale = self.index.stale_documents([model, *getattr(self.embedder, "compatible_models", ())])
         if not stale:
             return 0
+        model = getattr(self.embedder, "document_model_id", model)
         log.warning("re-embedding %d chunks of %d documents indexed with another embedding model",
                     sum(n for _, _, n in stale), len(stale))
         done = 0
         for doc_id, _name, _ in stale:
             rows = self.index.chunk_texts(doc_id)
-            vectors = self.embedder.embed([context_text(c, t) for _, c, t in rows])
+            vectors = self._embed_documents([context_text(c, t) for _, c, t in rows])
             with self.index.transaction() as db:
                 self.index.set_vectors(db, doc_id, model, [r[0] for r in rows], vectors)
             done += len(rows)
@@ -130,17 +176,47 @@ class LocalKnowledgeBase:
     # --- ingest ----------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[str], *, progress: IngestListener | None = None,
                course: str = DEFAULT_COURSE) -> list[IngestResult]:
-        """Index PDFs one after another into ``course``; ``progress`` hears each page read and indexed,
-        and each result."""
+        """Index PDFs one after another into ``course`` (the next one is read while one is embedded);
+        ``progress`` hears each page read and indexed, and each result, one PDF at a time."""
         files = pdf_files(paths)
-        return [self.ingest_file(f, progress=progress, file=(i + 1, len(files)), course=course)
-                for i, f in enumerate(files)]
+        results: list[IngestResult] = []
+        ahead: _ReadAhead | None = None
+        for i, f in enumerate(files):
+            following = files[i + 1] if i + 1 < len(files) else None
+            slot: list[_ReadAhead | None] = [None]
+
+            def read_next(following: Path | None = following, slot: list = slot) -> None:
+                # called when this PDF starts embedding: the next one is read meanwhile
+                slot[0] = self._read_ahead(following, course) if following is not None else None
+
+            results.append(self._ingest_path(f, None, Reporter(progress, f.name, i + 1, len(files)), course,
+                                             ahead=ahead, on_embedding=read_next))
+            ahead = slot[0]
+        return results
+
+    def _read_ahead(self, path: Path, course: str) -> _ReadAhead | None:
+        """``path`` being read in a background thread, when its content is new to ``course`` (else None: it
+        will be found unchanged or a duplicate without reading it)."""
+        try:
+            if path.stat().st_size > MAX_PDF_BYTES:
+                return None
+            data = path.read_bytes()
+        except OSError:
+            return None
+        sha = hashlib.sha256(data).hexdigest()
+        current = self.index.document(path.name, course)
+        if (current is not None and current.sha256 == sha) or self.index.by_sha(sha, course) is not None:
+            return None
+        return _ReadAhead(data, path.name, sha)
 
     def ingest_file(self, path: str | Path, name: str | None = None, *, progress: IngestListener | None = None,
                     file: tuple[int, int] = (1, 1), course: str = DEFAULT_COURSE) -> IngestResult:
         path = Path(path)
+        return self._ingest_path(path, name, Reporter(progress, name or path.name, *file), course)
+
+    def _ingest_path(self, path: Path, name: str | None, report: Reporter, course: str, *,
+                     ahead: _ReadAhead | None = None, on_embedding: Callable[[], None] | None = None) -> IngestResult:
         name = name or path.name
-        report = Reporter(progress, name, *file)
         try:
             size = path.stat().st_size
             if size > MAX_PDF_BYTES:
@@ -151,7 +227,7 @@ class LocalKnowledgeBase:
             return report.done(IngestResult(name, "failed", reason=f"No such file: '{path}'."))
         except OSError as e:
             return report.done(IngestResult(name, "failed", reason=f"I couldn't read '{name}' ({e.strerror or e})."))
-        return self._ingest(name, data, report, course=course)
+        return self._ingest(name, data, report, course=course, ahead=ahead, on_embedding=on_embedding)
 
     def ingest_bytes(self, name: str, data: bytes, *, progress: IngestListener | None = None,
                      course: str = DEFAULT_COURSE, owner: str | None = None, limits: PdfLimits | None = None,
@@ -172,10 +248,12 @@ class LocalKnowledgeBase:
 
     def _ingest(self, name: str, data: bytes, report: Reporter, *, course: str = DEFAULT_COURSE,
                 owner: str | None = None, limits: PdfLimits | None = None, ttl_seconds: float | None = None,
-                admit: Callable[[int], str | None] | None = None) -> IngestResult:
+                admit: Callable[[int], str | None] | None = None, ahead: _ReadAhead | None = None,
+                on_embedding: Callable[[], None] | None = None) -> IngestResult:
         sha = hashlib.sha256(data).hexdigest()
         with self._content_lock(sha):  # identical bytes arriving together are read and embedded once
-            return self._ingest_locked(name, data, sha, course, owner or "", limits, ttl_seconds, admit, report)
+            return self._ingest_locked(name, data, sha, course, owner or "", limits, ttl_seconds, admit, report,
+                                       ahead if ahead is not None and ahead.sha == sha else None, on_embedding)
 
     def _content_lock(self, sha: str) -> threading.Lock:
         with self._locks_guard:
@@ -186,7 +264,8 @@ class LocalKnowledgeBase:
 
     def _ingest_locked(self, name: str, data: bytes, sha: str, course: str, owner: str, limits: PdfLimits | None,
                        ttl_seconds: float | None, admit: Callable[[int], str | None] | None,
-                       report: Reporter) -> IngestResult:
+                       report: Reporter, ahead: _ReadAhead | None = None,
+                       on_embedding: Callable[[], None] | None = None) -> IngestResult:
         current = self.index.document(name, course, owner)
         if current is not None and current.sha256 == sha:
             return report.done(IngestResult(name, "unchanged", pages=current.pages, chunks=current.chunks))
@@ -194,7 +273,7 @@ class LocalKnowledgeBase:
         if twin is not None and twin.name != name:
             return report.done(IngestResult(name, "duplicate", pages=twin.pages, chunks=twin.chunks,
                                             reason=f"Same content as '{twin.name}', which is already indexed."))
-        model = getattr(self.embedder, "model_id", "?")
+        model = getattr(self.embedder, "document_model_id", None) or getattr(self.embedder, "model_id", "?")
         reused = self.index.copy_chunks(self.index.db, sha, model)
         note = None
         title, headings = None, ()
@@ -211,8 +290,12 @@ class LocalKnowledgeBase:
         else:
             report("reading")
             try:
-                doc = extract_limited(data, name, limits) if limits is not None else \
-                    extract_document(data, name, on_page=lambda done, total: report("reading", done, total))
+                if limits is not None:
+                    doc = extract_limited(data, name, limits)
+                elif ahead is not None:  # read while the PDF before it was embedded
+                    doc = ahead.take(report)
+                else:
+                    doc = extract_document(data, name, on_page=lambda done, total: report("reading", done, total))
             except PdfProblem as e:
                 return report.done(IngestResult(name, "failed", reason=e.user_message))
             if limits is not None:  # read in a child process: its pages are known only now
@@ -221,6 +304,8 @@ class LocalKnowledgeBase:
             if refused:
                 return report.done(IngestResult(name, "failed", pages=doc.total_pages, reason=refused))
             chunks = chunk_pages(doc.pages)
+            if on_embedding is not None:
+                on_embedding()
             vectors = self._embed(chunks, report, doc.total_pages)
             rows = [(c.page, c.ordinal, c.context, c.text) for c in chunks]
             total_pages, note = doc.total_pages, doc.note
@@ -242,12 +327,12 @@ class LocalKnowledgeBase:
 
         texts = [embedding_text(c) for c in chunks]
         if report.listener is None or len(texts) <= EMBED_WINDOW:
-            vectors = self.embedder.embed(texts)
+            vectors = self._embed_documents(texts)
         else:
             report("indexing", 0, pages)
             parts = []
             for start in range(0, len(texts), EMBED_WINDOW):
-                parts.append(self.embedder.embed(texts[start:start + EMBED_WINDOW]))
+                parts.append(self._embed_documents(texts[start:start + EMBED_WINDOW]))
                 end = min(start + EMBED_WINDOW, len(chunks))
                 # the last page reached is only partly done unless the next chunk starts a new page
                 page = chunks[end - 1].page if end == len(chunks) or chunks[end].page > chunks[end - 1].page \
@@ -256,6 +341,11 @@ class LocalKnowledgeBase:
             return np.concatenate(parts)
         report("indexing", pages, pages)
         return vectors
+
+    def _embed_documents(self, texts: Sequence[str]) -> Any:
+        """Passage vectors: the embedder's ``embed_documents`` (a faster graph for bulk text) when it has one."""
+        embed = getattr(self.embedder, "embed_documents", None) or self.embedder.embed
+        return embed(texts)
 
     def _store_pdf(self, sha: str, data: bytes) -> str | None:
         if self.blobs is None:

@@ -95,8 +95,41 @@ def test_without_the_onnx_package_the_int8_graph_is_used(tmp_path, monkeypatch):
     model, tokenizer, model_id = embedding.default_model(tmp_path)
     assert model == embedding._paths()[0] and model_id == embedding.INT8_MODEL_ID and tokenizer.is_file()
     e = embedding.OnnxEmbedder(cache_dir=tmp_path)
-    assert e.model_id == embedding.INT8_MODEL_ID and e.compatible_models == (embedding.MODEL_ID,)
-    assert e.embed(TEXTS).shape == (3, 384)
+    assert e.model_id == embedding.INT8_MODEL_ID and embedding.MODEL_ID in e.compatible_models
+    # no onnx, no quantized graph to build: passages are embedded with the int8 graph itself
+    assert e.document_model_id == embedding.INT8_MODEL_ID
+    assert np.array_equal(e.embed_documents(TEXTS), e.embed(TEXTS)) and e.embed(TEXTS).shape == (3, 384)
+
+
+def test_passages_are_embedded_with_the_quantized_graph_close_to_the_fp32_one(tmp_path, monkeypatch):
+    e = embedding.OnnxEmbedder(cache_dir=tmp_path)
+    assert e.document_model_id == embedding.DOCUMENT_MODEL_ID and e.document_model_id in e.compatible_models
+    passages = [TEXTS[0], TEXTS[2], "R packages are installed with install.packages() from CRAN mirrors or local files."]
+    fp32, int8 = e.embed(passages), e.embed_documents(passages)
+    assert int8.shape == fp32.shape and int8.dtype == np.float32
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
+    cos = np.sum(int8 * fp32, axis=1)
+    assert 0.98 < cos.min() and cos.max() < 0.99999  # another graph, the same network
+    # questions embedded in fp32 find their passage among the int8 vectors
+    questions = np.stack([e.embed_one(q) for q in ("How long can a function run?", "What is install.packages for?",
+                                                    "Where do zebras live?")])
+    assert np.argmax(questions @ int8.T, axis=1).tolist() == np.argmax(questions @ fp32.T, axis=1).tolist() == [0, 2, 1]
+    # built once, beside the fp32 graph; another embedder on the same cache loads it
+    built = sorted(p.name for p in tmp_path.iterdir())
+    assert len(built) == 2 and any(n.endswith("-int8.onnx") for n in built)
+
+    def no_build(model):
+        raise AssertionError("quantized again")
+
+    monkeypatch.setattr(minilm_graph, "quantize_bytes", no_build)
+    again = embedding.OnnxEmbedder(cache_dir=tmp_path)
+    assert np.allclose(again.embed_documents(passages), int8, atol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == built
+
+
+def test_an_explicit_model_embeds_passages_with_itself():
+    e = embedding.OnnxEmbedder(embedding._paths()[0], model_id=embedding.INT8_MODEL_ID)
+    assert e.document_model_id == e.model_id and np.array_equal(e.embed_documents(TEXTS), e.embed(TEXTS))
 
 
 def test_read_safetensors(tmp_path):
@@ -108,3 +141,13 @@ def test_read_safetensors(tmp_path):
     (tmp_path / "t.safetensors").write_bytes(struct.pack("<Q", len(raw)) + raw + a.tobytes() + b.tobytes())
     got = minilm_graph.read_safetensors(tmp_path / "t.safetensors")
     assert set(got) == {"a", "b"} and np.array_equal(got["a"], a) and np.array_equal(got["b"], b)
+
+
+def test_when_the_int8_graph_cannot_be_built_passages_use_the_fp32_one(tmp_path, monkeypatch):
+    def broken(model):
+        raise RuntimeError("quantizer failed")
+
+    monkeypatch.setattr(minilm_graph, "quantize_bytes", broken)
+    e = embedding.OnnxEmbedder(cache_dir=tmp_path)
+    assert np.array_equal(e.embed_documents(TEXTS), e.embed(TEXTS))
+    assert e.document_model_id == e.model_id == embedding.MODEL_ID

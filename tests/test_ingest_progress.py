@@ -314,3 +314,61 @@ def test_web_chat_polls_the_page_being_read_while_a_pdf_is_added(home, pdfs):
         reply = replies[0].json()
         assert "I added 'week1.pdf' for this conversation only" in reply["text"]  # a student's upload is private
         assert poller.get("/api/progress").json() == {"active": False}
+
+
+def test_the_next_pdf_is_read_while_one_is_embedded(local_kb, pdfs, tmp_path, monkeypatch):
+    import threading
+
+    import kb.local
+
+    reads: list[tuple[str, str]] = []  # (PDF, thread that read it)
+    embedded: list[int] = []  # how many PDFs had begun to be read when each embedding ended
+    extract = kb.local.extract_document
+
+    def recording_extract(data, name, on_page=None):
+        reads.append((name, threading.current_thread().name))
+        return extract(data, name, on_page=on_page)
+
+    monkeypatch.setattr(kb.local, "extract_document", recording_extract)
+    real = local_kb.embedder
+
+    class Slow:  # embeds slowly enough for the next PDF to be read meanwhile
+        dim, model_id = real.dim, real.model_id
+
+        def embed_documents(self, texts):
+            nth = len(embedded) + 1
+            for _ in range(200):  # at most 10 s for the next PDF's reading to begin
+                if len(reads) > nth:
+                    break
+                threading.Event().wait(0.05)
+            embedded.append(len(reads))
+            return real.embed_documents(texts)
+
+        embed_one = staticmethod(real.embed_one)
+
+    local_kb.embedder = Slow()
+    folder = tmp_path / "three"
+    folder.mkdir()
+    for name in ("a-long.pdf", "b-short.pdf"):
+        (folder / name).write_bytes((pdfs / name).read_bytes())
+    (folder / "c-broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    events: list[IngestProgress] = []
+    results = local_kb.ingest([str(folder)], progress=events.append)
+    assert [r.status for r in results] == ["added", "added", "failed"]
+    # a-long was read in the ingesting thread; b-short while a-long embedded; c-broken while b-short embedded
+    assert reads[0] == ("a-long.pdf", threading.current_thread().name)
+    assert [n for n, t in reads[1:]] == ["b-short.pdf", "c-broken.pdf"] and all(t.startswith("read ") for _, t in reads[1:])
+    assert embedded == [2, 3]
+    # still one PDF at a time for a listener: b-short's pages come after a-long's result, in order
+    sources = [e.source for e in events]
+    assert sources == sorted(sources)
+    b = [e for e in events if e.source == "b-short.pdf"]
+    assert [e.page for e in b if e.stage == "reading" and e.pages] == list(range(1, results[1].pages + 1))
+    assert b[-1].result == results[1]
+    broken = [e for e in events if e.source == "c-broken.pdf"]
+    assert broken[-1].stage == "done" and "damaged" in broken[-1].result.reason
+
+    # unchanged PDFs are not read again, ahead or not
+    reads.clear()
+    again = local_kb.ingest([str(folder / "a-long.pdf"), str(folder / "b-short.pdf")])
+    assert [r.status for r in again] == ["unchanged", "unchanged"] and reads == []

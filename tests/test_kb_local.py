@@ -502,8 +502,9 @@ def test_an_index_made_with_another_embedding_model_is_re_embedded_when_opened(t
     assert kb.reembedded == added.chunks > 0
     rows = kb.index.db.execute("SELECT context, text, vec FROM chunks ORDER BY ordinal").fetchall()
     stored = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), 384)
-    assert np.allclose(stored, real.embed([context_text(c, t) for c, t, _ in rows]), atol=1e-5)
-    assert kb.index.db.execute("SELECT DISTINCT model FROM documents").fetchall() == [(real.model_id,)]
+    # passages are embedded with the embedder's document graph, and the index says which
+    assert np.allclose(stored, real.embed_documents([context_text(c, t) for c, t, _ in rows]), atol=1e-5)
+    assert kb.index.db.execute("SELECT DISTINCT model FROM documents").fetchall() == [(real.document_model_id,)]
     assert LocalKnowledgeBase(path, real).reembedded == 0  # once
     assert kb.search("How long can a function run?", 1)[0].page == 1
     # the same network at another precision is interchangeable: not re-embedded

@@ -156,7 +156,7 @@ def setup(home: Path, pdfs: dict[str, Path] | None = None) -> tuple[Any, dict[st
     settings = load(home=home, backend="local")
     services = Services(settings)
     kb = build(settings, services)
-    services.embedder.embed_one("warm up")  # model load is not ingest time
+    warm_up(services.embedder)
     pdfs = corpus() if pdfs is None else pdfs
     for d in kb.list():
         if d["name"] not in pdfs:
@@ -170,6 +170,12 @@ def setup(home: Path, pdfs: dict[str, Path] | None = None) -> tuple[Any, dict[st
     new = [r for r in results if r.status in ("added", "replaced")]
     timing = {"seconds": seconds, "pages": sum(r.pages for r in new), "chunks": sum(r.chunks for r in new)}
     return kb, pdfs, timing
+
+
+def warm_up(embedder: Any) -> None:
+    """Load the embedder's graphs (for questions and for passages): model load is not ingest time, as for the recipe."""
+    embedder.embed_one("warm up")
+    getattr(embedder, "embed_documents", embedder.embed)(["warm up"])
 
 
 def timed_ingest(embedder: Any, pdfs: dict[str, Path]) -> dict[str, float]:
@@ -365,7 +371,7 @@ def ingest_only(names: str | None = None) -> list[Row]:
     if names:
         pdfs = {n: p for n, p in pdfs.items() if n in names.split(",")}
     embedder = get_embedder()
-    embedder.embed_one("warm up")
+    warm_up(embedder)
     load_before = _load()
     first = timed_ingest(embedder, pdfs)
     rows, run = ingest_vs_recipe(pdfs, first, load_before)
