@@ -128,10 +128,14 @@ def cached_model(weights_path: str | Path, cache_dir: str | Path | None) -> Path
     if target is not None and target.is_file():
         return target
     data = build_model_bytes(weights_path)
-    if target is None:
-        return data
+    return data if target is None else _store(target, data, make_parent=True)
+
+
+def _store(target: Path, data: bytes, make_parent: bool = False) -> Path | bytes:
+    """``data`` written atomically to ``target`` (its path), or ``data`` itself when that folder is not writable."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if make_parent:
+            target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -183,13 +187,4 @@ def cached_quantized(fp32_model: str | Path | bytes) -> Path | bytes:
     if target is not None and target.is_file():
         return target
     data = quantize_bytes(fp32_model)
-    if target is None:
-        return data
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-        return target
-    except OSError:
-        return data
+    return data if target is None else _store(target, data)
