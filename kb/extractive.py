@@ -690,8 +690,8 @@ def has_evidence(question: str, hits: Sequence[Any],
     an everyday word the question's meaning hardly depends on ("what does X *actually* do", "is it
     a bad *idea* to ...", "... exactly? thanks in advance") is the student's wording, no key term,
     whether the passages hold it or not (with ``embedder``, the question's embedding ``query_vec``
-    is compared with the question without the word). A mistyped word is the word meant.
-    Calibrated on the labelled dev sets."""
+    is compared with the question without the word); so is a missing name that hardly moves it ("lol",
+    "100L"). A mistyped word is the word meant. Calibrated on the labelled dev sets."""
     if not hits:
         return False
     if max(h.dense for h in hits) < MIN_DENSE:
