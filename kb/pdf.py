@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings on damaged files would reach the terminal
 
 MIN_PAGE_CHARS = 20  # a page with less text than this is treated as having no text layer
+# The width (thousandths of an em) taken for a word space in a composite font that has no space glyph:
+# TeX engines (xdvipdfmx, LuaTeX) draw word gaps as TJ offsets of about 200-450 there, kerning under 100.
+SPACELESS_FONT_SPACE = 250
 
 
 class PdfProblem(InputError):
@@ -73,6 +76,7 @@ def extract_document(data: bytes, name: str = "the PDF",
         from pypdf.errors import PdfReadError
     except ImportError as e:  # pragma: no cover - the kb extra is part of the default install
         raise missing_extra("kb", "pypdf", "Reading PDFs") from e
+    _spaceless_fonts_keep_word_gaps()
 
     if not data.lstrip()[:1024].count(b"%PDF-"):
         raise PdfProblem(f"'{name}' is not a PDF file.", code="not_pdf")
@@ -135,6 +139,37 @@ def extract_document(data: bytes, name: str = "the PDF",
                              code="image_only_pdf")
         raise PdfProblem(f"'{name}' has no text to index (its pages are empty).", code="empty_pdf")
     return Extracted(out, len(raw_pages), tuple(unread), _outline(reader), _title(reader))
+
+
+def _spaceless_fonts_keep_word_gaps() -> bool:
+    """Make pypdf see word gaps in composite (Type0) fonts that have no space glyph. pypdf then takes the
+    width of whichever glyph sits at code 32 for a space (1000 in CharisSIL), so no TJ gap between words
+    is wide enough and a whole page comes out as "Thisisstableandwelltested". Such a font's space width
+    becomes SPACELESS_FONT_SPACE. False (text extraction unchanged) when this pypdf has no such seam."""
+    try:
+        from pypdf.generic._font import Font
+    except ImportError:
+        return False
+    original = Font.__dict__.get("from_font_resource")
+    if not isinstance(original, classmethod):
+        return False
+    if getattr(original.__func__, "_coursebot", False):  # already in place
+        return True
+
+    def from_font_resource(cls, pdf_font_dict):
+        font = original.__func__(cls, pdf_font_dict)
+        try:
+            spaceless = (getattr(font, "sub_type", "") == "Type0"
+                         and " " not in (getattr(font, "character_map", None) or {}).values())
+            if spaceless and font.space_width > SPACELESS_FONT_SPACE:
+                font.space_width = SPACELESS_FONT_SPACE
+        except Exception:  # a font pypdf reads in a way this does not expect keeps pypdf's own width
+            pass
+        return font
+
+    from_font_resource._coursebot = True  # type: ignore[attr-defined]
+    Font.from_font_resource = classmethod(from_font_resource)  # type: ignore[method-assign]
+    return True
 
 
 def _outline(reader) -> tuple[tuple[int, str, int], ...]:

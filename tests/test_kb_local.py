@@ -76,6 +76,23 @@ def test_extract_keeps_pages_and_drops_running_header_and_footer():
         assert f"Page {p.number}" not in p.text  # the footer
 
 
+DEBIAN_FAQ = Path("/usr/share/doc/debian/FAQ/debian-faq.en.pdf.gz")  # debian-faq, in scripts/apt-packages-test.txt
+
+
+def test_a_tex_pdf_whose_font_has_no_space_glyph_keeps_its_word_gaps():
+    """XeTeX/xdvipdfmx PDFs draw word gaps as TJ offsets in a composite font without a space glyph."""
+    import gzip
+
+    from conftest import require_engine
+
+    from kb.pdf import extract
+
+    require_engine("the Debian FAQ PDF (Debian package debian-faq)", DEBIAN_FAQ.is_file())
+    page = {p.number: p.text for p in extract(gzip.decompress(DEBIAN_FAQ.read_bytes()), "debian-faq.pdf")}[13]
+    assert "This is stable and well tested software" in page
+    assert "Thisisstable" not in page and "2.1 What is the latest version of Debian?" in page
+
+
 def test_cleanup_joins_hyphenated_words_and_reflows_lines():
     from kb.pdf import clean_pages
 
