@@ -36,6 +36,8 @@ UNSEEN_WORD_COVERAGE = 0.48  # ... when every such term is an everyday word ("mo
 RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
 EMBED_SENTENCES = 10  # sentences embedded for the rerank: the most promising of each passage, then of all
 RERANK = 6  # passages reranked with sentence embeddings
+MAX_FAQ_ANSWERS = 4  # FAQ questions (and the first sentence after each) embedded besides those
+FAQ_WEIGHT = 0.25  # the answers of a FAQ question gain this times its cosine (0.2-0.3 one plateau on dev4)
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
 BEFORE_CHARS = 150  # of which before the marked sentence
 SECOND_MARGIN = 0.06  # a second passage scores within this of the first
@@ -341,10 +343,16 @@ MERGE_CHARS = 400  # a sentence and the short lines that continue it (a command,
 _LEADS_ON = frozenset("like following using via including includes namely e.g i.e called named".split())
 
 
+# A FAQ's numbered question: "9.6 I have several machines; how can I download the updates only one time?"
+_QUESTION_TITLE = re.compile(r"^\s*\d{1,2}(\.\d{1,3}){1,3}\.?\s+[A-Z][^\n]{3,220}\?\s*$")
+
+
 def _title(s: str) -> bool:
-    """A line that heads what follows ("2.10 Platform-specific documentation"), not a line of code
-    ("make check-all", "-o, --output=FILE output file") nor a sentence broken at a line end
-    ("Other levels of checking are")."""
+    """A line that heads what follows ("2.10 Platform-specific documentation", a FAQ's numbered
+    question), not a line of code ("make check-all", "-o, --output=FILE output file") nor a sentence
+    broken at a line end ("Other levels of checking are")."""
+    if _QUESTION_TITLE.match(" ".join(s.split())):
+        return True
     if not _heading(s) or _NOT_TITLE.search(s):
         return False
     words = s.split()
@@ -379,7 +387,8 @@ def _split(text: str) -> list[_Sentence]:
         prev = out[-1] if out else None
         continues = (is_heading(s) and not _title(s)) or re.match(r"\W*[a-z]", s) is not None
         if prev is not None and _open(prev) and end - prev.start <= MERGE_CHARS and continues:
-            out[-1] = _Sentence(text[prev.start:end], prev.start, end, False)
+            merged = text[prev.start:end]  # a FAQ's question broken at a line end is still its title
+            out[-1] = _Sentence(merged, prev.start, end, _QUESTION_TITLE.match(" ".join(merged.split())) is not None)
             continue
         out.append(_Sentence(s, i, end, _title(s)))
     return out
@@ -467,19 +476,32 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     # every passage keeps a chance: its most promising sentence is embedded, then the best of the rest
     chosen = list(dict.fromkeys(next((pi, j) for _, pi, j in cheap if pi == i) for i in {pi for _, pi, _ in cheap}))
     chosen += [(pi, j) for _, pi, j in cheap if (pi, j) not in chosen][:max(EMBED_SENTENCES - len(chosen), 0)]
-    vecs = embedder.embed([contexts[c][:EMBED_CHARS] for c in chosen])
+    # a FAQ's answer starts right after its question: embedded with that question as its section
+    chosen += [(pi, j + 1) for pi, p in enumerate(passages) for j, x in enumerate(p.sentences[:-1])
+               if x.heading and x.text.rstrip().endswith("?") and (pi, j + 1) in contexts
+               and (pi, j + 1) not in chosen][:MAX_FAQ_ANSWERS]
+    # a FAQ's numbered questions: how close one is to the student's question says most about its answer
+    asked = [(pi, j) for pi, p in enumerate(passages) for j, x in enumerate(p.sentences)
+             if x.heading and x.text.rstrip().endswith("?")][:MAX_FAQ_ANSWERS]
+    vecs = embedder.embed([contexts[c][:EMBED_CHARS] for c in chosen]
+                          + [passages[pi].sentences[j].text[:EMBED_CHARS] for pi, j in asked])
     qv = embedder.embed_one(query) if query_vec is None else query_vec
     if query != question:  # a follow-up: what is new in the question matters most
         qv = qv + embedder.embed_one(question)
         qv = qv / (np.linalg.norm(qv) or 1.0)
+    faq = {c: float(v @ qv) for c, v in zip(asked, vecs[len(chosen):])}
+    vecs = vecs[:len(chosen)]
     sims = {c: float(v @ qv) for c, v in zip(chosen, vecs)}
     p_vecs = {c: v for c, v in zip(chosen, vecs)}
     for pi, p in enumerate(passages):
         cover = coverage(query, [f"{p.hit.source} {getattr(p.hit, 'context', '')} {p.hit.text}"])
         best, best_i = -9.0, -1
+        entry = 0.0  # the FAQ question this sentence answers: its closeness to the student's question
         for j, x in enumerate(p.sentences):
+            if x.heading:
+                entry = faq.get((pi, j), 0.0)
             sim = sims.get((pi, j), p.hit.dense - 0.15)
-            x.score += SENTENCE_WEIGHT * sim
+            x.score += SENTENCE_WEIGHT * sim + (FAQ_WEIGHT * entry if not x.heading else 0.0)
             if x.score > best and (pi, j) in sims:
                 best, best_i = x.score, j
         p.best = best_i
@@ -680,6 +702,22 @@ def _chat_names(question: str, names: Sequence[str], embedder: Any, query_vec: A
     return {w for w, v in zip(names, vecs) if float(v @ qv) >= NAME_FILLER_COS}
 
 
+_EXAMPLE_VALUE = re.compile(r"^\d+[a-z_]|_\d+$")  # "100l", "2fast", "6_amd64"; "nginx_1" (of nginx_1.18.0)
+
+
+def _example_value(term: str) -> bool:
+    """A term that starts with a digit or ends in a version number: a value from the student's case."""
+    return _EXAMPLE_VALUE.search(term) is not None
+
+
+def _parts_held(term: str, found: Sequence[tuple[set[str], str]]) -> bool:
+    """A hyphenated compound each of whose parts (3 letters or more) one passage holds."""
+    parts = term.split("-")
+    if len(parts) < 2 or "." in term or any(len(x) < 3 or not x.isalpha() for x in parts):
+        return False
+    return any(all(_prefix(x) in f for x in parts) for f, _ in found)
+
+
 def has_evidence(question: str, hits: Sequence[Any],
                  doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
                  is_word: Callable[[str], bool] | None = None, embedder: Any = None,
@@ -711,6 +749,12 @@ def has_evidence(question: str, hits: Sequence[Any],
             weights = {fixed.get(w, w): _idf(df.get(fixed[w], 0), total) if w in fixed else v for w, v in weights.items()}
             unseen = [fixed.get(w, w) for w in unseen
                       if w not in fixed or not any(_holds(fixed[w], f, t) for f, t in found)]
+    # a value quoted from the student's own case ("100L", "2fast", "nginx_1.18.0") and a hyphenated
+    # compound whose parts the passages hold ("source-built", "auto-printed") name no other topic
+    quoted = {w for w in unseen if _example_value(w) or _parts_held(w, found)}
+    if quoted and set(weights) - quoted:
+        weights = {w: v for w, v in weights.items() if w not in quoted}
+        unseen = [w for w in unseen if w not in quoted]
     topics: set[str] = set()
     if is_word is not None and embedder is not None:
         everyday = [w for w in weights if is_word(w)]

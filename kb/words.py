@@ -13,4 +13,6 @@ please describe give show course notes pdf pdfs say says said according
 whats hows wheres whos thats pls plz ur myself yourself ourselves themselves
 dont doesnt didnt cant wont isnt arent wasnt werent couldnt wouldnt shouldnt hasnt havent im ive youre theyre
 don doesn didn isn aren wasn weren couldn wouldn shouldn hasn haven
+lol lmao rofl wtf omg idk tbh btw imo imho afaik fyi thx ty ugh hmm wanna gonna gotta kinda sorta dunno
+yeah yep nope okay hey guys asap prof professor uni homework hw classmate
 """.split())

@@ -588,3 +588,38 @@ def test_a_name_one_edit_from_a_filler_word_is_still_a_topic():
     assert not has_evidence("how do i generate rust bindings with camlidl", hits, df, is_word=words, embedder=e)
     assert has_evidence("whta bindings does camlidl generate", hits, _counted({"whta": 0, "bindings": 30, "camlidl": 200,
                                                                                "generate": 150}), is_word=words)
+
+
+def test_a_value_from_the_students_own_case_is_no_missing_topic():
+    from kb.extractive import has_evidence
+
+    hits = [_Hit(1, "The suffix L after a number makes it an integer constant rather than a double.")]
+    df = _doc_freq({"100l": 0, "suffix": 3, "numbers": 40, "2fast": 0, "ec2": 0, "nginx_1": 0})
+    assert has_evidence("what does the L suffix mean in numbers like 100L ?", hits, df)
+    # a product named with a digit at its end is a topic the passage lacks
+    assert not has_evidence("what does the L suffix mean in numbers on ec2", hits, df)
+    hits = [_Hit(1, "Packages built from the source are stripped of debugging symbols by make install-strip.")]
+    df = _doc_freq({"source-built": 0, "stripped": 2, "debugging": 5, "k-means": 0})
+    assert has_evidence("is my source-built install stripped of debugging symbols?", hits, df)
+    assert not has_evidence("is my k-means install stripped of debugging symbols?", hits, df)
+
+
+def test_chat_slang_and_the_students_situation_are_no_key_terms():
+    from kb.extractive import content_words
+
+    assert content_words("lol my prof says wanna use sink, wtf is sink") == ["use", "sink", "sink"]
+
+
+def test_a_faqs_numbered_question_heads_the_answer_that_follows_it():
+    from kb.extractive import _split, answer
+
+    text = ("Note: automatic upgrades are not recommended on testing. 9.6 I have several machines; how can I "
+            "download the updates only\none time? If you have more than one machine on your network, use "
+            "apt-cacher to keep all of them up to date with one download. 9.7 How do I keep a log?")
+    sentences = _split(text)
+    assert [s.heading for s in sentences] == [False, True, False, True]
+    q = "we have 30 machines in the lab, downloading the same updates 30 times is dumb"
+    e = _Embedder({"machines": 1.0, "updates": 1.0, "download": 1.0, "downloading": 1.0, "one": 0.3, "time": 0.3,
+                   "upgrades": 0.5, "automatic": 0.5, "apt": 0.2, "log": 0.5})
+    a = answer(q, q, [_Hit(1, text, dense=0.6)], e, lambda key, page: None)
+    assert a.found and "**If you have more than one machine on your network, use apt-cacher" in a.text
