@@ -18,6 +18,15 @@ TARGET_CHARS = 950
 MAX_CHARS = 1300
 MIN_CHARS = 120  # a shorter tail is merged into the previous chunk of the page
 
+# A FAQ's numbered question: "9.6 I have several machines; how can I download the updates only one time?"
+QUESTION_TITLE = re.compile(r"^\s*\d{1,2}(\.\d{1,3}){1,3}\.?\s+[A-Z][^\n]{3,220}\?\s*$")
+NUMBERED_TITLE = re.compile(r"^\s*\d{1,2}(\.\d{1,3}){1,3}\.?\s+[A-Z]")
+
+
+def question_title(s: str) -> bool:
+    return QUESTION_TITLE.match(" ".join(s.split())) is not None
+
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 
 
@@ -82,12 +91,22 @@ def chunk_pages(pages: Iterable[Page], target: int = TARGET_CHARS, title: str = 
             else:
                 page_chunks.append(cur)
         for sents_of_chunk in page_chunks:
-            context = " - ".join(x for x in dict.fromkeys((title, section)) if x)
+            opens = _question_at(sents_of_chunk, 0)  # a chunk that opens with a FAQ's question falls under it
+            context = " - ".join(x for x in dict.fromkeys((title, opens or section)) if x)
             chunks.append(Chunk(page.number, len(chunks), _join(sents_of_chunk), context))
-            for x in sents_of_chunk:  # the heading in force at the end of this chunk opens the next one
-                if section_heading(x) and x != title:
-                    section = x
+            for i, x in enumerate(sents_of_chunk):  # the heading in force at the end of this chunk opens the next one
+                asked = _question_at(sents_of_chunk, i)
+                if asked or (section_heading(x) and x != title):
+                    section = asked or x
     return chunks
+
+
+def _question_at(sents: list[str], i: int) -> str | None:
+    """The FAQ question that starts at ``sents[i]``, whole even when a line break cut it in pieces."""
+    if not NUMBERED_TITLE.match(sents[i]):
+        return None
+    return next((" ".join(" ".join(sents[i:i + n]).split()) for n in (1, 2, 3)
+                 if i + n <= len(sents) and question_title(" ".join(sents[i:i + n]))), None)
 
 
 def is_heading(s: str) -> bool:

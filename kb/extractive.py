@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 from bot.capabilities import Answer
 from bot.turn import Citation
-from kb.chunking import is_heading, sentences
+from kb.chunking import NUMBERED_TITLE, QUESTION_TITLE, is_heading, sentences
 from kb.words import STOPWORDS
 
 NOT_FOUND = "That's not in the course PDFs."
@@ -40,6 +40,7 @@ MAX_FAQ_ANSWERS = 4  # FAQ questions (and the first sentence after each) embedde
 FAQ_WEIGHT = 0.25  # the answers of a FAQ question gain this times its cosine (0.2-0.3 one plateau on dev4)
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
 BEFORE_CHARS = 150  # of which before the marked sentence
+FAQ_WINDOW_CHARS = 1000  # the window in a FAQ's entry, which ends at its next question (650 -> 1000: +1 on dev4)
 SECOND_MARGIN = 0.06  # a second passage scores within this of the first
 MAX_MARKED = 2
 MARK_NEXT = -0.05  # the next sentence is marked too when its words answer about as well (it was embedded with its start)
@@ -343,8 +344,7 @@ MERGE_CHARS = 400  # a sentence and the short lines that continue it (a command,
 _LEADS_ON = frozenset("like following using via including includes namely e.g i.e called named".split())
 
 
-# A FAQ's numbered question: "9.6 I have several machines; how can I download the updates only one time?"
-_QUESTION_TITLE = re.compile(r"^\s*\d{1,2}(\.\d{1,3}){1,3}\.?\s+[A-Z][^\n]{3,220}\?\s*$")
+_QUESTION_TITLE = QUESTION_TITLE
 
 
 def _title(s: str) -> bool:
@@ -385,6 +385,13 @@ def _split(text: str) -> list[_Sentence]:
         end = i + len(s)
         pos = end
         prev = out[-1] if out else None
+        # a FAQ's question in two sentences ("3.1.12 I am tracking testing (bookworm). What will happen ...?")
+        opener = out[-2] if len(out) >= 2 and out[-1].heading is False and NUMBERED_TITLE.match(out[-2].text) else prev
+        if opener is not None and not opener.heading and NUMBERED_TITLE.match(opener.text) and s.rstrip().endswith("?") \
+                and end - opener.start <= 260 and _QUESTION_TITLE.match(" ".join(text[opener.start:end].split())):
+            del out[out.index(opener):]
+            out.append(_Sentence(text[opener.start:end], opener.start, end, True))
+            continue
         continues = (is_heading(s) and not _title(s)) or re.match(r"\W*[a-z]", s) is not None
         if prev is not None and _open(prev) and end - prev.start <= MERGE_CHARS and continues:
             merged = text[prev.start:end]  # a FAQ's question broken at a line end is still its title
@@ -815,9 +822,11 @@ def _bold(text: str) -> str:
 
 
 def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]] | None,
-            size: int = WINDOW_CHARS, previous: Callable[[int], Any] | None = None) -> tuple[str, str, Any, int]:
+            size: int = WINDOW_CHARS, previous: Callable[[int], Any] | None = None,
+            entry: bool = False) -> tuple[str, str, Any, int]:
     """(markdown window with the marked span in bold, the marked text, the last chunk used, the end
-    offset in that chunk): a contiguous window of the passage around the marked sentences."""
+    offset in that chunk): a contiguous window of the passage around the marked sentences. ``entry``:
+    the passage is a FAQ's answer, which goes on into the next chunk until the next question."""
     text = p.hit.text
     s = p.sentences
     m0, m1 = s[marked[0]].start, s[marked[-1]].end
@@ -852,7 +861,7 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
                 lead = tail[-1].text
                 body = lead.rstrip() + " " + body
     # the answer runs on past the passage (a list, a page break): continue with the next chunk
-    runs_on = end >= len(text.rstrip()) - 1 and (m1 >= len(text.rstrip()) - 200 or text.rstrip().endswith(":")
+    runs_on = end >= len(text.rstrip()) - 1 and (entry or m1 >= len(text.rstrip()) - 200 or text.rstrip().endswith(":")
                                                  or not text.rstrip().endswith((".", "!", "?")))
     seen = {x.text for x in s}
     chunk = p.hit
@@ -883,7 +892,7 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
         for x in new:
             if x.heading and (ends or stop > first):
                 break  # a new section starts: the answer does not run on
-            if stop > first and x.end - first > max(size // 2, 250):
+            if stop > first and x.end - first > max(size - len(body) if entry else size // 2, 250):
                 break
             stop = x.end
         extra = _lists(cont.text[first:stop]).strip()
@@ -891,7 +900,8 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
         body = body.rstrip() + joiner + extra
         last_chunk, last_end = cont, stop
         # still mid-sentence at the end of that chunk (a list, a sentence across the page break): go on
-        runs_on = stop >= len(cont.text.rstrip()) - 1 and not body.rstrip().endswith((".", "!", "?"))
+        runs_on = stop >= len(cont.text.rstrip()) - 1 and (not body.rstrip().endswith((".", "!", "?"))
+                                                          or (entry and len(body) < size))
     return body.strip(), " ".join(marked_text.split()), last_chunk, last_end
 
 
@@ -916,7 +926,10 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
         return not_found(hits, link, heading)
     p0 = passages[0]
     marked = _marked(p0)
-    body, quote, last, end = _window(p0, marked, following, previous=previous)
+    # a FAQ's answer is the whole entry under its question, up to the next one
+    in_faq = bool(p0.sections) and QUESTION_TITLE.match(" ".join(p0.sections[marked[0]].split())) is not None
+    body, quote, last, end = _window(p0, marked, following, size=FAQ_WINDOW_CHARS if in_faq else WINDOW_CHARS,
+                                     previous=previous, entry=in_faq)
     citations = [_cite(p0.hit, link, quote, body)]
     parts = [f"{body} [1]"]
     shown = body

@@ -623,3 +623,19 @@ def test_a_faqs_numbered_question_heads_the_answer_that_follows_it():
                    "upgrades": 0.5, "automatic": 0.5, "apt": 0.2, "log": 0.5})
     a = answer(q, q, [_Hit(1, text, dense=0.6)], e, lambda key, page: None)
     assert a.found and "**If you have more than one machine on your network, use apt-cacher" in a.text
+
+
+def test_a_faq_answer_runs_on_to_the_end_of_its_entry_across_chunks():
+    from kb.extractive import answer
+
+    first = _Hit(1, "3.1.12 I am tracking testing (bookworm). What will happen when a release is made?\n"
+                    "It depends on the entries in the sources.list file.", dense=0.7)
+    second = _Hit(2, "If the third field is testing you keep tracking testing. But if the third field contains "
+                     "bookworm then you will be tracking stable. 3.1.13 I am still confused. What should I install?\n"
+                     "If unsure, install stable.", dense=0.5)
+    following = {1: [second], 2: []}
+    q = "my sources.list says bookworm, what happens to my machine once bookworm is released"
+    e = _Embedder({"sources": 1.0, "list": 0.5, "bookworm": 1.0, "released": 0.5, "release": 0.5, "happens": 0.3,
+                   "happen": 0.3, "entries": 0.2, "unsure": 0.2, "install": 0.1})
+    a = answer(q, q, [first], e, lambda key, page: None, following=lambda cid: following[cid])
+    assert a.found and "tracking stable" in a.text and "If unsure" not in a.text

@@ -103,6 +103,18 @@ def test_cleanup_joins_hyphenated_words_and_reflows_lines():
     assert "What is R" not in toc and "R is a language." in toc
 
 
+def test_a_faqs_numbered_question_is_the_context_of_the_chunks_under_it():
+    from kb.chunking import chunk_pages
+    from kb.pdf import Page
+
+    filler = "Here the answer goes on at some length about mirrors and proxies. " * 14
+    text = ("9.5 Can I automatically update the system?\nYes. You can use cron-apt.\n9.6 I have several machines; "
+            "how can I download the updates only\none time?\nIf you have more than one machine use apt-cacher. " + filler)
+    chunks = chunk_pages([Page(1, text)], title="The Debian GNU/Linux FAQ")
+    assert chunks[0].context == "The Debian GNU/Linux FAQ - 9.5 Can I automatically update the system?"
+    assert chunks[1].context.endswith("9.6 I have several machines; how can I download the updates only one time?")
+
+
 def test_chunks_keep_page_numbers_and_section_context():
     from kb.chunking import chunk_pages
     from kb.pdf import Page
