@@ -31,6 +31,7 @@ NOTHING_INDEXED = (NOT_FOUND + " The course has no PDFs yet: attach one (or `cou
 # `coursebot bench kb` prints both error kinds.
 MIN_DENSE = 0.27  # best passage cosine below this: off-topic
 MIN_COVERAGE = 0.26  # share of the question's key terms (weighted by rarity) found in one of the best passages
+PARAPHRASE_DENSE = 0.6  # or, when the question names nothing the course lacks, a passage at least this close
 UNSEEN_COVERAGE = 0.8  # the question names a rare term the best passages lack: they must hold at least this share
 UNSEEN_WORD_COVERAGE = 0.48  # ... when every such term is an everyday word ("moment", "bigger"), not a name
 RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
@@ -779,8 +780,8 @@ def has_evidence(question: str, hits: Sequence[Any],
             weights = {w: v for w, v in weights.items() if w not in chat}
             unseen = [w for w in unseen if w not in chat]
     cover = weighted_coverage(question, texts, doc_freq, weights)
-    if not unseen:
-        return cover >= MIN_COVERAGE
+    if not unseen:  # every term is the course's: a paraphrase holds few of them, but its meaning is close
+        return cover >= MIN_COVERAGE or max(h.dense for h in hits) >= PARAPHRASE_DENSE
     # a missing everyday word is weaker evidence of another topic than a name, unless the question rests on it
     if is_word is not None and all(is_word(w) and w not in topics for w in unseen):
         return cover >= UNSEEN_WORD_COVERAGE

@@ -639,3 +639,16 @@ def test_a_faq_answer_runs_on_to_the_end_of_its_entry_across_chunks():
                    "happen": 0.3, "entries": 0.2, "unsure": 0.2, "install": 0.1})
     a = answer(q, q, [first], e, lambda key, page: None, following=lambda cid: following[cid])
     assert a.found and "tracking stable" in a.text and "If unsure" not in a.text
+
+
+def test_a_paraphrase_of_the_course_with_few_shared_words_is_answered_when_its_meaning_is_close():
+    from kb.extractive import has_evidence
+
+    text = "Debian includes more than 59100 software packages at present."
+    df = _doc_freq({"ship": 30, "days": 40, "packages": 900, "debian": 600})
+    q = "how many packages does debian actually ship these days"
+    assert has_evidence(q, [_Hit(1, text, dense=0.65)], df)
+    assert not has_evidence(q, [_Hit(1, text, dense=0.45)], df)  # far in meaning too: not the answer
+    # a name the course lacks still needs the passage to hold most of the question
+    assert not has_evidence("how many docker packages ship these days", [_Hit(1, text, dense=0.65)],
+                            _doc_freq({"docker": 0, "ship": 30, "days": 40, "packages": 900}))
