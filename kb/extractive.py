@@ -348,13 +348,17 @@ _LEADS_ON = frozenset("like following using via including includes namely e.g i.
 _QUESTION_TITLE = QUESTION_TITLE
 
 
+# "After configuring the kernel, simply run the following command: make deb-pkg": a sentence that leads in
+_LEADS_IN = re.compile(r"^(\S+\s+){4,}[^:]*:\s+\S")
+
+
 def _title(s: str) -> bool:
     """A line that heads what follows ("2.10 Platform-specific documentation", a FAQ's numbered
     question), not a line of code ("make check-all", "-o, --output=FILE output file") nor a sentence
     broken at a line end ("Other levels of checking are")."""
     if _QUESTION_TITLE.match(" ".join(s.split())):
         return True
-    if not _heading(s) or _NOT_TITLE.search(s):
+    if not _heading(s) or _NOT_TITLE.search(s) or _LEADS_IN.search(s):
         return False
     words = s.split()
     last = re.sub(r"\W+$", "", words[-1]).lower()

@@ -652,3 +652,10 @@ def test_a_paraphrase_of_the_course_with_few_shared_words_is_answered_when_its_m
     # a name the course lacks still needs the passage to hold most of the question
     assert not has_evidence("how many docker packages ship these days", [_Hit(1, text, dense=0.65)],
                             _doc_freq({"docker": 0, "ship": 30, "days": 40, "packages": 900}))
+
+
+def test_a_line_that_leads_in_to_a_command_is_no_title():
+    from kb.extractive import _title
+
+    assert not _title("After configuring the kernel, simply run the following command: make deb-pkg")
+    assert _title("Chapter 3: Installing R") and _title("2.10 Platform-specific documentation")
