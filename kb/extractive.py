@@ -68,6 +68,7 @@ _TYPES = (
                             r"cost|price|default value|timeout)\b", re.I)),
     ("when", re.compile(r"^\W*(when|since when|in which (year|version))\b", re.I)),
     ("why", re.compile(r"^\W*why\b", re.I)),
+    ("who", re.compile(r"^\W*(who|whom|whose)\b", re.I)),
     ("which", re.compile(r"^\W*(which|what)\s+(\w+\s+){0,2}?(function|functions|command|commands|option|options|"
                          r"variable|variables|file|files|directory|tool|program|package|packages|macro|macros|"
                          r"argument|arguments|flag|format|formats|type|types|class|classes|element|field|key|"
@@ -94,6 +95,9 @@ _WHEN_ANSWER = re.compile(r"\b(1[89]\d\d|20\d\d|version|release|before|after|whe
                           r"at (the )?(start|end|time))\b", re.I)
 _WHY_ANSWER = re.compile(r"\b(because|since|so that|in order to|to avoid|to allow|to make|reason|otherwise|"
                          r"allows?|prevents?|ensures?|needed|necessary)\b", re.I)
+# who did it: "was made by Bruce Perens", "founded by Ian Murdock", "the R Core Team maintains"
+_WHO_ANSWER = re.compile(r"\bby\s+[A-Z][a-z]+\s+(?:[A-Z]\.\s+)?[A-Z][a-z]+|\b[A-Z][a-z]+\s+[A-Z][a-z]+\s+(founded|started|created|wrote|"
+                         r"decided|proposed|maintains|leads|led)\b|\b(team|committee|maintainers?|founder|author)\b")
 _HOW_ANSWER = re.compile(r"\b(use|using|run|call|type|set|with|by|via|command|function|option)\b|[<(]|\$ |^\s*>", re.I)
 _UNITS = re.compile(r"\b\d[\d,.]*\s*(%|percent|ms|milliseconds?|us|microseconds?|ns|nanoseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
                     r"KB|MB|GB|TB|Kb|Mb|kilobytes?|megabytes?|gigabytes?|characters|bytes|bits|tokens|lines|"
@@ -109,12 +113,12 @@ _LEAD_CLAUSE = re.compile(r"^\W*(when|if|after|before|once|while|since|in|on|for
 
 
 def question_type(question: str) -> str:
-    """how_many | how_much | when | why | which | how_to | what_is | yes_no | other. A leading clause
+    """how_many | how_much | when | why | who | which | how_to | what_is | yes_no | other. A leading clause
     ("When you attach() a data frame, where ...?") is not the question."""
     q = _LEAD_CLAUSE.sub("", question.strip())
     # the asking part may follow a statement or a setting: "my C loop runs for minutes - how can I ...",
     # "on windows which make target ..."
-    asking = re.search(r"(?:\s[-\u2013\u2014:]\s|[,;]\s|^(?:\S+\s){1,3}?)(?=(?:how|which|what|why|when)\b)", q, re.I)
+    asking = re.search(r"(?:\s[-\u2013\u2014:]\s|[,;]\s|^(?:\S+\s){1,3}?)(?=(?:how|which|what|why|when|who)\b)", q, re.I)
     for text in (q, q[asking.end():] if asking else None):
         for name, pattern in _TYPES:
             if text and pattern.search(text):
@@ -263,6 +267,8 @@ def _clause_kind(question: str, sentence: str) -> bool | None:
         return bool(_WHEN_ANSWER.search(sentence))
     if kind == "why":
         return bool(_WHY_ANSWER.search(sentence))
+    if kind == "who":
+        return bool(_WHO_ANSWER.search(sentence))
     if kind == "how_to":
         return bool(_HOW_ANSWER.search(sentence))
     return None

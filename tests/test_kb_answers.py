@@ -659,3 +659,13 @@ def test_a_line_that_leads_in_to_a_command_is_no_title():
 
     assert not _title("After configuring the kernel, simply run the following command: make deb-pkg")
     assert _title("Chapter 3: Installing R") and _title("2.10 Platform-specific documentation")
+
+
+def test_who_questions_ask_for_a_person_or_a_body():
+    from kb.extractive import _has_answer_kind, question_type
+
+    q = "who came up with naming the releases after toy story characters?"
+    assert question_type(q) == "who" and question_type("ok so who started debian") == "who"
+    assert _has_answer_kind(q, "The decision of using Toy Story names was made by Bruce Perens.")
+    assert not _has_answer_kind(q, "So far they have been characters taken from the Toy Story movies by Pixar.")
+    assert _has_answer_kind("who maintains base R?", "Base R is maintained by the R Core Team.")
