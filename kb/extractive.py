@@ -97,7 +97,7 @@ _WHY_ANSWER = re.compile(r"\b(because|since|so that|in order to|to avoid|to allo
                          r"allows?|prevents?|ensures?|needed|necessary)\b", re.I)
 # who did it: "was made by Bruce Perens", "founded by Ian Murdock", "the R Core Team maintains"
 _WHO_ANSWER = re.compile(r"\bby\s+[A-Z][a-z]+\s+(?:[A-Z]\.\s+)?[A-Z][a-z]+|\b[A-Z][a-z]+\s+[A-Z][a-z]+\s+(founded|started|created|wrote|"
-                         r"decided|proposed|maintains|leads|led)\b|\b(team|committee|maintainers?|founder|author)\b")
+                         r"decided|proposed|maintains|leads|led)\b|\b(?i:team|committee|maintainers?|founder|author)\b")
 _HOW_ANSWER = re.compile(r"\b(use|using|run|call|type|set|with|by|via|command|function|option)\b|[<(]|\$ |^\s*>", re.I)
 _UNITS = re.compile(r"\b\d[\d,.]*\s*(%|percent|ms|milliseconds?|us|microseconds?|ns|nanoseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
                     r"KB|MB|GB|TB|Kb|Mb|kilobytes?|megabytes?|gigabytes?|characters|bytes|bits|tokens|lines|"
