@@ -5,7 +5,8 @@ PDFs (R manuals from Debian r-doc-pdf, libtasn1-doc's and shared-mime-info's PDF
 bot/bench/data/qa_dev.jsonl and bot/bench/data/qa_dev2.jsonl (tuning; dev2 was written later by another helper, over
 R-lang, R-ints, R-admin, R-exts and the two Debian PDFs, so a change tuned on dev is checked on questions it was not
 tuned on), bot/bench/data/qa_dev3.jsonl (a third dev split, paraphrased away from the manuals' words),
-bot/bench/data/qa_dev4.jsonl (a fourth, 40 of its questions over the Debian FAQ, whose headings are questions) and
+bot/bench/data/qa_dev4.jsonl (a fourth, 40 of its questions over the Debian FAQ, whose headings are questions),
+bot/bench/data/qa_dev5.jsonl (a fifth, 45 over the Debian FAQ, written to check the FAQ changes tuned on dev4) and
 bot/bench/data/qa_test.jsonl (held out: the reported numbers), each line
 {"id", "question", "source", "pages", "facts", "answerable", "type"}; bot/bench/data/qa_overview.jsonl holds
 "what does the course cover" questions. An answer has a question's key facts when every fact
@@ -76,7 +77,7 @@ def _unpacked(path: Path, name: str) -> Path:
 
 
 def load_qa(split: str = "dev") -> list[dict[str, Any]]:
-    """``split``: dev | dev2 | dev3 | dev4 | test | test2 | test3 | test4 | overview."""
+    """``split``: dev | dev2 | dev3 | dev4 | dev5 | test | test2 | test3 | test4 | overview."""
     path = DATA / f"qa_{split}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -314,7 +315,7 @@ def bench_kb() -> list[Row]:
         corpus_note = f"{stats['documents']} PDFs, {stats['pages']} pages, {stats['chunks']} chunks; {machine()}"
         rows: list[Row] = []
         report: list[str] = []
-        for split in ("test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4"):
+        for split in ("test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4", "dev5"):
             qa = [q for q in load_qa(split) if not q.get("answerable", True) or q.get("source") in pdfs]
             split_rows, retrieval, answers = _split_rows(kb, split, qa)
             rows += split_rows
