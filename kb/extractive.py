@@ -150,6 +150,7 @@ def spelling(w: str) -> str:
     return w
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and called for every word of every passage read
 def _prefix(w: str) -> str:
     """A term's matching key in the coverage rules: spelling, then stem and truncation (recognise/
     recognised, celebrity/celebrities, graded/grading)."""
@@ -161,12 +162,13 @@ def key_terms(question: str) -> set[str]:
     return {_prefix(w) for w in content_words(question) if w not in _GENERIC}
 
 
-def _terms_in(text: str) -> set[str]:
+@lru_cache(maxsize=2048)  # the same passages are read by the rerank, the evidence and the second passage
+def _terms_in(text: str) -> frozenset[str]:
     """The matching keys of ``text``'s words, and of its runs of two to four words joined by "_": a
     PDF often shows ``asn1_node`` as "asn1 node"."""
     words = re.findall(r"[a-z0-9_]+", text.lower())
     joined = {"_".join(words[i:i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
-    return {_prefix(w) for w in words} | joined
+    return frozenset({_prefix(w) for w in words} | joined)
 
 
 def is_follow_up(question: str) -> bool:
@@ -443,7 +445,7 @@ def _key(w: str) -> str:
     return w[:4] if len(w) <= 5 else w[:5]
 
 
-def _keys(text: str) -> set[str]:
+def _keys(text: str) -> frozenset[str]:
     return _terms_in(text)
 
 
