@@ -353,9 +353,6 @@ MERGE_CHARS = 400  # a sentence and the short lines that continue it (a command,
 _LEADS_ON = frozenset("like following using via including includes namely e.g i.e called named".split())
 
 
-_QUESTION_TITLE = QUESTION_TITLE
-
-
 # "After configuring the kernel, simply run the following command: make deb-pkg": a sentence that leads in
 _LEADS_IN = re.compile(r"^(\S+\s+){4,}[^:]*:\s+\S")
 
@@ -364,7 +361,7 @@ def _title(s: str) -> bool:
     """A line that heads what follows ("2.10 Platform-specific documentation", a FAQ's numbered
     question), not a line of code ("make check-all", "-o, --output=FILE output file") nor a sentence
     broken at a line end ("Other levels of checking are")."""
-    if _QUESTION_TITLE.match(" ".join(s.split())):
+    if QUESTION_TITLE.match(" ".join(s.split())):
         return True
     if not _heading(s) or _NOT_TITLE.search(s) or _LEADS_IN.search(s):
         return False
@@ -401,14 +398,14 @@ def _split(text: str) -> list[_Sentence]:
         # a FAQ's question in two sentences ("3.1.12 I am tracking testing (bookworm). What will happen ...?")
         opener = out[-2] if len(out) >= 2 and out[-1].heading is False and NUMBERED_TITLE.match(out[-2].text) else prev
         if opener is not None and not opener.heading and NUMBERED_TITLE.match(opener.text) and s.rstrip().endswith("?") \
-                and end - opener.start <= 260 and _QUESTION_TITLE.match(" ".join(text[opener.start:end].split())):
+                and end - opener.start <= 260 and QUESTION_TITLE.match(" ".join(text[opener.start:end].split())):
             del out[out.index(opener):]
             out.append(_Sentence(text[opener.start:end], opener.start, end, True))
             continue
         continues = (is_heading(s) and not _title(s)) or re.match(r"\W*[a-z]", s) is not None
         if prev is not None and _open(prev) and end - prev.start <= MERGE_CHARS and continues:
             merged = text[prev.start:end]  # a FAQ's question broken at a line end is still its title
-            out[-1] = _Sentence(merged, prev.start, end, _QUESTION_TITLE.match(" ".join(merged.split())) is not None)
+            out[-1] = _Sentence(merged, prev.start, end, QUESTION_TITLE.match(" ".join(merged.split())) is not None)
             continue
         out.append(_Sentence(s, i, end, _title(s)))
     return out
