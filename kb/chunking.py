@@ -24,6 +24,7 @@ NUMBERED_TITLE = re.compile(r"^\s*\d{1,2}(\.\d{1,3}){1,3}\.?\s+[A-Z]")
 
 
 def question_title(s: str) -> bool:
+    """``s`` (line breaks and all) is a FAQ's numbered question."""
     return QUESTION_TITLE.match(" ".join(s.split())) is not None
 
 

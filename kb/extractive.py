@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 from bot.capabilities import Answer
 from bot.turn import Citation
-from kb.chunking import NUMBERED_TITLE, QUESTION_TITLE, is_heading, sentences
+from kb.chunking import NUMBERED_TITLE, is_heading, question_title, sentences
 from kb.words import STOPWORDS
 
 NOT_FOUND = "That's not in the course PDFs."
@@ -361,7 +361,7 @@ def _title(s: str) -> bool:
     """A line that heads what follows ("2.10 Platform-specific documentation", a FAQ's numbered
     question), not a line of code ("make check-all", "-o, --output=FILE output file") nor a sentence
     broken at a line end ("Other levels of checking are")."""
-    if QUESTION_TITLE.match(" ".join(s.split())):
+    if question_title(s):
         return True
     if not _heading(s) or _NOT_TITLE.search(s) or _LEADS_IN.search(s):
         return False
@@ -396,16 +396,17 @@ def _split(text: str) -> list[_Sentence]:
         pos = end
         prev = out[-1] if out else None
         # a FAQ's question in two sentences ("3.1.12 I am tracking testing (bookworm). What will happen ...?")
-        opener = out[-2] if len(out) >= 2 and out[-1].heading is False and NUMBERED_TITLE.match(out[-2].text) else prev
+        k = len(out) - 2 if len(out) >= 2 and not out[-1].heading and NUMBERED_TITLE.match(out[-2].text) else len(out) - 1
+        opener = out[k] if k >= 0 else None
         if opener is not None and not opener.heading and NUMBERED_TITLE.match(opener.text) and s.rstrip().endswith("?") \
-                and end - opener.start <= 260 and QUESTION_TITLE.match(" ".join(text[opener.start:end].split())):
-            del out[out.index(opener):]
+                and end - opener.start <= 260 and question_title(text[opener.start:end]):
+            del out[k:]
             out.append(_Sentence(text[opener.start:end], opener.start, end, True))
             continue
         continues = (is_heading(s) and not _title(s)) or re.match(r"\W*[a-z]", s) is not None
         if prev is not None and _open(prev) and end - prev.start <= MERGE_CHARS and continues:
             merged = text[prev.start:end]  # a FAQ's question broken at a line end is still its title
-            out[-1] = _Sentence(merged, prev.start, end, QUESTION_TITLE.match(" ".join(merged.split())) is not None)
+            out[-1] = _Sentence(merged, prev.start, end, question_title(merged))
             continue
         out.append(_Sentence(s, i, end, _title(s)))
     return out
@@ -937,7 +938,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
     p0 = passages[0]
     marked = _marked(p0)
     # a FAQ's answer is the whole entry under its question, up to the next one
-    in_faq = bool(p0.sections) and QUESTION_TITLE.match(" ".join(p0.sections[marked[0]].split())) is not None
+    in_faq = bool(p0.sections) and question_title(p0.sections[marked[0]])
     body, quote, last, end = _window(p0, marked, following, size=FAQ_WINDOW_CHARS if in_faq else WINDOW_CHARS,
                                      previous=previous, entry=in_faq)
     citations = [_cite(p0.hit, link, quote, body)]
