@@ -38,6 +38,7 @@ RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or 
 EMBED_SENTENCES = 10  # sentences embedded for the rerank: the most promising of each passage, then of all
 RERANK = 6  # passages reranked with sentence embeddings
 MAX_FAQ_ANSWERS = 4  # FAQ questions (and the first sentence after each) embedded besides those
+FAQ_MATCH = 0.7  # a FAQ question this close to the student's is the same question (dev: unanswerable <= 0.62)
 FAQ_WEIGHT = 0.25  # the answers of a FAQ question gain this times its cosine (0.2-0.3 one plateau on dev4)
 WINDOW_CHARS = 650  # the passage shown around the marked sentence(s)
 BEFORE_CHARS = 150  # of which before the marked sentence
@@ -330,6 +331,7 @@ class _Passage:
     index: int = 0
     sections: list[str] = field(default_factory=list)
     extra: list[Any] = field(default_factory=list)  # the chunks that continue it (next page)
+    asked: float = 0.0  # the cosine of its FAQ question closest to the student's (0: none)
 
 
 _NOT_A_HEADING = re.compile(r"^(it|this|that|these|they|there|we|you|he|she|if|when|for example)\b", re.I)
@@ -525,6 +527,7 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
         p.best = best_i
         p.vecs = p_vecs
         p.index = pi
+        p.asked = max((v for (i, _), v in faq.items() if i == pi), default=0.0)
         p.score = best + PASSAGE_WEIGHT * p.hit.score / top + COVER_WEIGHT * cover
     passages = [p for p in passages if p.best >= 0]
     passages.sort(key=lambda p: p.score, reverse=True)
@@ -728,6 +731,18 @@ def _example_value(term: str) -> bool:
     return _EXAMPLE_VALUE.search(term) is not None
 
 
+_FILE_NAME = re.compile(r"^[a-z0-9_-]+((?:\.[a-z0-9]{1,4})+)$")  # "backup.tar.gz", "notes.txt"
+
+
+def _file_name(term: str, found: Sequence[tuple[set[str], str]]) -> bool:
+    """The name of the student's own file, with an extension ("tar.gz") a passage holds."""
+    m = _FILE_NAME.match(term)
+    if not m or m[1][1:].replace(".", "").isdigit():
+        return False
+    exts = m[1][1:].split(".")
+    return any(all(_prefix(x) in f for x in exts) for f, _ in found)
+
+
 def _parts_held(term: str, found: Sequence[tuple[set[str], str]]) -> bool:
     """A hyphenated compound each of whose parts (3 letters or more) one passage holds."""
     parts = term.split("-")
@@ -739,7 +754,7 @@ def _parts_held(term: str, found: Sequence[tuple[set[str], str]]) -> bool:
 def has_evidence(question: str, hits: Sequence[Any],
                  doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
                  is_word: Callable[[str], bool] | None = None, embedder: Any = None,
-                 query_vec: Any = None) -> bool:
+                 query_vec: Any = None, trace: dict[str, Any] | None = None, asked: float = 0.0) -> bool:
     """Whether the best passages answer: on topic (cosine), holding the question's rare terms, and
     not missing a term that no course PDF contains. A missing everyday word ("at the moment") is
     weaker evidence of another topic than a missing name ("numpy"): ``is_word`` tells them apart;
@@ -769,7 +784,7 @@ def has_evidence(question: str, hits: Sequence[Any],
                       if w not in fixed or not any(_holds(fixed[w], f, t) for f, t in found)]
     # a value quoted from the student's own case ("100L", "2fast", "nginx_1.18.0") and a hyphenated
     # compound whose parts the passages hold ("source-built", "auto-printed") name no other topic
-    quoted = {w for w in unseen if _example_value(w) or _parts_held(w, found)}
+    quoted = {w for w in unseen if _example_value(w) or _parts_held(w, found) or _file_name(w, found)}
     if quoted and set(weights) - quoted:
         weights = {w: v for w, v in weights.items() if w not in quoted}
         unseen = [w for w in unseen if w not in quoted]
@@ -790,6 +805,11 @@ def has_evidence(question: str, hits: Sequence[Any],
             weights = {w: v for w, v in weights.items() if w not in chat}
             unseen = [w for w in unseen if w not in chat]
     cover = weighted_coverage(question, texts, doc_freq, weights)
+    if trace is not None:  # what the verdict rests on, for diagnostics
+        trace.update(dense=max(h.dense for h in hits), cover=cover, unseen=list(unseen), topics=sorted(topics),
+                     words=[w for w in unseen if is_word is not None and is_word(w)])
+    if asked >= FAQ_MATCH:  # a FAQ asks the student's question in other words: its entry answers it
+        return cover >= MIN_COVERAGE
     if not unseen:  # every term is the course's: a paraphrase holds few of them, but its meaning is close
         return cover >= MIN_COVERAGE or max(h.dense for h in hits) >= PARAPHRASE_DENSE
     # a missing everyday word is weaker evidence of another topic than a name, unless the question rests on it
@@ -933,7 +953,8 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
         return Answer(False, NOT_FOUND)
     weights = _weights(query, doc_freq, is_word)[0] if doc_freq is not None else None
     passages = _rerank(question, query, hits, embedder, query_vec, weights)
-    if not passages or not has_evidence(query, hits, doc_freq, is_word, embedder, query_vec):
+    asked = max((p.asked for p in passages[:3]), default=0.0)
+    if not passages or not has_evidence(query, hits, doc_freq, is_word, embedder, query_vec, asked=asked):
         return not_found(hits, link, heading)
     p0 = passages[0]
     marked = _marked(p0)

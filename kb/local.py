@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 from bot.capabilities import Answer, IngestListener, IngestResult, Passage
 from bot.errors import InputError
-from kb import extractive, ranking
+from kb import extractive, ranking, words
 from kb.chunking import chunk_pages, section_heading, sentences
 from kb.index import DEFAULT_COURSE, Index, Scope
 from kb.pdf import PdfProblem, extract_document
@@ -453,7 +453,10 @@ class LocalKnowledgeBase:
             return Answer(False, extractive.NOTHING_INDEXED)
         return extractive.answer(question, query, hits, self.embedder, self.link, query_vec=qv,
                                  following=self.index.following, previous=self._previous, heading=self.heading,
-                                 doc_freq=self.index.doc_freq, is_word=getattr(self.embedder, "is_word", None))
+                                 doc_freq=self.index.doc_freq, is_word=self._is_word)
+
+    def _is_word(self, word: str) -> bool:
+        return words.is_everyday(word, getattr(self.embedder, "is_word", None))
 
     def overview(self, question: str = "What does the course cover?", about: str | None = None,
                  course: str = DEFAULT_COURSE, owner: str | None = None) -> Answer:

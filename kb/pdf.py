@@ -277,13 +277,15 @@ def _normalize_line(line: str) -> str:
 
 
 def clean_pages(pages: list[str]) -> list[str]:
-    """Cleanup across a document: drop running headers/footers and page numbers, fix hyphenation
-    and ligatures, and reflow lines into paragraphs."""
+    """Cleanup across a document: drop running headers/footers and page numbers, the table of
+    contents, fix hyphenation and ligatures, and reflow lines into paragraphs."""
     split = [[ln for ln in unicodedata.normalize("NFKC", p).replace("\r", "\n").split("\n")] for p in pages]
-    # A line at the top/bottom of many pages (digits ignored) is a running header or footer.
+    # A line at the top/bottom of many pages (digits ignored) is a running header or footer; so is one
+    # that starts the same way on several pages ("CHAPTER 5. SOFTWARE ... 5.9. HOW DOES ...": the
+    # chapter's title, then the section's, each cut short)
     counts: Counter[str] = Counter()
     for lines in split:
-        edge = {_normalize_line(ln) for ln in _edges(lines)}
+        edge = {k for ln in _edges(lines) for k in _header_keys(ln)}
         counts.update(e for e in edge if e)
     n = sum(1 for lines in split if any(ln.strip() for ln in lines))
 
@@ -296,13 +298,40 @@ def clean_pages(pages: list[str]) -> list[str]:
     repeated = {k for k, c in counts.items() if running(k, c)}
     out = []
     for lines in split:
+        if _contents_page(lines):
+            out.append("")
+            continue
         nonempty = [i for i, ln in enumerate(lines) if ln.strip()]
         edge_idx = set(nonempty[:_EDGE_LINES] + nonempty[-_EDGE_LINES:])
         kept = [ln for i, ln in enumerate(lines)
-                if not (i in edge_idx and (_normalize_line(ln) in repeated or _PAGE_NUMBER.match(ln)))
+                if not (i in edge_idx and (any(k in repeated for k in _header_keys(ln)) or _PAGE_NUMBER.match(ln)))
                 and not _LEADER.search(ln)]
         out.append(_reflow("\n".join(kept)))
     return out
+
+
+_CUT = re.compile(r"\s*(?:\.\.\.|\u2026)\s*")  # a running header's title cut short
+HEADER_PREFIX = 12  # the shortest start of a cut header line that counts as the same header
+
+
+def _header_keys(line: str) -> list[str]:
+    """The line (digits ignored) and, when it holds a title cut short, the part before the cut."""
+    key = _normalize_line(line)
+    parts = _CUT.split(key)
+    return [key, parts[0]] if len(parts) > 1 and len(parts[0]) >= HEADER_PREFIX else [key]
+
+
+_CONTENTS_LINE = re.compile(r"^\s*(?:[A-Z]|\d{1,2}(?:\.\d{1,2})*)\.?\s+\S.*?\s(?:\d{1,4}|[ivxlc]{1,6})\s*$")
+CONTENTS_SHARE = 0.5  # of a page's lines that are contents entries ("9.4 How can I ...? 51", dotted leaders)
+CONTENTS_LINES = 6
+
+
+def _contents_page(lines: list[str]) -> bool:
+    """A page of the table of contents: most of its lines are entries with a page number. Its text
+    is the titles of other pages, which would compete with those pages for every question."""
+    nonempty = [ln for ln in lines if ln.strip()]
+    entries = sum(1 for ln in nonempty if _LEADER.search(ln) or _CONTENTS_LINE.match(ln))
+    return entries >= CONTENTS_LINES and entries >= CONTENTS_SHARE * len(nonempty)
 
 
 def _edges(lines: list[str]) -> list[str]:

@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from conftest import require_engine
+
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
@@ -602,6 +604,39 @@ def test_a_value_from_the_students_own_case_is_no_missing_topic():
     df = _doc_freq({"source-built": 0, "stripped": 2, "debugging": 5, "k-means": 0})
     assert has_evidence("is my source-built install stripped of debugging symbols?", hits, df)
     assert not has_evidence("is my k-means install stripped of debugging symbols?", hits, df)
+
+
+def test_the_students_own_file_name_is_no_missing_topic():
+    from kb.extractive import has_evidence
+
+    hits = [_Hit(1, "When several globs match, the one with the longest sequence of extensions wins: *.tar.gz over *.gz.")]
+    df = _doc_freq({"backup.tar.gz": 0, "backup": 0, "globs": 4, "tar": 6, "gz": 6, "docx": 0, "notes.docx": 0})
+    assert has_evidence("file is backup.tar.gz, a glob for *.gz and one for *.tar.gz match, which globs win?", hits, df,
+                        is_word=lambda w: w == "backup")
+    # a format the passage does not hold is still the question's topic, in a file name or not
+    assert not has_evidence("notes.docx matches which globs? which one wins?", hits, df, is_word=lambda w: w == "notes")
+
+
+def test_a_faq_asking_the_students_question_in_other_words_answers_it():
+    from kb.extractive import has_evidence
+
+    hits = [_Hit(1, "I have a wireless network card which doesn't work with Linux. What should I do? "
+                    "Use ndiswrapper to use a driver for Windows on your Linux system.")]
+    df = _doc_freq({"wifi": 0, "card": 3, "driver": 4, "linux": 80, "windows": 40})
+    question = "my wifi card has no linux driver only a windows one, anything I can do"
+    assert not has_evidence(question, hits, df)  # "wifi" is in no PDF
+    assert has_evidence(question, hits, df, asked=0.73)  # ... but the FAQ asks this very question
+    assert not has_evidence(question, hits, df, asked=0.62)  # the closest FAQ question of an unanswerable dev question
+
+
+def test_everyday_words_come_from_the_vocabulary_or_the_systems_dictionary():
+    from kb import words
+
+    require_engine("an English word list (Debian package wamerican)", bool(words.dictionary()))
+    assert words.is_everyday("coworker") and words.is_everyday("mainframes") and words.is_everyday("Chokes")
+    assert words.is_everyday("moment", lambda w: w == "moment")
+    # names and formats are not words: capitalised entries ("WiFi", "LibreOffice") do not count
+    assert not any(words.is_everyday(w) for w in ("wifi", "libreoffice", "docx", "numpy", "roxygen2", "wich"))
 
 
 def test_chat_slang_and_the_students_situation_are_no_key_terms():

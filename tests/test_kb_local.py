@@ -103,6 +103,21 @@ def test_cleanup_joins_hyphenated_words_and_reflows_lines():
     assert "What is R" not in toc and "R is a language." in toc
 
 
+def test_a_contents_page_is_not_indexed_and_cut_running_headers_are_dropped():
+    from kb.pdf import clean_pages
+
+    contents = "CONTENTS\n" + "\n".join(f"9.{i} How can I keep a log of the packages I added? {40 + i}" for i in range(8))
+    body = "To identify the package that produced the file named foo execute dpkg --search foo. " * 3
+    pages = [contents] + [f"CHAPTER 8. THE DEBIAN PACKAGE ... 8.{i}. {('HOW CAN I', 'WHAT IS A', 'WHY IS', 'WHERE ARE')[i]} ...\nPage {'abcd'[i]}.\n{body}\n"
+                          f"That was {'abcd'[i]}.\n{30 + i}" for i in range(4)]
+    cleaned = clean_pages(pages)
+    assert cleaned[0] == ""  # its titles would compete with their own pages for every question
+    assert all("CHAPTER" not in p and "dpkg --search foo" in p for p in cleaned[1:])
+    # a page of prose that mentions a few sections is no contents page
+    prose = "See section 2.1 for details. R is a language and environment for statistical computing 3\n" + body
+    assert "R is a language" in clean_pages([prose])[0]
+
+
 def test_a_faqs_numbered_question_is_the_context_of_the_chunks_under_it():
     from kb.chunking import chunk_pages
     from kb.pdf import Page
