@@ -352,7 +352,7 @@ _NOT_TITLE = re.compile(_CODE_CHARS.pattern + r"|^\W*[a-z]")  # code, or a line 
 MERGE_CHARS = 400  # a sentence and the short lines that continue it (a command, a list of options) up to this
 
 
-_LEADS_ON = frozenset("like following using via including includes namely e.g i.e called named".split())
+_LEADS_ON = frozenset("like following using use execute invoke via including includes namely e.g i.e called named".split())
 
 
 # "After configuring the kernel, simply run the following command: make deb-pkg": a sentence that leads in

@@ -639,6 +639,17 @@ def test_everyday_words_come_from_the_vocabulary_or_the_systems_dictionary():
     assert not any(words.is_everyday(w) for w in ("wifi", "libreoffice", "docx", "numpy", "roxygen2", "wich"))
 
 
+def test_a_line_that_leads_on_to_a_command_is_no_heading():
+    from kb.extractive import _split
+
+    text = ("Around 100 datasets are supplied with R. To see the list of datasets currently available use\ndata()\n"
+            "7.3.1 Loading data from other R packages")
+    assert [(s.text, s.heading) for s in _split(text)] == [
+        ("Around 100 datasets are supplied with R.", False),
+        ("To see the list of datasets currently available use\ndata()", False),
+        ("7.3.1 Loading data from other R packages", True)]
+
+
 def test_chat_slang_and_the_students_situation_are_no_key_terms():
     from kb.extractive import content_words
 
