@@ -617,6 +617,34 @@ def test_the_students_own_file_name_is_no_missing_topic():
     assert not has_evidence("notes.docx matches which globs? which one wins?", hits, df, is_word=lambda w: w == "notes")
 
 
+def test_names_the_student_gives_their_own_files_are_no_missing_topic():
+    from kb.extractive import has_evidence
+
+    hits = [_Hit(1, "After adding a package XML file under packages/, run update-mime-database to rebuild the "
+                    "caches, or applications will not see the new type. Source files are XML.")]
+    df = _doc_freq({"myapp": 0, "xyzzy": 0, "heic": 0, "update": 30, "database": 20, "packages": 90})
+    assert has_evidence("i dropped my myapp.xml into packages/ but nothing sees it. which database update do i run?",
+                        hits, df)
+    assert has_evidence("which package database holds /usr/bin/xyzzy? how do i update it", hits, df)
+    # an extension the passage does not hold is a format the course lacks, not the student's file name
+    assert not has_evidence("which mime database entry do .heic photos get after the update", hits, df)
+
+
+def test_an_everyday_word_that_is_not_the_topic_needs_less_coverage_when_the_embedder_judged_it():
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("Versions are not decimals: 0.75 is newer than 0.9, since 75 > 9.")]
+    question = "are versions decimals after my tweak"
+    df = _counted({"tweak": 0, "versions": 1500, "decimals": 30}, total=10_000)
+    words = {"tweak", "versions", "decimals"}.__contains__
+    e = _Embedder({"tweak": 0.7, "versions": 1.0, "decimals": 1.0, "are": 0.3, "after": 0.3})
+    assert not has_evidence(question, hits, df, is_word=words)  # no embedder to say "tweak" is not its topic
+    assert has_evidence(question, hits, df, is_word=words, embedder=e)
+    # the same word as the question's topic (its removal moves the question far) still counts as missing
+    heavy = _Embedder({"tweak": 3.0, "versions": 1.0, "decimals": 1.0, "are": 0.3, "after": 0.3})
+    assert not has_evidence(question, hits, df, is_word=words, embedder=heavy)
+
+
 def test_a_faq_asking_the_students_question_in_other_words_answers_it():
     from kb.extractive import has_evidence
 
