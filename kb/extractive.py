@@ -765,12 +765,19 @@ def _own_names(question: str, found: Sequence[tuple[set[str], str]]) -> set[str]
     return out
 
 
-def _parts_held(term: str, found: Sequence[tuple[set[str], str]]) -> bool:
-    """A hyphenated compound each of whose parts (3 letters or more) one passage holds."""
+def _parts_held(term: str, found: Sequence[tuple[set[str], str]], own: set[str] = frozenset()) -> bool:
+    """A hyphenated compound each of whose parts (3 letters or more) one passage holds, or that a
+    passage writes as one word ("auto-printed": "autoprinting"); a dotted name made of the course's
+    words and the student's own ("print.myclass")."""
+    if "." in term:
+        parts = term.split(".")
+        return (any(p in own for p in parts) and len(parts) == 2
+                and any(all(p in own or _prefix(p) in f for p in parts) for f, _ in found))
     parts = term.split("-")
-    if len(parts) < 2 or "." in term or any(len(x) < 3 or not x.isalpha() for x in parts):
+    if len(parts) < 2 or any(len(x) < 3 or not x.isalpha() for x in parts):
         return False
-    return any(all(_prefix(x) in f for x in parts) for f, _ in found)
+    joined = _stem("".join(parts))
+    return any(all(_prefix(x) in f for x in parts) or (len(joined) >= 8 and joined in t.lower()) for f, t in found)
 
 
 def has_evidence(question: str, hits: Sequence[Any],
@@ -807,7 +814,7 @@ def has_evidence(question: str, hits: Sequence[Any],
     # a value quoted from the student's own case ("100L", "2fast", "nginx_1.18.0") and a hyphenated
     # compound whose parts the passages hold ("source-built", "auto-printed") name no other topic
     own = _own_names(question, found)
-    quoted = {w for w in unseen if _example_value(w) or _parts_held(w, found) or _file_name(w, found) or w in own}
+    quoted = {w for w in unseen if _example_value(w) or _parts_held(w, found, own) or _file_name(w, found) or w in own}
     if quoted and set(weights) - quoted:
         weights = {w: v for w, v in weights.items() if w not in quoted}
         unseen = [w for w in unseen if w not in quoted]

@@ -630,6 +630,18 @@ def test_names_the_student_gives_their_own_files_are_no_missing_topic():
     assert not has_evidence("which mime database entry do .heic photos get after the update", hits, df)
 
 
+def test_a_compound_the_passage_writes_as_one_word_or_that_names_the_students_own_class_is_held():
+    from kb.extractive import has_evidence
+
+    hits = [_Hit(1, "Autoprinting is controlled by the flag R_Visible: invisible sets it to false. "
+                    "getS3method finds the print method of a class even when the namespace does not export it.")]
+    df = _doc_freq({"auto-printed": 0, "print.myclass": 0, "myclass": 0, "k-means": 0, "data.table": 0})
+    assert has_evidence("how does invisible stop a value being auto-printed?", hits, df)
+    assert has_evidence('get("print.myclass") fails: which function finds the print method of a class?', hits, df)
+    # a dotted name of the course's words alone is a package the course may not have ("data.table")
+    assert not has_evidence("how does data.table stop a value being printed by invisible?", hits, df)
+
+
 def test_an_everyday_word_that_is_not_the_topic_needs_less_coverage_when_the_embedder_judged_it():
     from kb.extractive import has_evidence
 
