@@ -28,6 +28,7 @@ def _doctor(tmp_path, *args, path: str | None = None, **env):
 def test_doctor_json_on_the_full_install(tmp_path):
     require_engine("espeak-ng", shutil.which("espeak-ng") is not None)
     require_engine("tesseract", shutil.which("tesseract") is not None)
+    require_engine("an English word list (Debian package wamerican)", Path("/usr/share/dict/words").is_file())
     p = _doctor(tmp_path, "--json")
     assert SECRET not in p.stdout + p.stderr
     assert "Traceback" not in p.stderr
@@ -41,6 +42,7 @@ def test_doctor_json_on_the_full_install(tmp_path):
     assert caps["imagegen"]["usable"] is False and "not available here" in caps["imagegen"]["note"]
     assert data["settings"]["SLACK_BOT_TOKEN"] is True and data["settings"]["SLACK_APP_TOKEN"] is False
     assert data["kb"]["provider"] == "local" and data["kb"]["chunks"] == 0
+    assert caps["kb"]["word_list"]["installed"] is True and caps["kb"]["word_list"]["fix"] is None
 
 
 def test_doctor_fails_and_says_how_to_fix_when_an_engine_is_missing(tmp_path):

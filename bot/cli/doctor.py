@@ -113,6 +113,8 @@ def check_capability(name: str, settings: Any) -> dict[str, Any]:
     row["usable"] = not missing
     if key == ("text", "local"):
         row["ner_model"] = _ner(settings)
+    if key == ("kb", "local"):
+        row["word_list"] = _word_list()
     return row
 
 
@@ -125,6 +127,16 @@ def _ner(settings: Any) -> dict[str, Any]:
     found = Path(model).is_dir() or not _module_missing(model)
     return {"model": model, "installed": found,
             "fix": None if found else "pip install 'coursebot[ner]'"}
+
+
+def _word_list() -> dict[str, Any]:
+    """The English word list that tells a student's everyday words from names the course lacks (without
+    it, the answers abstain a little more often)."""
+    from kb import words
+
+    found = next((p for p in words.WORD_LISTS if Path(p).is_file()), None)
+    return {"path": found, "installed": bool(found and words.dictionary()),
+            "fix": None if found else "make install (the Debian package wamerican)"}
 
 
 def _kb(settings: Any) -> dict[str, Any]:
@@ -221,6 +233,9 @@ def render(data: dict[str, Any]) -> str:
             continue
         state = "ok" if c["usable"] else f"missing {', '.join(c['missing'])} (fix: {c['fix']})"
         lines.append(f"  {'✓' if c['usable'] else '✗'} {c['capability']}: {c['provider']}: {state}")
+        wl = c.get("word_list")
+        if wl:
+            lines.append(f"      word list: {wl['path'] if wl['installed'] else 'not installed (fix: ' + wl['fix'] + ')'}")
         ner = c.get("ner_model")
         if ner:
             lines.append(f"      NER model {ner['model']}: {'installed' if ner['installed'] else 'not installed (fix: ' + ner['fix'] + ')'}")
