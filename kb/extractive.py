@@ -546,7 +546,8 @@ def _weights(question: str, doc_freq: Callable[[list[str]], tuple[dict[str, int]
         return {w: 1.0 for w in words}, set()
     df, total = doc_freq(words)
     # "wich", "wat": no topic; but "rust" (one edit from "just") is a word of its own
-    words = [w for w in words if df.get(w, 1) or not _misspelt_stopword(w)
+    acronyms = {a.lower() for a in re.findall(r"(?<![\w-])[A-Z][A-Z0-9]{1,5}(?![\w-])", question)}  # "AWS", "AUR"
+    words = [w for w in words if df.get(w, 1) or not _misspelt_stopword(w) or w in acronyms
              or (len(w) > 3 and is_word is not None and is_word(w))]
     rare = {w for w in words if df.get(w, 1) == 0 or df.get(w, 1) <= RARE_SHARE * total}
     return {w: _idf(df.get(w, 0), total) for w in words}, rare
@@ -721,9 +722,19 @@ def _chat_names(question: str, names: Sequence[str], embedder: Any, query_vec: A
     within ``NAME_FILLER_COS``: "it never ends *lol*", "*esp* on small output", "numbers like *100L*"; a
     package or product the question asks about ("numpy", "docx", "julia") moves it much more."""
     question = question[:2000]
-    qv = embedder.embed_one(question) if query_vec is None else query_vec
-    vecs = embedder.embed([re.sub(rf"(?<!\w){re.escape(w)}(?![\w-])", " ", question, flags=re.I) for w in names])
-    return {w for w, v in zip(names, vecs) if float(v @ qv) >= NAME_FILLER_COS}
+
+    def drop(text: str, gone: Sequence[str]) -> str:
+        for w in gone:
+            text = re.sub(rf"(?<!\w){re.escape(w)}(?![\w-])", " ", text, flags=re.I)
+        return text
+
+    if len(names) == 1:
+        qv = embedder.embed_one(question) if query_vec is None else query_vec
+        return {names[0]} if float(embedder.embed([drop(question, names)])[0] @ qv) >= NAME_FILLER_COS else set()
+    # each name judged in the question without the others: "AWS EC2 instance" is no chat when one of the two goes
+    bases = [drop(question, [o for o in names if o not in w and w not in o]) for w in names]  # not its own parts
+    vecs = embedder.embed([drop(b, [w]) for b, w in zip(bases, names)] + bases)
+    return {w for i, w in enumerate(names) if float(vecs[i] @ vecs[len(names) + i]) >= NAME_FILLER_COS}
 
 
 _EXAMPLE_VALUE = re.compile(r"^\d+[a-z_]|_\d+$")  # "100l", "2fast", "6_amd64"; "nginx_1" (of nginx_1.18.0)

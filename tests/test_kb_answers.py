@@ -642,6 +642,35 @@ def test_a_compound_the_passage_writes_as_one_word_or_that_names_the_students_ow
     assert not has_evidence("how does data.table stop a value being printed by invisible?", hits, df)
 
 
+def test_an_acronym_in_capitals_is_a_name_not_a_misspelt_stopword():
+    from kb.extractive import has_evidence
+
+    hits = [_EvidenceHit("On Linux, install a package with R CMD INSTALL into a library of your choice.")]
+    df = _counted({"aur": 0, "our": 5000, "linux": 300, "install": 900, "package": 1500}, total=10_000)
+    assert not has_evidence("on linux, how do i install a package from the AUR?", hits, df)
+    assert has_evidence("on linux, how do i install a package into aur library?", hits, df)  # "our", mistyped
+
+
+class _SynonymEmbedder(_Embedder):
+    """Bag of words where some words say the same thing ("aws" and "ec2" both mean the cloud)."""
+
+    def __init__(self, weights, same):
+        super().__init__(weights)
+        self.same = same
+
+    def embed_one(self, text):
+        return super().embed_one(" ".join(self.same.get(w, w) for w in re.findall(r"[a-z0-9]+", text.lower())))
+
+
+def test_each_missing_name_is_judged_without_the_other_names():
+    from kb.extractive import _chat_names
+
+    e = _SynonymEmbedder({"cloud": 3.0, "install": 1.0, "linux": 1.0, "lol": 0.05}, {"aws": "cloud", "ec2": "cloud"})
+    question = "install linux on an aws ec2 box lol"
+    # either name alone can go and the other still says "the cloud"; judged apart, each is the topic
+    assert _chat_names(question, ["aws", "ec2", "lol"], e) == {"lol"}
+
+
 def test_an_everyday_word_that_is_not_the_topic_needs_less_coverage_when_the_embedder_judged_it():
     from kb.extractive import has_evidence
 

@@ -8,7 +8,8 @@ tuned on), bot/bench/data/qa_dev3.jsonl (a third dev split, paraphrased away fro
 bot/bench/data/qa_dev4.jsonl (a fourth, 40 of its questions over the Debian FAQ, whose headings are questions),
 bot/bench/data/qa_dev5.jsonl (a fifth, 45 over the Debian FAQ, written to check the FAQ changes tuned on dev4),
 bot/bench/data/qa_dev6.jsonl (the odd-numbered half of a sixth blind set, in the students' own words, three in other
-languages; its even half is test5) and
+languages; its even half is test5), bot/bench/data/qa_dev7.jsonl (the odd half of a seventh, three voices: fast
+typing, pasted errors and code, careful full sentences; its even half is test6) and
 bot/bench/data/qa_test.jsonl (held out: the reported numbers), each line
 {"id", "question", "source", "pages", "facts", "answerable", "type"}; bot/bench/data/qa_overview.jsonl holds
 "what does the course cover" questions. An answer has a question's key facts when every fact
@@ -39,8 +40,9 @@ MANUALS = ("/usr/share/R/doc/manual", "/usr/share/doc/r-doc-pdf/manual")
 # on dev and dev2, and scored only by the lead: before and after that round) and test3 (a third blind writer, 84
 # answerable + 16 unanswerable over the same seven PDFs, scored on arrival before any change of its round), test4
 # (a fourth: 45 questions over the Debian FAQ, 35 over the seven PDFs, 16 unanswerable; scored on arrival) and test5
-# (the even half of a fifth writer's 96: scored whole on arrival, then split into test5 and dev6 by id).
-HELD_OUT = ("test", "test2", "test3", "test4", "test5")
+# (the even half of a fifth writer's 96: scored whole on arrival, then split into test5 and dev6 by id) and test6
+# (the even half of a sixth writer's 96, scored whole on arrival, then split into test6 and dev7 the same way).
+HELD_OUT = ("test", "test2", "test3", "test4", "test5", "test6")
 CORPUS = {  # the PDFs the QA sets ask about -> where Debian installs them (r-doc-pdf, libtasn1-doc, shared-mime-info)
     **{f"{n}.pdf": tuple(f"{d}/{n}.pdf" for d in MANUALS) for n in ("R-intro", "R-admin", "R-exts", "R-ints", "R-lang")},
     "libtasn1.pdf": ("/usr/share/doc/libtasn1-doc/libtasn1.pdf",),
@@ -80,7 +82,7 @@ def _unpacked(path: Path, name: str) -> Path:
 
 
 def load_qa(split: str = "dev") -> list[dict[str, Any]]:
-    """``split``: dev | dev2 | dev3 | dev4 | dev5 | dev6 | test | test2 | test3 | test4 | test5 | overview."""
+    """``split``: dev | dev2 | dev3 | dev4 | dev5 | dev6 | dev7 | test | test2 | test3 | test4 | test5 | test6 | overview."""
     path = DATA / f"qa_{split}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -318,7 +320,8 @@ def bench_kb() -> list[Row]:
         corpus_note = f"{stats['documents']} PDFs, {stats['pages']} pages, {stats['chunks']} chunks; {machine()}"
         rows: list[Row] = []
         report: list[str] = []
-        for split in ("test5", "test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4", "dev5", "dev6"):
+        for split in ("test6", "test5", "test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4", "dev5", "dev6",
+                      "dev7"):
             qa = [q for q in load_qa(split) if not q.get("answerable", True) or q.get("source") in pdfs]
             split_rows, retrieval, answers = _split_rows(kb, split, qa)
             rows += split_rows
