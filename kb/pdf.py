@@ -292,10 +292,8 @@ def clean_pages(pages: list[str]) -> list[str]:
     def running(key: str, c: int) -> bool:
         if n == 2:  # a two-page document: the same edge line on both pages
             return c == 2 and len(key) > 3
-        # on most pages, or (chapter headers of a book) on several pages with a page number in it; a
-        # short chapter's header ("Chapter 7: Reading data from files 35") is on two pages, its page number last
-        return n >= 3 and (c >= max(3, 0.5 * n) or (c >= 3 and "#" in key)
-                           or (c >= 2 and key.endswith(" #") and len(key) > 12 and not key[:1].isdigit()))
+        # on most pages, or (chapter headers of a book) on several pages with a page number in it
+        return n >= 3 and (c >= max(3, 0.5 * n) or (c >= 3 and "#" in key))
 
     repeated = {k for k, c in counts.items() if running(k, c)}
     out = []

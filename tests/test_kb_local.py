@@ -118,16 +118,6 @@ def test_a_contents_page_is_not_indexed_and_cut_running_headers_are_dropped():
     assert "R is a language" in clean_pages([prose])[0]
 
 
-def test_a_short_chapters_running_header_on_two_pages_is_dropped():
-    from kb.pdf import clean_pages
-
-    pages = [f"Chapter 7: Reading data from files {35 + i}\nPage {'abc'[i]} of the chapter on reading data." for i in range(2)]
-    pages.append("Chapter 8: Probability distributions\nThe chapter starts here, its heading at the top of the page.")
-    cleaned = clean_pages(pages)
-    assert not any("Reading data from files" in p for p in cleaned[:2])
-    assert "Chapter 8: Probability distributions" in cleaned[2]  # a chapter's own heading stays
-
-
 def test_a_faqs_numbered_question_is_the_context_of_the_chunks_under_it():
     from kb.chunking import chunk_pages
     from kb.pdf import Page

@@ -9,7 +9,8 @@ bot/bench/data/qa_dev4.jsonl (a fourth, 40 of its questions over the Debian FAQ,
 bot/bench/data/qa_dev5.jsonl (a fifth, 45 over the Debian FAQ, written to check the FAQ changes tuned on dev4),
 bot/bench/data/qa_dev6.jsonl (the odd-numbered half of a sixth blind set, in the students' own words, three in other
 languages; its even half is test5), bot/bench/data/qa_dev7.jsonl (the odd half of a seventh, three voices: fast
-typing, pasted errors and code, careful full sentences; its even half is test6) and
+typing, pasted errors and code, careful full sentences; its even half is test6), bot/bench/data/qa_dev8.jsonl (40
+unanswerable questions close to the PDFs' topics and 20 answerable, written to calibrate abstention) and
 bot/bench/data/qa_test.jsonl (held out: the reported numbers), each line
 {"id", "question", "source", "pages", "facts", "answerable", "type"}; bot/bench/data/qa_overview.jsonl holds
 "what does the course cover" questions. An answer has a question's key facts when every fact
@@ -82,7 +83,7 @@ def _unpacked(path: Path, name: str) -> Path:
 
 
 def load_qa(split: str = "dev") -> list[dict[str, Any]]:
-    """``split``: dev | dev2 | dev3 | dev4 | dev5 | dev6 | dev7 | test | test2 | test3 | test4 | test5 | test6 | overview."""
+    """``split``: dev | dev2 | dev3 | dev4 | dev5 | dev6 | dev7 | dev8 | test | test2 | test3 | test4 | test5 | test6 | overview."""
     path = DATA / f"qa_{split}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -321,7 +322,7 @@ def bench_kb() -> list[Row]:
         rows: list[Row] = []
         report: list[str] = []
         for split in ("test6", "test5", "test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4", "dev5", "dev6",
-                      "dev7"):
+                      "dev7", "dev8"):
             qa = [q for q in load_qa(split) if not q.get("answerable", True) or q.get("source") in pdfs]
             split_rows, retrieval, answers = _split_rows(kb, split, qa)
             rows += split_rows
