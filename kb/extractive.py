@@ -802,7 +802,9 @@ def has_evidence(question: str, hits: Sequence[Any],
     a bad *idea* to ...", "... exactly? thanks in advance") is the student's wording, no key term,
     whether the passages hold it or not (with ``embedder``, the question's embedding ``query_vec``
     is compared with the question without the word); so is a missing name that hardly moves it ("lol",
-    "100L"). A mistyped word is the word meant. Calibrated on the labelled dev sets."""
+    "100L"). A mistyped word is the word meant. ``asked``: the cosine of the FAQ question (of the best
+    passages) closest to the student's; ``trace`` receives what the verdict rests on. Calibrated on the
+    labelled dev sets."""
     if not hits:
         return False
     if max(h.dense for h in hits) < MIN_DENSE:
