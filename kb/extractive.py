@@ -728,13 +728,13 @@ def _chat_names(question: str, names: Sequence[str], embedder: Any, query_vec: A
             text = re.sub(rf"(?<!\w){re.escape(w)}(?![\w-])", " ", text, flags=re.I)
         return text
 
-    if len(names) == 1:
-        qv = embedder.embed_one(question) if query_vec is None else query_vec
-        return {names[0]} if float(embedder.embed([drop(question, names)])[0] @ qv) >= NAME_FILLER_COS else set()
+    qv = embedder.embed_one(question) if query_vec is None else query_vec
     # each name judged in the question without the others: "AWS EC2 instance" is no chat when one of the two goes
     bases = [drop(question, [o for o in names if o not in w and w not in o]) for w in names]  # not its own parts
-    vecs = embedder.embed([drop(b, [w]) for b, w in zip(bases, names)] + bases)
-    return {w for i, w in enumerate(names) if float(vecs[i] @ vecs[len(names) + i]) >= NAME_FILLER_COS}
+    fresh = [i for i, b in enumerate(bases) if b != question]  # one batch; the question's own vector is known
+    vecs = embedder.embed([drop(b, [w]) for b, w in zip(bases, names)] + [bases[i] for i in fresh])
+    base_vecs = {i: vecs[len(names) + k] for k, i in enumerate(fresh)}
+    return {w for i, w in enumerate(names) if float(vecs[i] @ base_vecs.get(i, qv)) >= NAME_FILLER_COS}
 
 
 _EXAMPLE_VALUE = re.compile(r"^\d+[a-z_]|_\d+$")  # "100l", "2fast", "6_amd64"; "nginx_1" (of nginx_1.18.0)

@@ -296,9 +296,12 @@ def clean_pages(pages: list[str]) -> list[str]:
         return n >= 3 and (c >= max(3, 0.5 * n) or (c >= 3 and "#" in key))
 
     repeated = {k for k, c in counts.items() if running(k, c)}
+    contents = [_contents_page(lines) for lines in split]
+    if all(c for c, lines in zip(contents, split) if any(ln.strip() for ln in lines)):
+        contents = [False] * len(split)  # a document that is all entries (a list of readings) keeps its text
     out = []
-    for lines in split:
-        if _contents_page(lines):
+    for lines, is_contents in zip(split, contents):
+        if is_contents:
             out.append("")
             continue
         nonempty = [i for i, ln in enumerate(lines) if ln.strip()]
@@ -330,7 +333,12 @@ def _contents_page(lines: list[str]) -> bool:
     """A page of the table of contents: most of its lines are entries with a page number. Its text
     is the titles of other pages, which would compete with those pages for every question."""
     nonempty = [ln for ln in lines if ln.strip()]
-    entries = sum(1 for ln in nonempty if _LEADER.search(ln) or _CONTENTS_LINE.match(ln))
+    numbered = [ln for ln in nonempty if not _LEADER.search(ln) and _CONTENTS_LINE.match(ln)]
+    # a table of numbered rows ("1 Alice 87") is data: a contents page's numbers only go up
+    numbers = [int(m[1]) for ln in numbered if (m := re.search(r"(\d+)\s*$", ln))]
+    if sum(b < a for a, b in zip(numbers, numbers[1:])) > 0.2 * max(len(numbers) - 1, 1):
+        numbered = []
+    entries = sum(1 for ln in nonempty if _LEADER.search(ln)) + len(numbered)
     return entries >= CONTENTS_LINES and entries >= CONTENTS_SHARE * len(nonempty)
 
 

@@ -116,6 +116,12 @@ def test_a_contents_page_is_not_indexed_and_cut_running_headers_are_dropped():
     # a page of prose that mentions a few sections is no contents page
     prose = "See section 2.1 for details. R is a language and environment for statistical computing 3\n" + body
     assert "R is a language" in clean_pages([prose])[0]
+    # numbered rows of data are no contents page (the numbers do not only go up), and a document that is
+    # all entries (a reading list) keeps its text
+    scores = "Results\n" + "\n".join(f"{i} Student {i} scored {s}" for i, s in enumerate([87, 54, 91, 66, 72, 80, 59], 1))
+    assert "Student 3 scored 91" in clean_pages([scores, body])[0]
+    readings = "Readings\n" + "\n".join(f"{i} Chapter {i} of the book {10 * i}" for i in range(1, 9))
+    assert "Chapter 5 of the book 50" in clean_pages([readings])[0]
 
 
 def test_a_faqs_numbered_question_is_the_context_of_the_chunks_under_it():
