@@ -506,8 +506,11 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
     # a FAQ's numbered questions: how close one is to the student's question says most about its answer
     asked = [(pi, j) for pi, p in enumerate(passages) for j, x in enumerate(p.sentences)
              if x.heading and x.text.rstrip().endswith("?")][:MAX_FAQ_ANSWERS]
-    vecs = embedder.embed([contexts[c][:EMBED_CHARS] for c in chosen]
-                          + [passages[pi].sentences[j].text[:EMBED_CHARS] for pi, j in asked])
+    # sentences are passage text: the embedder's faster passage graph when it has one (p95 298 -> 205 ms
+    # on 2 cores; dev key facts -1 of 408, abstention unchanged), the question keeps the exact one
+    embed = getattr(embedder, "embed_documents", None) or embedder.embed
+    vecs = embed([contexts[c][:EMBED_CHARS] for c in chosen]
+                 + [passages[pi].sentences[j].text[:EMBED_CHARS] for pi, j in asked])
     qv = embedder.embed_one(query) if query_vec is None else query_vec
     if query != question:  # a follow-up: what is new in the question matters most
         qv = qv + embedder.embed_one(question)
