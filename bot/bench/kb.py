@@ -10,7 +10,9 @@ bot/bench/data/qa_dev5.jsonl (a fifth, 45 over the Debian FAQ, written to check 
 bot/bench/data/qa_dev6.jsonl (the odd-numbered half of a sixth blind set, in the students' own words, three in other
 languages; its even half is test5), bot/bench/data/qa_dev7.jsonl (the odd half of a seventh, three voices: fast
 typing, pasted errors and code, careful full sentences; its even half is test6), bot/bench/data/qa_dev8.jsonl (40
-unanswerable questions close to the PDFs' topics and 20 answerable, written to calibrate abstention) and
+unanswerable questions close to the PDFs' topics and 20 answerable, written to calibrate abstention),
+bot/bench/data/qa_dev9.jsonl (the odd half of an eighth set, over four PDFs new to the corpus: nut-doc's FAQ,
+bzip2's and fontconfig's manuals and the FASTA guide; its even half is test7) and
 bot/bench/data/qa_test.jsonl (held out: the reported numbers), each line
 {"id", "question", "source", "pages", "facts", "answerable", "type"}; bot/bench/data/qa_overview.jsonl holds
 "what does the course cover" questions. An answer has a question's key facts when every fact
@@ -42,16 +44,23 @@ MANUALS = ("/usr/share/R/doc/manual", "/usr/share/doc/r-doc-pdf/manual")
 # answerable + 16 unanswerable over the same seven PDFs, scored on arrival before any change of its round), test4
 # (a fourth: 45 questions over the Debian FAQ, 35 over the seven PDFs, 16 unanswerable; scored on arrival) and test5
 # (the even half of a fifth writer's 96: scored whole on arrival, then split into test5 and dev6 by id) and test6
-# (the even half of a sixth writer's 96, scored whole on arrival, then split into test6 and dev7 the same way).
-HELD_OUT = ("test", "test2", "test3", "test4", "test5", "test6")
+# (the even half of a sixth writer's 96, scored whole on arrival, then split into test6 and dev7 the same way) and
+# test7 (the even half of a seventh writer's 80 over four PDFs new to the corpus; its odd half is dev9).
+HELD_OUT = ("test", "test2", "test3", "test4", "test5", "test6", "test7")
 CORPUS = {  # the PDFs the QA sets ask about -> where Debian installs them (r-doc-pdf, libtasn1-doc, shared-mime-info)
     **{f"{n}.pdf": tuple(f"{d}/{n}.pdf" for d in MANUALS) for n in ("R-intro", "R-admin", "R-exts", "R-ints", "R-lang")},
     "libtasn1.pdf": ("/usr/share/doc/libtasn1-doc/libtasn1.pdf",),
     "shared-mime-info-spec.pdf": ("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf",),
     # a FAQ: every section heading is a question (debian-faq ships it gzipped)
     "debian-faq.pdf": ("/usr/share/doc/debian/FAQ/debian-faq.en.pdf.gz",),
+    # the seventh writer's four, new to the corpus in that round: a FAQ numbered "1 ... ?" without sections,
+    # a library manual, a user manual and a program guide
+    "nut-FAQ.pdf": ("/usr/share/doc/nut-doc/pdf/FAQ.pdf",),
+    "bzip2-manual.pdf": ("/usr/share/doc/bzip2/manual.pdf.gz",),
+    "fontconfig-user.pdf": ("/usr/share/doc/fontconfig/fontconfig-user.pdf.gz",),
+    "fasta_guide.pdf": ("/usr/share/doc/fasta3/fasta_guide.pdf",),
 }
-PACKAGES = "r-doc-pdf libtasn1-doc shared-mime-info debian-faq"
+PACKAGES = "r-doc-pdf libtasn1-doc shared-mime-info debian-faq nut-doc bzip2-doc fontconfig fasta3-doc"
 UNPACKED = Path(tempfile.gettempdir()) / "coursebot-bench-pdfs"  # gzipped corpus PDFs, unpacked once
 
 
@@ -64,26 +73,30 @@ def corpus() -> dict[str, Path]:
     for name, paths in CORPUS.items():
         found = next((Path(p) for p in paths if Path(p).is_file()), None)
         if found is not None:
-            out[name] = _unpacked(found, name) if found.suffix == ".gz" else found
+            out[name] = _unpacked(found, name) if found.suffix == ".gz" or found.name != name else found
     return out
 
 
 def _unpacked(path: Path, name: str) -> Path:
-    """``path`` (gzipped) unpacked as ``name`` under UNPACKED, once; written whole or not at all."""
+    """``path`` (gzipped, or named otherwise: nut-doc's "FAQ.pdf") copied as ``name`` under UNPACKED, once;
+    written whole or not at all."""
     import gzip
 
     target = UNPACKED / name
     if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:
         UNPACKED.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.part")
-        with gzip.open(path, "rb") as src:
-            partial.write_bytes(src.read())
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as src:
+                partial.write_bytes(src.read())
+        else:
+            partial.write_bytes(path.read_bytes())
         partial.replace(target)
     return target
 
 
 def load_qa(split: str = "dev") -> list[dict[str, Any]]:
-    """``split``: dev | dev2 | dev3 | dev4 | dev5 | dev6 | dev7 | dev8 | test | test2 | test3 | test4 | test5 | test6 | overview."""
+    """``split``: dev | dev2 | ... | dev9 | test | test2 | ... | test7 | overview."""
     path = DATA / f"qa_{split}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -321,8 +334,8 @@ def bench_kb() -> list[Row]:
         corpus_note = f"{stats['documents']} PDFs, {stats['pages']} pages, {stats['chunks']} chunks; {machine()}"
         rows: list[Row] = []
         report: list[str] = []
-        for split in ("test6", "test5", "test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4", "dev5", "dev6",
-                      "dev7", "dev8"):
+        for split in ("test7", "test6", "test5", "test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4", "dev5",
+                      "dev6", "dev7", "dev8", "dev9"):
             qa = [q for q in load_qa(split) if not q.get("answerable", True) or q.get("source") in pdfs]
             split_rows, retrieval, answers = _split_rows(kb, split, qa)
             rows += split_rows
