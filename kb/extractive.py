@@ -907,11 +907,11 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     text = p.hit.text
     s = p.sentences
     m0, m1 = s[marked[0]].start, s[marked[-1]].end
-    start = m0
+    start, first = m0, marked[0]
     for j in range(marked[0] - 1, -1, -1):  # context before: the sentences (or heading) that lead in
         if m0 - s[j].start > BEFORE_CHARS:
             break
-        start = s[j].start
+        start, first = s[j].start, j
         if s[j].heading:
             break
     end = m1
@@ -925,6 +925,11 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
         if s[j].end - m1 > 2 * size:
             break
         end = s[j].end
+    # the section ends soon after the marked sentences: what room is left goes to the sentences before
+    for j in range(first - 1, -1, -1):
+        if s[first].heading or end - s[j].start > size:
+            break
+        start, first = s[j].start, j
     last_chunk, last_end = p.hit, end
     body = _lists(text[start:m0]) + _bold(_lists(text[m0:m1])) + _lists(text[m1:end])
     marked_text = text[m0:m1]
