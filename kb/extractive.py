@@ -359,7 +359,7 @@ _LEADS_ON = frozenset("like following using use execute invoke via including inc
 
 
 # "After configuring the kernel, simply run the following command: make deb-pkg": a sentence that leads in
-_LEADS_IN = re.compile(r"^(\S+\s+){4,}[^:]*:\s+\S")
+_LEADS_IN = re.compile(r"^(\S+\s+){3,}[^:]*:\s+\S")
 
 
 def _title(s: str) -> bool:
