@@ -43,7 +43,7 @@ RERANK = 6  # passages reranked with sentence embeddings
 MAX_FAQ_ANSWERS = 4  # FAQ questions (and the first sentence after each) embedded besides those
 FAQ_MATCH = 0.7  # a FAQ question this close to the student's is the same question (dev: unanswerable <= 0.62)
 FAQ_WEIGHT = 0.25  # the answers of a FAQ question gain this times its cosine (0.2-0.3 one plateau on dev4)
-WINDOW_CHARS = 800  # the passage shown around the marked sentence(s) (650 -> 800: +1 on dev4 and on dev5, no loss)
+WINDOW_CHARS = 950  # the passage shown around the marked sentence(s) (650 -> 800 -> 950: +2, then +4 of 440 on dev; 1100 adds nothing)
 BEFORE_CHARS = 150  # of which before the marked sentence
 FAQ_WINDOW_CHARS = 1000  # the window in a FAQ's entry, which ends at its next question (650 -> 1000: +1 on dev4)
 SECOND_MARGIN = 0.06  # a second passage scores within this of the first
