@@ -1095,7 +1095,12 @@ def continue_from(row: Any, offset: int, following: Callable[[int], list[Any]],
 
 # --- overview ------------------------------------------------------------------------------------
 _OVERVIEW = re.compile(
-    r"\b(what|which) (topics|subjects|chapters|sections|things|pdfs|documents|files|lectures|material)\b"
+    r"\b(what|which) (topics|subjects|chapters|sections|lectures|material)\b"
+    # "which files ..." asks about the course only when the course (or the bot) is what holds them: "which files
+    # are protected", "what files are inside a .deb" ask about the subject
+    r"|\b(what|which) (things|pdfs|documents|files)( are| do| does| did| can)? (there|available|loaded|indexed|"
+    r"uploaded|included|(you|we|i) (have|know|got|use)|((in|on|for|of) )?(the |this |our |my )?(course|class|bot|kb|"
+    r"knowledge base|lecture|syllabus)\b)"
     r"|\bwhat (does|do|will|did) (the|this|our|my) (course|class|module|pdf|document|lecture|manual|book|"
     r"chapter|syllabus|notes?|material)s? (cover|contain|include|teach|discuss|say|talk about)\s*\??$"
     r"|\bwhat('s| is| are) (covered|in) (in )?(the|this|our|my|lecture|chapter|pdf|course|document)"
@@ -1104,7 +1109,8 @@ _OVERVIEW = re.compile(
     r"|\b(overview|outline|table of contents|contents|syllabus|summary) of (the|this|my|our|lecture|[\w.-]+\.pdf)"
     r"|\b(give|show|list) (me )?(an? )?(overview|outline|the (topics|contents|documents|pdfs|chapters|sections))\b"
     r"|^\W*(course )?(overview|outline|table of contents|contents|topics)\W*$"
-    r"|\bwhat (pdfs|documents|files|lectures) (are|do you have|does the course have)\b"
+    r"|\bwhat (pdfs|documents|files|lectures) (are (there|available|loaded|in (the|this|our|my) (course|class))|"
+    r"do you have|does the course have)\b"
     r"|\btopics (are |does )?(in|of|does) (the |this |lecture|[\w.-]+\.pdf)"
     r"|\bwhat (does|do|did) (the |this |that |our |my |an? )?[\w .:-]{0,60}?(course|class|pdf|document|lecture|manual|"
     r"book|chapter|spec|specification|guide|handbook|notes|material|syllabus|reference|introduction)s? "

@@ -124,8 +124,14 @@ def test_overview_questions_are_recognised():
     for q in ("What does the course cover?", "what is this PDF about?", "what topics are in lecture 3?",
               "give me an overview of the libtasn1 manual", "which documents are available for this course?"):
         assert is_overview(q), q
-    for q in ("What is Amazon Polly?", "How do I create a bucket?", "what is a data frame?"):
+    for q in ("What is Amazon Polly?", "How do I create a bucket?", "what is a data frame?",
+              # files and documents of the subject, not the course's
+              "will an upgrade overwrite my config? how do i see which files are protected",
+              "which files does dpkg install for a package", "what documents does R CMD check read"):
         assert not is_overview(q), q
+    for q in ("what documents do you have?", "which pdfs are loaded for this class", "what pdfs are there",
+              "which files does the course have"):
+        assert is_overview(q), q
     names = ["01-intro.pdf", "02-lex.pdf", "03-polly.pdf"]
     assert overview_target("what topics are in lecture 3?", names) == "03-polly.pdf"
     assert overview_target("what does the course cover?", names) is None
