@@ -910,6 +910,12 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     the passage is a FAQ's answer, which goes on into the next chunk until the next question."""
     text = p.hit.text
     s = p.sentences
+
+    def section_break(x: Any) -> bool:
+        # in a FAQ's entry only the next numbered heading ends it: the lines of an example ("Release: 7.4")
+        # look like headings too
+        return bool(x.heading) and (not entry or NUMBERED_TITLE.match(x.text) is not None)
+
     m0, m1 = s[marked[0]].start, s[marked[-1]].end
     start, first = m0, marked[0]
     for j in range(marked[0] - 1, -1, -1):  # context before: the sentences (or heading) that lead in
@@ -922,7 +928,7 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
     budget = max(size - (m1 - start), 0)
     lead_in = s[marked[-1]].text.rstrip().endswith(":")  # "... the following:" then a list or code
     for j in range(marked[-1] + 1, len(s)):
-        if s[j].heading and not lead_in and s[j - 1].text.rstrip().endswith((".", "!", "?")):
+        if section_break(s[j]) and not lead_in and s[j - 1].text.rstrip().endswith((".", "!", "?")):
             break  # the next section
         if s[j].end - m1 > budget and not lead_in and (j > marked[-1] + 1 or s[j].end - m1 > FOLLOW_CHARS):
             break  # the sentence right after the marked one is shown unless it is very long
@@ -968,7 +974,7 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
         chunk = cont
         if not new:
             continue
-        if new[0].heading and body.rstrip().endswith((".", "!", "?")):
+        if section_break(new[0]) and body.rstrip().endswith((".", "!", "?")):
             break
         first = stop = new[0].start
         if shared:
@@ -976,7 +982,7 @@ def _window(p: _Passage, marked: list[int], following: Callable[[int], list[Any]
             first += len(cont.text[first:]) - len(cont.text[first:].lstrip())
         ends = body.rstrip().endswith((".", "!", "?"))
         for x in new:
-            if x.heading and (ends or stop > first):
+            if section_break(x) and (ends or stop > first):
                 break  # a new section starts: the answer does not run on
             if stop > first and x.end - first > max(size - len(body) if entry else size // 2, 250):
                 break

@@ -762,6 +762,23 @@ def test_a_faq_answer_runs_on_to_the_end_of_its_entry_across_chunks():
     assert a.found and "tracking stable" in a.text and "If unsure" not in a.text
 
 
+def test_a_faq_entry_goes_on_past_the_lines_of_an_example_that_look_like_headings():
+    from kb.extractive import answer
+
+    first = _Hit(1, "5.8 How can I check that I am using a Debian system, and what version it is?\n"
+                    "To find out which distribution and version a system runs, use the", dense=0.7)
+    second = _Hit(2, "lsb_release -a\ncommand. It prints the name and the version. An example run: $ lsb_release -a\n"
+                     "Distributor ID: Debian\nRelease: 7.4\nCodename: wheezy\nYou can also check the "
+                     "/etc/debian_version file, which holds the version number. 5.9 How do I add a user?\n"
+                     "Use adduser.", dense=0.5)
+    following = {1: [second], 2: []}
+    q = "how do i check which debian version my box runs"
+    e = _Embedder({"check": 1.0, "debian": 0.5, "version": 1.0, "runs": 0.3, "distribution": 0.5, "user": 0.2})
+    a = answer(q, q, [first], e, lambda key, page: None, following=lambda cid: following[cid])
+    assert a.found and "lsb_release -a" in a.text and "/etc/debian_version" in a.text
+    assert "How do I add a user" not in a.text  # the next numbered question ends the entry
+
+
 def test_a_paraphrase_of_the_course_with_few_shared_words_is_answered_when_its_meaning_is_close():
     from kb.extractive import has_evidence
 
