@@ -127,10 +127,12 @@ def test_overview_questions_are_recognised():
     for q in ("What is Amazon Polly?", "How do I create a bucket?", "what is a data frame?",
               # files and documents of the subject, not the course's
               "will an upgrade overwrite my config? how do i see which files are protected",
-              "which files does dpkg install for a package", "what documents does R CMD check read"):
+              "which files does dpkg install for a package", "what documents does R CMD check read",
+              "which files do i have to edit to change the font", "what files are there in a .deb package",
+              "which files are included in a package", "what files are available on the mirrors"):
         assert not is_overview(q), q
     for q in ("what documents do you have?", "which pdfs are loaded for this class", "what pdfs are there",
-              "which files does the course have"):
+              "which files does the course have", "which pdfs are loaded in here", "what files do you know about"):
         assert is_overview(q), q
     names = ["01-intro.pdf", "02-lex.pdf", "03-polly.pdf"]
     assert overview_target("what topics are in lecture 3?", names) == "03-polly.pdf"
@@ -777,6 +779,29 @@ def test_a_faq_entry_goes_on_past_the_lines_of_an_example_that_look_like_heading
     a = answer(q, q, [first], e, lambda key, page: None, following=lambda cid: following[cid])
     assert a.found and "lsb_release -a" in a.text and "/etc/debian_version" in a.text
     assert "How do I add a user" not in a.text  # the next numbered question ends the entry
+
+
+def test_a_second_passage_is_shown_when_it_is_close_and_adds_a_term_of_the_question():
+    from kb.extractive import answer
+
+    q = "how do i compress and decompress a file from the shell"
+    e = _Embedder({"compress": 1.0, "decompress": 1.0, "file": 0.4, "shell": 0.6, "command": 0.3, "use": 0.1,
+                   "level": 0.2})
+    first = _Hit(1, "To compress a file from the shell, run the bzip2 command on it. The compressed file replaces "
+                    "the original.", page=3, dense=0.62)
+
+    def decompress(dense):
+        return _Hit(2, "To decompress a file from the shell, run bunzip2 on it. The original file comes back.",
+                    page=7, dense=dense)
+
+    a = answer(q, q, [first, decompress(0.4)], e, lambda key, page: None)  # ~0.11 below the first: shown
+    assert [c.page for c in a.citations] == [3, 7] and "bunzip2" in a.text and "[2]" in a.text
+    a = answer(q, q, [first, decompress(0.3)], e, lambda key, page: None)  # ~0.17 below: not shown
+    assert [c.page for c in a.citations] == [3] and "bunzip2" not in a.text
+    # as close, but it adds no term of the question the first did not show
+    same = _Hit(3, "To compress a file from the shell, use bzip2 on it; the level can be chosen.", page=9, dense=0.6)
+    a = answer(q, q, [same, first], e, lambda key, page: None)
+    assert len(a.citations) == 1 and "[2]" not in a.text
 
 
 def test_a_paraphrase_of_the_course_with_few_shared_words_is_answered_when_its_meaning_is_close():
