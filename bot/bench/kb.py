@@ -12,7 +12,9 @@ languages; its even half is test5), bot/bench/data/qa_dev7.jsonl (the odd half o
 typing, pasted errors and code, careful full sentences; its even half is test6), bot/bench/data/qa_dev8.jsonl (40
 unanswerable questions close to the PDFs' topics and 20 answerable, written to calibrate abstention),
 bot/bench/data/qa_dev9.jsonl (the odd half of an eighth set, over four PDFs new to the corpus: nut-doc's FAQ,
-bzip2's and fontconfig's manuals and the FASTA guide; its even half is test7) and
+bzip2's and fontconfig's manuals and the FASTA guide; its even half is test7), bot/bench/data/qa_dev10.jsonl (the odd
+half of a ninth, over three more: the CamlIDL manual, Gutenprint's and Auto Multiple Choice's users' manuals; its even
+half is test8) and
 bot/bench/data/qa_test.jsonl (held out: the reported numbers), each line
 {"id", "question", "source", "pages", "facts", "answerable", "type"}; bot/bench/data/qa_overview.jsonl holds
 "what does the course cover" questions. An answer has a question's key facts when every fact
@@ -45,8 +47,9 @@ MANUALS = ("/usr/share/R/doc/manual", "/usr/share/doc/r-doc-pdf/manual")
 # (a fourth: 45 questions over the Debian FAQ, 35 over the seven PDFs, 16 unanswerable; scored on arrival) and test5
 # (the even half of a fifth writer's 96: scored whole on arrival, then split into test5 and dev6 by id) and test6
 # (the even half of a sixth writer's 96, scored whole on arrival, then split into test6 and dev7 the same way) and
-# test7 (the even half of a seventh writer's 80 over four PDFs new to the corpus; its odd half is dev9).
-HELD_OUT = ("test", "test2", "test3", "test4", "test5", "test6", "test7")
+# test7 (the even half of a seventh writer's 80 over four PDFs new to the corpus; its odd half is dev9) and test8
+# (the even half of an eighth writer's 80 over three more PDFs new to the corpus; its odd half is dev10).
+HELD_OUT = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8")
 CORPUS = {  # the PDFs the QA sets ask about -> where Debian installs them (r-doc-pdf, libtasn1-doc, shared-mime-info)
     **{f"{n}.pdf": tuple(f"{d}/{n}.pdf" for d in MANUALS) for n in ("R-intro", "R-admin", "R-exts", "R-ints", "R-lang")},
     "libtasn1.pdf": ("/usr/share/doc/libtasn1-doc/libtasn1.pdf",),
@@ -59,8 +62,12 @@ CORPUS = {  # the PDFs the QA sets ask about -> where Debian installs them (r-do
     "bzip2-manual.pdf": ("/usr/share/doc/bzip2/manual.pdf.gz",),
     "fontconfig-user.pdf": ("/usr/share/doc/fontconfig/fontconfig-user.pdf.gz",),
     "fasta_guide.pdf": ("/usr/share/doc/fasta3/fasta_guide.pdf",),
+    # the eighth writer's three: an interface generator's manual, a printer driver's and an exam tool's users' manuals
+    "camlidl.pdf": ("/usr/share/doc/camlidl/camlidl-1.04.doc.pdf",),
+    "gutenprint-users-manual.pdf": ("/usr/share/doc/gutenprint-doc/gutenprint-users-manual.pdf",),
+    "amc-manual.pdf": ("/usr/share/doc/auto-multiple-choice/auto-multiple-choice.en.pdf",),
 }
-PACKAGES = "r-doc-pdf libtasn1-doc shared-mime-info debian-faq nut-doc bzip2-doc fontconfig fasta3-doc"
+PACKAGES = "r-doc-pdf libtasn1-doc shared-mime-info debian-faq nut-doc bzip2-doc fontconfig fasta3-doc camlidl-doc gutenprint-doc auto-multiple-choice-doc-pdf"
 UNPACKED = Path(tempfile.gettempdir()) / "coursebot-bench-pdfs"  # gzipped corpus PDFs, unpacked once
 
 
@@ -96,7 +103,7 @@ def _unpacked(path: Path, name: str) -> Path:
 
 
 def load_qa(split: str = "dev") -> list[dict[str, Any]]:
-    """``split``: dev | dev2 | ... | dev9 | test | test2 | ... | test7 | overview."""
+    """``split``: dev | dev2 | ... | dev10 | test | test2 | ... | test8 | overview."""
     path = DATA / f"qa_{split}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -334,8 +341,8 @@ def bench_kb() -> list[Row]:
         corpus_note = f"{stats['documents']} PDFs, {stats['pages']} pages, {stats['chunks']} chunks; {machine()}"
         rows: list[Row] = []
         report: list[str] = []
-        for split in ("test7", "test6", "test5", "test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4", "dev5",
-                      "dev6", "dev7", "dev8", "dev9"):
+        for split in ("test8", "test7", "test6", "test5", "test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4", "dev5",
+                      "dev6", "dev7", "dev8", "dev9", "dev10"):
             qa = [q for q in load_qa(split) if not q.get("answerable", True) or q.get("source") in pdfs]
             split_rows, retrieval, answers = _split_rows(kb, split, qa)
             rows += split_rows
