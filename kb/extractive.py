@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 from bot.capabilities import Answer
 from bot.turn import Citation
 from kb.chunking import NUMBERED_TITLE, is_heading, question_title, sentences
-from kb.words import STOPWORDS
+from kb.words import STOPWORDS, folded
 
 NOT_FOUND = "That's not in the course PDFs."
 NOTHING_INDEXED = (NOT_FOUND + " The course has no PDFs yet: attach one (or `coursebot kb ingest`), "
@@ -50,6 +50,7 @@ WINDOW_CHARS = 950  # the passage shown around the marked sentence(s) (650 -> 80
 BEFORE_CHARS = 150  # of which before the marked sentence
 FAQ_WINDOW_CHARS = 1000  # the window in a FAQ's entry, which ends at its next question (650 -> 1000: +1 on dev4)
 SECOND_MARGIN = 0.15  # a second passage scores within this of the first (0.06 -> 0.15: dev key facts +5 of 420, answers 5% longer)
+SECOND_WINDOW_CHARS = WINDOW_CHARS // 2  # the second passage's window
 MAX_MARKED = 2
 MARK_NEXT = -0.05  # the next sentence is marked too when its words answer about as well (it was embedded with its start)
 FOLLOW_CHARS = 400  # the sentence after the marked one is shown when no longer than this
@@ -134,7 +135,7 @@ def question_type(question: str) -> str:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9_]+", text.lower()) if len(w) > 1 and w not in STOPWORDS]
+    return [w for w in re.findall(r"[a-z0-9_]+", folded(text)) if len(w) > 1 and w not in STOPWORDS]
 
 
 def _stem(w: str) -> str:
@@ -173,7 +174,7 @@ def key_terms(question: str) -> set[str]:
 def _terms_in(text: str) -> frozenset[str]:
     """The matching keys of ``text``'s words, and of its runs of two to four words joined by "_": a
     PDF often shows ``asn1_node`` as "asn1 node"."""
-    words = re.findall(r"[a-z0-9_]+", text.lower())
+    words = re.findall(r"[a-z0-9_]+", folded(text))
     joined = {"_".join(words[i:i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
     return frozenset({_prefix(w) for w in words} | joined)
 
@@ -1038,7 +1039,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
         adds = _new_terms(query, best, shown) or (kind0 is False and _has_answer_kind(question, best))
         if not adds:
             continue
-        body2, quote2, _, _ = _window(p, _marked(p), None, size=WINDOW_CHARS // 2)
+        body2, quote2, _, _ = _window(p, _marked(p), None, size=SECOND_WINDOW_CHARS)
         same = p.hit.source == p0.hit.source and p.hit.page == p0.hit.page
         if not same:
             citations.append(_cite(p.hit, link, quote2, body2))

@@ -20,7 +20,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from bot.local.sqlite import PerThread
-from kb.words import STOPWORDS
+from kb.words import STOPWORDS, folded
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -178,7 +178,7 @@ class ChunkRow:
 
 def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression: the question's content words OR-ed together (BM25 ranks them)."""
-    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 1 and w not in STOPWORDS]
+    words = [w for w in re.findall(r"[a-z0-9]+", folded(text)) if len(w) > 1 and w not in STOPWORDS]
     if not words:
         return None
     return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))

@@ -446,14 +446,39 @@ class LocalKnowledgeBase:
                 return replace(continued, kind="more")
         if extractive.is_overview(question):
             return self.overview(question, about=about, course=course, owner=owner)
+        # a question in another language: searched with two English senses of each word, answered with one
+        search, question = self.in_english(question, glosses=2), self.in_english(question, glosses=1)
         query = self.retrieval_query(question, history)
         qv = self.embedder.embed_one(query[:2000])
-        hits = self.hits(query, k=8, query_vec=qv, scope=Scope(course, owner))
+        hits = self.hits(self.retrieval_query(search, history) if search != question else query, k=8,
+                         query_vec=None if search != question else qv, scope=Scope(course, owner))
         if not hits and not self.index.stats()["documents"]:
             return Answer(False, extractive.NOTHING_INDEXED)
         return extractive.answer(question, query, hits, self.embedder, self.link, query_vec=qv,
                                  following=self.index.following, previous=self._previous, heading=self.heading,
                                  doc_freq=self.index.doc_freq, is_word=self._is_word)
+
+    def in_english(self, question: str, glosses: int = 2) -> str:
+        """A question in Spanish, French, German, Portuguese or Italian as English words (the PDFs and the
+        embedding model are English), each word's sense chosen among those the course's PDFs use; an
+        English question, or one in a language without a dictionary here, as it is."""
+        from bot.local.translation import get_translator
+        from bot.nlu import foreign
+
+        lang = foreign(question)
+        if lang is None:
+            return question
+        seen: dict[str, bool] = {}
+
+        def in_course(gloss: str) -> bool:
+            terms = [w for w in extractive.content_words(gloss)]
+            missing = [w for w in terms if w not in seen]
+            if missing:
+                df = self.index.doc_freq(missing)[0]
+                seen.update({w: df.get(w, 0) > 0 for w in missing})
+            return bool(terms) and all(seen[w] for w in terms)
+
+        return get_translator().english(question, lang, known=in_course, glosses=glosses) or question
 
     def _is_word(self, word: str) -> bool:
         return words.is_everyday(word, getattr(self.embedder, "is_word", None))

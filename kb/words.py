@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 from typing import Callable
 
 # Words too common to help BM25 find a passage (with contractions as students type them, apostrophe or not).
@@ -19,6 +20,16 @@ don doesn didn isn aren wasn weren couldn wouldn shouldn hasn haven
 lol lmao rofl wtf omg idk tbh btw imo imho afaik fyi thx ty ugh hmm wanna gonna gotta kinda sorta dunno
 yeah yep nope okay hey guys asap prof professor uni homework hw classmate
 """.split())
+
+def folded(text: str) -> str:
+    """``text`` in lower case without its accents ("Opción" -> "opcion", "Straße" -> "strasse"), as the
+    search index stores words: a student's "versión" meets the manual's "version"."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text.replace("\u00df", "ss"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
 
 # The system's English word list (Debian: wamerican, `make install` installs it): lowercase entries only, so
 # "coworker", "mainframes" and "chokes" are everyday words while "WiFi", "LibreOffice" and "docx" are not.
