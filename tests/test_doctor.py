@@ -43,6 +43,7 @@ def test_doctor_json_on_the_full_install(tmp_path):
     assert data["settings"]["SLACK_BOT_TOKEN"] is True and data["settings"]["SLACK_APP_TOKEN"] is False
     assert data["kb"]["provider"] == "local" and data["kb"]["chunks"] == 0
     assert caps["kb"]["word_list"]["installed"] is True and caps["kb"]["word_list"]["fix"] is None
+    assert caps["kb"]["dictionaries"] == {"languages": ["de", "es", "fr", "it", "pt"], "installed": True, "fix": None}
 
 
 def test_doctor_fails_and_says_how_to_fix_when_an_engine_is_missing(tmp_path):

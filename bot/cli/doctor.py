@@ -115,6 +115,7 @@ def check_capability(name: str, settings: Any) -> dict[str, Any]:
         row["ner_model"] = _ner(settings)
     if key == ("kb", "local"):
         row["word_list"] = _word_list()
+        row["dictionaries"] = _dictionaries()
     return row
 
 
@@ -137,6 +138,18 @@ def _word_list() -> dict[str, Any]:
     found = next((p for p in words.WORD_LISTS if Path(p).is_file()), None)
     return {"path": found, "installed": bool(found and words.dictionary()),
             "fix": None if found else "make install (the Debian package wamerican)"}
+
+
+def _dictionaries() -> dict[str, Any]:
+    """The FreeDict dictionaries that read a question in another language word by word in English
+    (without them, such questions are searched as asked and mostly abstain)."""
+    from bot.local.translation import LANGUAGES, get_translator
+
+    have = get_translator().languages()
+    lacking = sorted(set(LANGUAGES) - set(have))
+    return {"languages": have, "installed": not lacking,
+            "fix": None if not lacking else "make install (the Debian packages "
+            + ", ".join(f"dict-freedict-{LANGUAGES[x]}-eng" for x in lacking) + ")"}
 
 
 def _kb(settings: Any) -> dict[str, Any]:
@@ -236,6 +249,10 @@ def render(data: dict[str, Any]) -> str:
         wl = c.get("word_list")
         if wl:
             lines.append(f"      word list: {wl['path'] if wl['installed'] else 'not installed (fix: ' + wl['fix'] + ')'}")
+        dc = c.get("dictionaries")
+        if dc:
+            lines.append(f"      questions in other languages: {', '.join(dc['languages']) or 'none'}"
+                         + ("" if dc["installed"] else f" (fix: {dc['fix']})"))
         ner = c.get("ner_model")
         if ner:
             lines.append(f"      NER model {ner['model']}: {'installed' if ner['installed'] else 'not installed (fix: ' + ner['fix'] + ')'}")

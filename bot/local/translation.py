@@ -192,8 +192,6 @@ class Translator:
         found = d.glosses(word)
         if found or len(word) < 4:
             return found
-        if "-" in word:  # "Debug-Ausgaben", "C-Stil": the parts
-            return [g for part in word.split("-") for g in self._lookup(d, part, lang)[:1]]
         for end in _ENDINGS.get(lang, ()):
             if word.endswith(end) and len(word) - len(end) >= 3:
                 stem = word[: -len(end)]
@@ -208,7 +206,7 @@ class Translator:
                 if last:
                     first = d.glosses(head) or (d.glosses(head[:-1]) if head.endswith("s") else [])
                     if first:
-                        return [first[0], *last]
+                        return [f"{first[0]} {g}" for g in last]
         return []
 
     def english(self, text: str, lang: str, known: Callable[[str], bool] | None = None,
@@ -249,6 +247,8 @@ class Translator:
             return []
         name = not first and lang != "de" and token[:1].isupper()
         glosses = [] if name or token.isupper() else self._lookup(d, w, lang)
+        if not glosses and "-" in token:  # "Debug-Ausgaben", "C-Stil": word by word
+            return [g for part in token.split("-") for g in self._english_word(d, part, lang, False, known, most)]
         if known is None:
             return glosses[:most] or [token]
         if glosses:

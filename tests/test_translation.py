@@ -1,0 +1,166 @@
+"""Questions in other languages, word by word in English: the FreeDict reader, its lookup table, and the
+local KB answering a Spanish or German question from an English PDF."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from conftest import require_engine
+
+from bot.local import translation
+from bot.local.translation import Translator
+
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _b64(n: int) -> str:
+    out = ""
+    while True:
+        out = B64[n % 64] + out
+        n //= 64
+        if not n:
+            return out
+
+
+def write_dictionary(folder: Path, code: str, entries: dict[str, str]) -> None:
+    """A dictd dictionary as FreeDict ships it: a tab-separated index and the gzipped entries."""
+    data, index = b"", []
+    for head, body in entries.items():
+        entry = f"{head} /x/\n{body}\n".encode()
+        index.append(f"{head}\t{_b64(len(data))}\t{_b64(len(entry))}")
+        data += entry
+    (folder / f"freedict-{code}-eng.index").write_text("\n".join(sorted(index)) + "\n", encoding="utf-8")
+    (folder / f"freedict-{code}-eng.dict.dz").write_bytes(gzip.compress(data))
+
+
+SPANISH = {
+    "archivo": "archive, file, records",
+    "función": "function, job\n   Synonyms: {papel}",
+    "exportar": "export",
+    "paquete": "packet, parcel, package",
+    "oculto": "hidden, secret",
+    "luz": "light",
+}
+GERMAN = {
+    "Datei": "<fem, n, sg>\ncomputer file, file",
+    "Dateien": "<pl>\nfiles, computer files",
+    "Definition": "<fem, n, sg>\ndefinition",
+    "Speicher": "<masc, n, sg>\nattic <n>, loft\n\n<masc, n, sg>\nmemory, storage",
+}
+
+
+@pytest.fixture
+def dicts(tmp_path):
+    folder, cache = tmp_path / "dictd", tmp_path / "cache"
+    folder.mkdir()
+    write_dictionary(folder, "spa", SPANISH)
+    write_dictionary(folder, "deu", GERMAN)
+    return folder, cache
+
+
+def test_only_installed_languages_are_offered_and_others_are_left_alone(dicts):
+    t = Translator(*dicts)
+    assert t.languages() == ["de", "es"]
+    assert t.english("Comment exporter une fonction ?", "fr") is None
+
+
+def test_words_become_their_glosses_and_names_numbers_and_commands_stay(dicts):
+    t = Translator(*dicts)
+    english = t.english("¿Cómo exporto una función oculta del paquete utils en R 4.3 con base::get?", "es")
+    words = english.split()
+    assert words[0] == "how"  # the question word decides what kind of answer is wanted
+    assert {"function", "job", "hidden", "secret", "packet", "parcel"} <= set(words)  # two senses a word
+    assert {"utils", "R", "4.3", "base::get"} <= set(words)  # names, numbers and code as written
+    assert not {"una", "del", "en", "con"} & set(words)  # articles and prepositions are no topic
+
+
+def test_with_the_course_vocabulary_a_word_keeps_the_senses_the_course_uses(dicts):
+    course = {"package", "function", "hidden", "file"}
+    t = Translator(*dicts)
+    english = t.english("¿Cómo exporto una función oculta del paquete?", "es", known=lambda g: g in course)
+    assert english.split() == ["how", "function", "hidden", "package"]
+    # a word none of whose senses the course uses, or that no dictionary holds, is left out
+    assert t.english("luz parpadeante del archivo", "es", known=lambda g: g in course) == "file"
+    # one sense for answering, two for searching
+    assert t.english("paquete", "es", glosses=1) == "packet"
+
+
+def test_german_compounds_and_names_glued_to_a_word_are_read_in_parts(dicts):
+    t = Translator(*dicts)
+    assert t.english("Definitionsdateien", "de", glosses=1) == "definition files"
+    assert t.english("Definitionsdateien", "de") == "definition files definition computer files"
+    assert t.english("ASN.1-Dateien", "de", glosses=1) == "ASN.1 files"
+    assert t.english("Wo ist der Speicher?", "de").split() == ["where", "attic", "loft"]
+    assert t.english("Speicher", "de", known=lambda g: g == "memory") == "memory"  # a later sense the course uses
+
+
+def test_the_lookup_table_is_built_once_and_reused(dicts, monkeypatch):
+    folder, cache = dicts
+    Translator(folder, cache).prepare()
+    tables = sorted(p.name for p in cache.glob("*.sqlite"))
+    assert len(tables) == 2
+
+    def rebuild(*args):
+        raise AssertionError("the table was built again")
+
+    monkeypatch.setattr(translation.Dictionary, "_build", rebuild)
+    assert Translator(folder, cache).english("archivo", "es") == "archive file"
+    assert sorted(p.name for p in cache.glob("*.sqlite")) == tables
+
+
+def test_the_installed_freedict_dictionaries_read_every_language():
+    t = translation.get_translator()
+    require_engine("the FreeDict dictionaries", t.languages() == ["de", "es", "fr", "it", "pt"],
+                   "`make install` installs dict-freedict-{deu,fra,spa,por,ita}-eng")
+    assert "file" in t.english("Wo liegt die Datei?", "de").split()
+    assert "file" in t.english("Où est le fichier ?", "fr").split()
+    assert t.english("¿Dónde está el archivo?", "es").split()[:2] == ["where", "archive"]
+    assert t.english("Dove si trova il file?", "it").split()[0] == "where"
+    assert t.english("Onde fica o arquivo?", "pt").split()[0] == "where"
+
+
+COURSE_MD = """# Packaging notes
+
+## Exporting functions
+A function that is not exported stays hidden inside its package. Call it with the triple colon operator, as in pkg:::f.
+
+## Data files
+Data files go in the data directory of the package and are loaded with the data function.
+"""
+
+
+@pytest.fixture(scope="module")
+def course_kb(tmp_path_factory):
+    from bot.services import Services
+    from bot.settings import load
+    from kb.local import build
+    from kb.sample import render
+
+    t = translation.get_translator()
+    require_engine("the FreeDict dictionaries", {"es", "de"} <= set(t.languages()),
+                   "`make install` installs dict-freedict-spa-eng and dict-freedict-deu-eng")
+    home = tmp_path_factory.mktemp("kbhome")
+    settings = load(home=home, backend="local")
+    kb = build(settings, Services(settings))
+    docs = tmp_path_factory.mktemp("pdfs")
+    (docs / "packaging.pdf").write_bytes(render(COURSE_MD))
+    assert [r.status for r in kb.ingest([str(docs)])] == ["added"]
+    return kb
+
+
+def test_a_spanish_question_is_answered_from_the_english_pdf(course_kb):
+    a = course_kb.ask("hola, ¿cómo llamo una función oculta que no está exportada en un paquete?")
+    assert a.found and ":::" in a.text and a.citations[0].source == "packaging.pdf"
+
+
+def test_an_english_question_is_searched_exactly_as_asked(course_kb):
+    question = "How do I call a function that is not exported?"
+    assert course_kb.in_english(question) == question
+    assert course_kb.ask(question).found
+
+
+def test_a_question_in_another_language_the_course_does_not_answer_still_abstains(course_kb):
+    a = course_kb.ask("¿Quién ganó la copa del mundo de fútbol en 2018?")
+    assert not a.found and a.text.startswith("That's not in the course PDFs.")
