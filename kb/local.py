@@ -139,6 +139,32 @@ class _ReadAhead:
         return self._doc
 
 
+FOREIGN_SURE = 0.9  # the language identifier's probability that decides alone
+FOREIGN_LIKELY = 0.5  # ... or this much, with under half the words English ("¿Qué formatos de audio devuelve Polly?")
+
+
+def question_language(question: str) -> str | None:
+    """The language of a question that is not in English, when the language identifier is sure, or
+    fairly sure and most of its words are not English words (then the language whose dictionary knows
+    most of them); None for English."""
+    import re
+
+    from bot.nlu import detect_language
+
+    lang, prob = detect_language(question)
+    if lang == "en" or prob < FOREIGN_LIKELY:
+        return None
+    if prob >= FOREIGN_SURE:
+        return lang
+    tokens = [w.lower() for w in re.findall(r"[^\W\d_]{2,}", question)]
+    english = sum(w in words.dictionary() for w in tokens)
+    if not tokens or english / len(tokens) >= 0.5:
+        return None
+    from bot.local.translation import get_translator
+
+    return get_translator().likeliest(question) or lang  # among close languages, the one whose words these are
+
+
 class LocalKnowledgeBase:
     """Implements :class:`bot.capabilities.KnowledgeBase` on an embedded SQLite index."""
 
@@ -460,23 +486,21 @@ class LocalKnowledgeBase:
 
     def in_english(self, question: str, glosses: int = 2) -> str:
         """A question in Spanish, French, German, Portuguese or Italian as English words (the PDFs and the
-        embedding model are English), each word's sense chosen among those the course's PDFs use; an
-        English question, or one in a language without a dictionary here, as it is."""
+        embedding model are English), each word's senses chosen among those the course's PDFs use; an English question, or one in a language without a dictionary here, as it is."""
         from bot.local.translation import get_translator
-        from bot.nlu import foreign
 
-        lang = foreign(question)
+        lang = question_language(question)
         if lang is None:
             return question
-        seen: dict[str, bool] = {}
+        seen: dict[str, int] = {}
 
-        def in_course(gloss: str) -> bool:
-            terms = [w for w in extractive.content_words(gloss)]
+        def in_course(gloss: str) -> int:  # how many passages use the gloss's rarest word
+            terms = extractive.content_words(gloss)
             missing = [w for w in terms if w not in seen]
             if missing:
                 df = self.index.doc_freq(missing)[0]
-                seen.update({w: df.get(w, 0) > 0 for w in missing})
-            return bool(terms) and all(seen[w] for w in terms)
+                seen.update({w: df.get(w, 0) for w in missing})
+            return min((seen[w] for w in terms), default=0)
 
         return get_translator().english(question, lang, known=in_course, glosses=glosses) or question
 

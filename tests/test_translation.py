@@ -164,3 +164,12 @@ def test_an_english_question_is_searched_exactly_as_asked(course_kb):
 def test_a_question_in_another_language_the_course_does_not_answer_still_abstains(course_kb):
     a = course_kb.ask("¿Quién ganó la copa del mundo de fútbol en 2018?")
     assert not a.found and a.text.startswith("That's not in the course PDFs.")
+
+
+def test_a_short_question_the_identifier_is_unsure_of_counts_as_foreign_when_most_words_are_not_english():
+    from kb.local import question_language
+
+    assert question_language("¿Cuál es el tamaño máximo de un objeto en S3?") == "es"
+    assert question_language("¿Qué formatos de audio devuelve Polly?") == "es"
+    assert question_language("how do i decode a DER encoded certificate in python using pyasn1") is None
+    assert question_language("What is the maximum size of an object in S3?") is None

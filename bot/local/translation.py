@@ -182,6 +182,15 @@ class Translator:
     def languages(self) -> list[str]:
         return sorted(self.dictionaries)
 
+    def likeliest(self, text: str) -> str | None:
+        """The installed language whose dictionary knows most of ``text``'s words (None when none knows any):
+        for text too short for the language identifier to be sure ("¿Qué formatos de audio devuelve Polly?")."""
+        tokens = [folded(w) for w in re.findall(r"[^\W\d_]{2,}", text)]
+        scores = {lang: sum(w in _STOP.get(lang, ()) or w in _QUESTION_WORDS.get(lang, {}) or bool(d.glosses(w))
+                            for w in tokens) for lang, d in self.dictionaries.items()}
+        best = max(scores, key=lambda lang: scores[lang], default=None)
+        return best if best is not None and scores[best] > 0 else None
+
     def prepare(self) -> list[str]:
         """Convert every installed dictionary now; the languages ready."""
         for d in self.dictionaries.values():
@@ -209,12 +218,12 @@ class Translator:
                         return [f"{first[0]} {g}" for g in last]
         return []
 
-    def english(self, text: str, lang: str, known: Callable[[str], bool] | None = None,
+    def english(self, text: str, lang: str, known: Callable[[str], float] | None = None,
                 glosses: int = MAX_GLOSSES) -> str | None:
         """``text`` word by word in English, or None when ``lang`` has no dictionary here.
 
-        ``known`` tells a word or gloss the course's PDFs use. With it, a word keeps only the glosses the
-        course uses, and a word with none of them, or that no dictionary holds and the course does not use
+        ``known`` tells how much the course's PDFs use a word or gloss (0: not at all). With it, a word keeps
+        only the glosses the course uses, and a word with none of them, or that no dictionary holds and the course does not use
         either, is left out: the student's wording, or a topic the course cannot be searched for in
         English. Names (capitalised inside a sentence, except in German), numbers, commands and paths
         stay as written."""
@@ -229,7 +238,7 @@ class Translator:
         return " ".join(words)
 
     def _english_word(self, d: Dictionary, token: str, lang: str, first: bool,
-                      known: Callable[[str], bool] | None, most: int) -> list[str]:
+                      known: Callable[[str], float] | None, most: int) -> list[str]:
         if not token:
             return []
         if "-" in token and not token.startswith("-") and re.search(r"[^\W\d_]{4,}$", token) and re.search(r"[\d.]", token):
@@ -251,7 +260,7 @@ class Translator:
             return [g for part in token.split("-") for g in self._english_word(d, part, lang, False, known, most)]
         if known is None:
             return glosses[:most] or [token]
-        if glosses:
+        if glosses:  # the senses the course uses, in the dictionary's order (by the course's use: no better on dev)
             return [g for g in glosses[:8] if known(g)][:most]
         return [token] if name or token.isupper() or known(w) else []  # a name, or the course's spelling ("version")
 
