@@ -804,6 +804,27 @@ def test_a_second_passage_is_shown_when_it_is_close_and_adds_a_term_of_the_quest
     assert len(a.citations) == 1 and "[2]" not in a.text
 
 
+def test_a_runner_up_that_says_something_else_is_shown_when_the_rerank_cannot_tell_the_two_apart():
+    """No term of the question is new in it, but it answers differently and scores within
+    RUNNER_UP_MARGIN of the first: the student sees both."""
+    from kb import extractive
+    from kb.extractive import answer
+
+    q = "which program compresses files"
+    e = _Embedder({"program": 0.6, "compresses": 1.0, "files": 0.5, "bzip2": 0.9, "gzip": 0.9, "blocks": 0.5,
+                   "speed": 0.5})
+    first = _Hit(1, "The bzip2 program compresses files in blocks.", page=3, dense=0.6)
+
+    def gzip(dense):
+        return _Hit(2, "The gzip program compresses files for speed.", page=8, dense=dense)
+
+    a = answer(q, q, [first, gzip(0.5)], e, lambda key, page: None)  # ~0.06 below the first
+    assert [c.page for c in a.citations] == [3, 8] and "gzip" in a.text
+    a = answer(q, q, [first, gzip(0.4)], e, lambda key, page: None)  # ~0.12 below: within the second passage's
+    assert [c.page for c in a.citations] == [3] and "gzip" not in a.text  # margin, but it adds no term
+    assert extractive.RUNNER_UP_MARGIN < extractive.SECOND_MARGIN
+
+
 def test_a_paraphrase_of_the_course_with_few_shared_words_is_answered_when_its_meaning_is_close():
     from kb.extractive import has_evidence
 
