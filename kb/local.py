@@ -165,6 +165,17 @@ def question_language(question: str) -> str | None:
     return get_translator().likeliest(question) or lang  # among close languages, the one whose words these are
 
 
+_COURSE_NOUNS = frozenset("course topics document documents lecture notes pdf pdfs".split())
+_ABOUT_COURSE = _COURSE_NOUNS | frozenset("what which cover about contain is are the this".split())
+
+
+def asks_overview(english: str) -> bool:
+    """A question read word by word in English asks for the course overview: the English overview
+    questions, or nothing but question words and words about the course ("what topics cover course")."""
+    tokens = [w.lower() for w in english.split()]
+    return extractive.is_overview(english) or (set(tokens) <= _ABOUT_COURSE and bool(set(tokens) & _COURSE_NOUNS))
+
+
 class LocalKnowledgeBase:
     """Implements :class:`bot.capabilities.KnowledgeBase` on an embedded SQLite index."""
 
@@ -470,10 +481,11 @@ class LocalKnowledgeBase:
             continued = self.more(more)
             if continued is not None:
                 return replace(continued, kind="more")
-        if extractive.is_overview(question):
-            return self.overview(question, about=about, course=course, owner=owner)
         # a question in another language: searched with two English senses of each word, answered with one
-        search, question = self.in_english(question, glosses=2), self.in_english(question, glosses=1)
+        search, english = self.in_english(question, glosses=2), self.in_english(question, glosses=1)
+        if extractive.is_overview(question) or (english != question and asks_overview(english)):
+            return self.overview(question, about=about, course=course, owner=owner)
+        question = english
         query = self.retrieval_query(question, history)
         qv = self.embedder.embed_one(query[:2000])
         hits = self.hits(self.retrieval_query(search, history) if search != question else query, k=8,
@@ -496,11 +508,13 @@ class LocalKnowledgeBase:
 
         def in_course(gloss: str) -> int:  # how many passages use the gloss's rarest word
             terms = extractive.content_words(gloss)
+            if not terms:
+                return 0  # "that", "of": no topic
             missing = [w for w in terms if w not in seen]
             if missing:
                 df = self.index.doc_freq(missing)[0]
                 seen.update({w: df.get(w, 0) for w in missing})
-            return min((seen[w] for w in terms), default=0)
+            return min(seen[w] for w in terms)
 
         return get_translator().english(question, lang, known=in_course, glosses=glosses) or question
 

@@ -173,3 +173,15 @@ def test_a_short_question_the_identifier_is_unsure_of_counts_as_foreign_when_mos
     assert question_language("¿Qué formatos de audio devuelve Polly?") == "es"
     assert question_language("how do i decode a DER encoded certificate in python using pyasn1") is None
     assert question_language("What is the maximum size of an object in S3?") is None
+
+
+@pytest.mark.parametrize("question", ["¿Qué temas cubre el curso?", "De quoi parle ce cours ?",
+                                      "Welche Themen behandelt der Kurs?", "Di cosa parla il corso?"])
+def test_what_the_course_covers_asked_in_another_language_gets_the_overview(course_kb, question):
+    a = course_kb.ask(question)
+    assert a.found and a.kind == "overview" and "packaging.pdf" in a.text
+
+
+def test_a_foreign_question_about_the_subject_is_no_overview(course_kb):
+    a = course_kb.ask("¿Dónde van los archivos de datos del paquete?")
+    assert a.kind != "overview"

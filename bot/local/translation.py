@@ -43,6 +43,22 @@ _QUESTION_WORDS = {
     "it": {"come": "how", "che": "what", "cosa": "what", "quale": "which", "quali": "which", "quanto": "how much",
            "quanti": "how many", "quando": "when", "perche": "why", "dove": "where", "chi": "who", "posso": "can i"},
 }
+# What students call the course and its parts: the bot's own vocabulary, so "¿qué temas cubre el curso?" asks for
+# the course overview (the dictionaries give "class" or "share price" first).
+_COURSE_WORDS = {
+    "es": {"curso": "course", "asignatura": "course", "tema": "topics", "temas": "topics", "cubre": "cover",
+           "trata": "about", "apuntes": "notes", "documento": "document", "documentos": "documents", "contiene": "contain"},
+    "fr": {"cours": "course", "sujet": "topics", "sujets": "topics", "theme": "topics", "themes": "topics",
+           "couvre": "cover", "parle": "about", "traite": "about", "contient": "contain"},
+    "de": {"kurs": "course", "kurses": "course", "thema": "topics", "themen": "topics", "behandelt": "cover",
+           "umfasst": "cover", "dokument": "document", "dokumente": "documents", "vorlesung": "lecture",
+           "enthalt": "contain", "geht": "about"},
+    "pt": {"curso": "course", "assunto": "topics", "assuntos": "topics", "tema": "topics", "temas": "topics",
+           "aborda": "cover", "cobre": "cover", "trata": "about", "documento": "document", "aula": "lecture",
+           "contem": "contain"},
+    "it": {"corso": "course", "argomento": "topics", "argomenti": "topics", "temi": "topics", "tratta": "about",
+           "parla": "about", "copre": "cover", "documento": "document", "lezione": "lecture", "contiene": "contain"},
+}
 _STRIP = re.compile(r"<[^>]*>|\[[^\]]*\]|\([^)]*\)|\{[^}]*\}|/[^/\n]*/")
 # Articles, pronouns, prepositions, conjunctions and auxiliaries: no English gloss of theirs is a topic.
 _STOPWORDS = {
@@ -249,7 +265,7 @@ class Translator:
         w = folded(token).replace("\u2019", "'")
         if "'" in w:  # l'écran, qu'est-ce
             w = w.split("'", 1)[1] or w
-        asked = _QUESTION_WORDS.get(lang, {})
+        asked = {**_QUESTION_WORDS.get(lang, {}), **_COURSE_WORDS.get(lang, {})}
         if w in asked:
             return [asked[w]] if asked[w] else []
         if w in _STOP.get(lang, ()):
