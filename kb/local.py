@@ -452,7 +452,8 @@ class LocalKnowledgeBase:
                     dense.get(cid, 0.0), lexical.get(cid, 0.0), rows[cid].context) for cid in best]
 
     def search(self, query: str, k: int = 5, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> list[Passage]:
-        return [h.passage() for h in self.hits(query, k, scope=Scope(course, owner))]
+        """The ``k`` passages nearest ``query`` (in another language: read word by word in English)."""
+        return [h.passage() for h in self.hits(self.in_english(query), k, scope=Scope(course, owner))]
 
     def relevance(self, question: str, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> float | None:
         """The cosine of the passage nearest to ``question`` among what ``course`` (and ``owner``'s own
@@ -460,7 +461,7 @@ class LocalKnowledgeBase:
         question = (question or "").strip()
         if not question:
             return None
-        top = self.index.dense(self.embedder.embed_one(question[:2000]), 1, Scope(course, owner))
+        top = self.index.dense(self.embedder.embed_one(self.in_english(question)[:2000]), 1, Scope(course, owner))
         return top[0][1] if top else None
 
     # --- ask -------------------------------------------------------------------------------------

@@ -185,3 +185,10 @@ def test_what_the_course_covers_asked_in_another_language_gets_the_overview(cour
 def test_a_foreign_question_about_the_subject_is_no_overview(course_kb):
     a = course_kb.ask("¿Dónde van los archivos de datos del paquete?")
     assert a.kind != "overview"
+
+
+def test_search_and_the_routing_evidence_read_a_foreign_question_in_english_too(course_kb):
+    question = "¿Dónde van los archivos de datos del paquete?"
+    assert course_kb.search(question, 1)[0].source == "packaging.pdf"
+    english = course_kb.relevance(course_kb.in_english(question))
+    assert course_kb.relevance(question) == pytest.approx(english)

@@ -131,7 +131,9 @@ def evaluate(kb: Any, qa: list[dict[str, Any]], dense_weight: float | None = Non
     for item in qa:
         if not item.get("answerable", True):
             continue
-        hits = kb.hits(item["question"], k, dense_weight=dense_weight)
+        # what `kb ask` searches with: a question in another language is read word by word in English
+        query = kb.in_english(item["question"]) if hasattr(kb, "in_english") else item["question"]
+        hits = kb.hits(query, k, dense_weight=dense_weight)
         ok = [h.source == item["source"] and h.page in item["pages"] for h in hits]
         n += 1
         hit1 += bool(ok[:1] and ok[0])
