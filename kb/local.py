@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import re
 import threading
 import time
 import weakref
@@ -147,8 +148,6 @@ def question_language(question: str) -> str | None:
     """The language of a question that is not in English, when the language identifier is sure, or
     fairly sure and most of its words are not English words (then the language whose dictionary knows
     most of them); None for English."""
-    import re
-
     from bot.nlu import detect_language
 
     lang, prob = detect_language(question)
@@ -499,7 +498,8 @@ class LocalKnowledgeBase:
 
     def in_english(self, question: str, glosses: int = 2) -> str:
         """A question in Spanish, French, German, Portuguese or Italian as English words (the PDFs and the
-        embedding model are English), each word's senses chosen among those the course's PDFs use; an English question, or one in a language without a dictionary here, as it is."""
+        embedding model are English), each word's senses chosen among those the course's PDFs use; an
+        English question, or one in a language without a dictionary here, as it is."""
         from bot.local.translation import get_translator
 
         lang = question_language(question)

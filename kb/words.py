@@ -21,6 +21,7 @@ lol lmao rofl wtf omg idk tbh btw imo imho afaik fyi thx ty ugh hmm wanna gonna 
 yeah yep nope okay hey guys asap prof professor uni homework hw classmate
 """.split())
 
+
 def folded(text: str) -> str:
     """``text`` in lower case without its accents ("Opción" -> "opcion", "Straße" -> "strasse"), as the
     search index stores words: a student's "versión" meets the manual's "version"."""

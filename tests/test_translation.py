@@ -192,3 +192,13 @@ def test_search_and_the_routing_evidence_read_a_foreign_question_in_english_too(
     assert course_kb.search(question, 1)[0].source == "packaging.pdf"
     english = course_kb.relevance(course_kb.in_english(question))
     assert course_kb.relevance(question) == pytest.approx(english)
+
+
+def test_a_dictionary_that_cannot_be_read_leaves_its_questions_as_asked(tmp_path):
+    folder = tmp_path / "dictd"
+    folder.mkdir()
+    write_dictionary(folder, "fra", {"fichier": "file"})
+    (folder / "freedict-fra-eng.dict.dz").write_bytes(b"not gzip at all")
+    t = Translator(folder, tmp_path / "cache")
+    assert t.prepare() == []
+    assert t.english("Où est le fichier ?", "fr") == "where fichier"  # no gloss: as written

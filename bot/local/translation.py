@@ -5,22 +5,25 @@ little and holds few of the words the evidence check looks for. The FreeDict dic
 packages (``dict-freedict-*-eng``, dictd format: a sorted ``.index`` of headword, offset, length and a
 gzipped ``.dict``) give each word its English senses; the question becomes the English glosses of its
 words, with what no dictionary holds (names, commands, numbers, cognates such as "versión") kept as
-written. This is dictionary lookup, not machine translation: word order and idioms are lost, and a
-word the small dictionaries lack stays as the student wrote it.
+written. This is dictionary lookup, not machine translation: word order and idioms are lost. A
+dictionary that cannot be read leaves its language's questions as they were asked.
 """
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import re
 import sqlite3
 import threading
+import zlib
 from pathlib import Path
 from typing import Callable
 
 from bot.local.sqlite import PerThread
 from kb.words import folded
 
+log = logging.getLogger(__name__)
 DICT_DIR = Path("/usr/share/dictd")
 LANGUAGES = {"es": "spa", "fr": "fra", "de": "deu", "pt": "por", "it": "ita"}
 MAX_GLOSSES = 2  # English glosses kept per word for search: the senses a course passage would use are usually first
@@ -130,6 +133,7 @@ class Dictionary:
     def __init__(self, index: Path, data: Path, cache_dir: Path):
         self.index_path, self.data_path, self.cache_dir = index, data, cache_dir
         self._conn: PerThread | None = None
+        self._broken = False
         self._lock = threading.Lock()
 
     def _cache_path(self) -> Path:
@@ -163,22 +167,32 @@ class Dictionary:
         db.close()
         partial.replace(target)
 
-    def _db(self) -> PerThread:
+    def _db(self) -> PerThread | None:
         with self._lock:
-            if self._conn is None:
-                path = self._cache_path()
-                if not path.is_file():
-                    self._build(path)
-                self._conn = PerThread(path)
+            if self._conn is None and not self._broken:
+                try:
+                    path = self._cache_path()
+                    if not path.is_file():
+                        self._build(path)
+                    self._conn = PerThread(path)
+                except (OSError, EOFError, ValueError, zlib.error, sqlite3.Error) as e:
+                    self._broken = True  # its questions are searched as asked
+                    log.warning("dictionary %s unusable: %s", self.data_path, e)
             return self._conn
 
-    def prepare(self) -> None:
-        """Convert the dictionary now (`make install` does), not at the first question."""
-        self._db()
+    def prepare(self) -> bool:
+        """Convert the dictionary now (`make install` does), not at the first question; False when it cannot be read."""
+        return self._db() is not None
 
     def glosses(self, word: str) -> list[str]:
         """The English glosses of ``word`` (folded), most common senses first; [] when not a headword."""
-        row = self._db().get().execute("SELECT glosses FROM glosses WHERE word = ?", (word,)).fetchone()
+        db = self._db()
+        if db is None:
+            return []
+        try:
+            row = db.get().execute("SELECT glosses FROM glosses WHERE word = ?", (word,)).fetchone()
+        except sqlite3.Error:
+            return []
         return row[0].split("\x1f") if row else []
 
 
@@ -209,9 +223,7 @@ class Translator:
 
     def prepare(self) -> list[str]:
         """Convert every installed dictionary now; the languages ready."""
-        for d in self.dictionaries.values():
-            d.prepare()
-        return self.languages()
+        return [lang for lang in self.languages() if self.dictionaries[lang].prepare()]
 
     def _lookup(self, d: Dictionary, word: str, lang: str) -> list[str]:
         found = d.glosses(word)
