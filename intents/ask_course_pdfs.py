@@ -186,13 +186,16 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
     answer = kb.ask(question, session_id=conversation.kb_session, history=history,
                     **_answer_context(kb, about, conversation.extra.get("kb_more")),
                     **_scoped(kb.ask, course=course, owner=owner))
+    # the local KB reads a question in another language word by word in English (no translator there)
+    read_as = getattr(kb, "in_english", None)
+    english = read_as(question, glosses=1) if read_as is not None else question
     if asked_in:
-        answer, note = _from_course_language(answer, asked_in, ctx)
+        answer, note = _from_course_language(answer, asked_in, ctx, english if english != question else None)
         lines.append(note)
     if answer.session_id:
         conversation.kb_session = answer.session_id
     if answer.kind != "more":
-        conversation.extra["kb_query"] = kb.retrieval_query(question, history)[:1000]
+        conversation.extra["kb_query"] = kb.retrieval_query(english, history)[:1000]  # a follow-up's context
     conversation.extra["kb_more"] = getattr(answer, "more", None)
     if answer.citations:
         conversation.extra["kb_source"] = answer.citations[0].source
@@ -449,8 +452,9 @@ def _to_course_language(question: str, ctx: IntentContext) -> tuple[str, str | N
     return question, lang
 
 
-def _from_course_language(answer: Any, lang: str, ctx: IntentContext) -> tuple[Any, str]:
-    """The answer in the asker's language when a translator exists, and the English note to show."""
+def _from_course_language(answer: Any, lang: str, ctx: IntentContext, read_as: str | None = None) -> tuple[Any, str]:
+    """The answer in the asker's language when a translator exists, and the English note to show
+    (``read_as``: the question as the KB read it in English, word by word)."""
     from bot import textutil
 
     name = textutil.language_name(lang)
@@ -462,6 +466,9 @@ def _from_course_language(answer: Any, lang: str, ctx: IntentContext) -> tuple[A
                 f"(You asked in {name}; the course is in English, so I searched it in English and translated the answer.)")
         except Exception:
             pass
+    if read_as:
+        return answer, (f"(You asked in {name}; the course material is in English, so I looked your words up in "
+                        f"English and searched for \u201c{read_as[:200]}\u201d; answers come in English.)")
     return answer, f"(You asked in {name}; the course material is in English, so answers come in English.)"
 
 

@@ -202,3 +202,18 @@ def test_a_dictionary_that_cannot_be_read_leaves_its_questions_as_asked(tmp_path
     t = Translator(folder, tmp_path / "cache")
     assert t.prepare() == []
     assert t.english("Où est le fichier ?", "fr") == "where fichier"  # no gloss: as written
+
+
+def test_the_reply_says_how_the_question_was_read_and_a_follow_up_in_the_same_language_keeps_its_context(
+        course_kb, settings):
+    from bot.router import Router
+    from bot.services import Services
+    from bot.turn import Turn
+
+    router = Router(Services(settings, overrides={"kb": course_kb}))
+    r = router.handle(Turn(conversation="es1", text="¿Cómo llamo una función oculta que no está exportada?"))
+    assert r.intent == "AskCoursePdfs" and ":::" in r.text
+    assert "You asked in Spanish" in r.text and "searched for \u201chow" in r.text and "answers come in English" in r.text
+    # the conversation remembers the question as it was searched, so a follow-up adds to English words
+    stored = router.services.conversations.load("es1").extra["kb_query"]
+    assert "function" in stored and "funci\u00f3n" not in stored

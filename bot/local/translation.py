@@ -46,21 +46,25 @@ _QUESTION_WORDS = {
     "it": {"come": "how", "che": "what", "cosa": "what", "quale": "which", "quali": "which", "quanto": "how much",
            "quanti": "how many", "quando": "when", "perche": "why", "dove": "where", "chi": "who", "posso": "can i"},
 }
-# What students call the course and its parts: the bot's own vocabulary, so "¿qué temas cubre el curso?" asks for
-# the course overview (the dictionaries give "class" or "share price" first).
+# What students call the course and its parts, what things cost, and "and" (a follow-up starts with it): the bot's
+# own vocabulary, so "¿qué temas cubre el curso?" asks for the course overview (the dictionaries give "class" or
+# "share price" first) and "¿y cuánto cuesta?" is about a price, not a slope.
 _COURSE_WORDS = {
     "es": {"curso": "course", "asignatura": "course", "tema": "topics", "temas": "topics", "cubre": "cover",
-           "trata": "about", "apuntes": "notes", "documento": "document", "documentos": "documents", "contiene": "contain"},
+           "trata": "about", "apuntes": "notes", "documento": "document", "documentos": "documents", "contiene": "contain",
+           "cuesta": "cost", "cuestan": "cost", "y": "and"},
     "fr": {"cours": "course", "sujet": "topics", "sujets": "topics", "theme": "topics", "themes": "topics",
-           "couvre": "cover", "parle": "about", "traite": "about", "contient": "contain"},
+           "couvre": "cover", "parle": "about", "traite": "about", "contient": "contain", "coute": "cost",
+           "coutent": "cost", "et": "and"},
     "de": {"kurs": "course", "kurses": "course", "thema": "topics", "themen": "topics", "behandelt": "cover",
            "umfasst": "cover", "dokument": "document", "dokumente": "documents", "vorlesung": "lecture",
-           "enthalt": "contain", "geht": "about"},
+           "enthalt": "contain", "geht": "about", "kostet": "cost", "und": "and"},
     "pt": {"curso": "course", "assunto": "topics", "assuntos": "topics", "tema": "topics", "temas": "topics",
            "aborda": "cover", "cobre": "cover", "trata": "about", "documento": "document", "aula": "lecture",
-           "contem": "contain"},
+           "contem": "contain", "custa": "cost", "custam": "cost", "e": "and"},
     "it": {"corso": "course", "argomento": "topics", "argomenti": "topics", "temi": "topics", "tratta": "about",
-           "parla": "about", "copre": "cover", "documento": "document", "lezione": "lecture", "contiene": "contain"},
+           "parla": "about", "copre": "cover", "documento": "document", "lezione": "lecture", "contiene": "contain",
+           "costa": "cost", "costano": "cost", "e": "and"},
 }
 _STRIP = re.compile(r"<[^>]*>|\[[^\]]*\]|\([^)]*\)|\{[^}]*\}|/[^/\n]*/")
 # Articles, pronouns, prepositions, conjunctions and auxiliaries: no English gloss of theirs is a topic.
