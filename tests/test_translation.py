@@ -217,3 +217,18 @@ def test_the_reply_says_how_the_question_was_read_and_a_follow_up_in_the_same_la
     # the conversation remembers the question as it was searched, so a follow-up adds to English words
     stored = router.services.conversations.load("es1").extra["kb_query"]
     assert "function" in stored and "funci\u00f3n" not in stored
+
+
+def test_a_long_run_of_letters_costs_a_bounded_number_of_lookups(dicts, monkeypatch):
+    """A German compound is split in two parts, the last maybe inflected: lookups grow with the length
+    of the word, not exponentially (a pasted 60-letter string must not stall the reply)."""
+    t = Translator(*dicts)
+    d = t.dictionaries["de"]
+    calls = []
+    real = d.glosses
+    monkeypatch.setattr(d, "glosses", lambda w: calls.append(w) or real(w))
+    t.english("Wie " + "qwertzuiopasdfghjklyxcvbnm"[:39] + "?", "de")
+    assert 0 < len(calls) <= 4 * 39
+    calls.clear()
+    t.english("x" * 5000, "de")
+    assert calls == []  # longer than any headword: not looked up

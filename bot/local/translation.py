@@ -29,6 +29,8 @@ LANGUAGES = {"es": "spa", "fr": "fra", "de": "deu", "pt": "por", "it": "ita"}
 MAX_GLOSSES = 2  # English glosses kept per word for search: the senses a course passage would use are usually first
 MAX_GLOSS_WORDS = 3  # longer glosses are explanations, not translations
 MAX_KEPT = 12  # glosses kept per headword
+MAX_WORD_CHARS = 40  # a longer "word" is no headword (a pasted hash, a run of letters): not looked up
+MAX_TEXT_CHARS = 2000  # of a question (what the search embeds, too)
 
 # The question words decide what kind of answer is wanted; the small dictionaries lack several of them.
 _QUESTION_WORDS = {
@@ -219,7 +221,7 @@ class Translator:
     def likeliest(self, text: str) -> str | None:
         """The installed language whose dictionary knows most of ``text``'s words (None when none knows any):
         for text too short for the language identifier to be sure ("¿Qué formatos de audio devuelve Polly?")."""
-        tokens = [folded(w) for w in re.findall(r"[^\W\d_]{2,}", text)]
+        tokens = [folded(w) for w in re.findall(r"[^\W\d_]{2,}", text[:MAX_TEXT_CHARS])]
         scores = {lang: sum(w in _STOP.get(lang, ()) or w in _QUESTION_WORDS.get(lang, {}) or bool(d.glosses(w))
                             for w in tokens) for lang, d in self.dictionaries.items()}
         best = max(scores, key=lambda lang: scores[lang], default=None)
@@ -229,9 +231,9 @@ class Translator:
         """Convert every installed dictionary now; the languages ready."""
         return [lang for lang in self.languages() if self.dictionaries[lang].prepare()]
 
-    def _lookup(self, d: Dictionary, word: str, lang: str) -> list[str]:
-        found = d.glosses(word)
-        if found or len(word) < 4:
+    def _lookup(self, d: Dictionary, word: str, lang: str, compound: bool = True) -> list[str]:
+        found = d.glosses(word) if len(word) <= MAX_WORD_CHARS else []
+        if found or len(word) < 4 or len(word) > MAX_WORD_CHARS:
             return found
         for end in _ENDINGS.get(lang, ()):
             if word.endswith(end) and len(word) - len(end) >= 3:
@@ -240,10 +242,10 @@ class Translator:
                     found = d.glosses(candidate)
                     if found:
                         return found
-        if lang == "de" and len(word) >= 8:  # a compound: "Definitionsdateien" = Definition(s) + Dateien
-            for i in range(len(word) - 4, 3, -1):
+        if compound and lang == "de" and len(word) >= 8:  # "Definitionsdateien" = Definition(s) + Dateien
+            for i in range(len(word) - 4, 3, -1):  # two parts, the last possibly inflected: linear in the length
                 head, tail = word[:i], word[i:]
-                last = self._lookup(d, tail, lang) if len(tail) >= 4 else []
+                last = self._lookup(d, tail, lang, compound=False)
                 if last:
                     first = d.glosses(head) or (d.glosses(head[:-1]) if head.endswith("s") else [])
                     if first:
@@ -255,16 +257,16 @@ class Translator:
         """``text`` word by word in English, or None when ``lang`` has no dictionary here.
 
         ``known`` tells how much the course's PDFs use a word or gloss (0: not at all). With it, a word keeps
-        only the glosses the course uses, and a word with none of them, or that no dictionary holds and the course does not use
-        either, is left out: the student's wording, or a topic the course cannot be searched for in
-        English. Names (capitalised inside a sentence, except in German), numbers, commands and paths
-        stay as written."""
+        only the glosses the course uses, and a word with none of them, or that no dictionary holds and the
+        course does not use either, is left out: the student's wording, or a topic the course cannot be
+        searched for in English. Names (capitalised inside a sentence, except in German), numbers, commands
+        and paths stay as written. Only the first MAX_TEXT_CHARS of ``text`` are read."""
         d = self.dictionaries.get(lang)
         if d is None:
             return None
         words: list[str] = []
         start = True  # the first word of a sentence is capitalised whatever it is
-        for raw in text.split():
+        for raw in text[:MAX_TEXT_CHARS].split():
             first, start = start, raw.rstrip("\"')").endswith((".", "?", "!", ":"))
             words.extend(self._english_word(d, raw.strip(_PUNCT), lang, first, known, glosses))
         return " ".join(words)
