@@ -482,7 +482,8 @@ class LocalKnowledgeBase:
             if continued is not None:
                 return replace(continued, kind="more")
         # a question in another language: searched with two English senses of each word, answered with one
-        search, english = self.in_english(question, glosses=2), self.in_english(question, glosses=1)
+        counts: dict[str, int] = {}  # the course's use of each English word, shared by the two readings
+        search, english = self.in_english(question, 2, counts), self.in_english(question, 1, counts)
         if extractive.is_overview(question) or (english != question and asks_overview(english)):
             return self.overview(question, about=about, course=course, owner=owner)
         question = english
@@ -496,7 +497,7 @@ class LocalKnowledgeBase:
                                  following=self.index.following, previous=self._previous, heading=self.heading,
                                  doc_freq=self.index.doc_freq, is_word=self._is_word)
 
-    def in_english(self, question: str, glosses: int = 2) -> str:
+    def in_english(self, question: str, glosses: int = 2, counts: dict[str, int] | None = None) -> str:
         """A question in Spanish, French, German, Portuguese or Italian as English words (the PDFs and the
         embedding model are English), each word's senses chosen among those the course's PDFs use; an
         English question, or one in a language without a dictionary here, as it is."""
@@ -505,7 +506,7 @@ class LocalKnowledgeBase:
         lang = question_language(question)
         if lang is None:
             return question
-        seen: dict[str, int] = {}
+        seen: dict[str, int] = {} if counts is None else counts
 
         def in_course(gloss: str) -> int:  # how many passages use the gloss's rarest word
             terms = extractive.content_words(gloss)
