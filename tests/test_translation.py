@@ -232,3 +232,13 @@ def test_a_long_run_of_letters_costs_a_bounded_number_of_lookups(dicts, monkeypa
     calls.clear()
     t.english("x" * 5000, "de")
     assert calls == []  # longer than any headword: not looked up
+
+
+def test_verb_forms_and_umlauts_typed_as_two_letters_find_their_headword(dicts, tmp_path):
+    folder, cache = dicts
+    write_dictionary(folder, "spa", {**SPANISH, "acceder": "access", "instalar": "install"})
+    write_dictionary(folder, "deu", {**GERMAN, "prüfen": "check, test"})
+    t = Translator(folder, tmp_path / "cache2")
+    assert t.english("accedo", "es", glosses=1) == "access"  # first person -> the infinitive
+    assert t.english("instalada", "es", glosses=1) == "install"  # a participle
+    assert t.english("pruefen", "de", glosses=1) == "check"  # "ue" for "ü"

@@ -98,15 +98,21 @@ _STOPWORDS = {
 }
 _STOP = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
 _PUNCT = "?!.,;:()\"\u00bf\u00a1\u00ab\u00bb"
-# inflections tried when a word is not a headword: plural and feminine endings, a few verb forms
+# inflections tried when a word is not a headword, longest first: plural and feminine endings and the common verb
+# forms, each stem tried alone and with the dictionary form's endings (infinitives: "accedo" -> "acceder")
 _ENDINGS = {
-    "es": ("es", "s", "a", "as", "os", "ar", "er", "ir", "ado", "ada", "ados", "adas", "ido", "ida"),
-    "fr": ("s", "es", "e", "x", "er", "ez", "ent", "ee", "ees", "es"),
+    "es": ("amos", "emos", "imos", "ando", "iendo", "ados", "adas", "idos", "idas", "aba", "ado", "ada", "ido", "ida",
+           "ian", "ar", "er", "ir", "an", "en", "as", "es", "os", "a", "e", "o", "s"),
+    "fr": ("ons", "ent", "ais", "ait", "ees", "ez", "er", "es", "ee", "e", "s", "x"),
     "de": ("en", "n", "e", "er", "es", "s", "st", "t", "et"),
-    "pt": ("s", "es", "a", "as", "os", "ar", "er", "ir", "ado", "ada"),
-    "it": ("i", "e", "a", "o", "are", "ere", "ire", "ato", "ata"),
+    "pt": ("amos", "emos", "imos", "ando", "endo", "indo", "ado", "ada", "ido", "ida", "am", "em", "ar", "er", "ir",
+           "as", "es", "os", "a", "e", "o", "s"),
+    "it": ("iamo", "ando", "endo", "ato", "ata", "ati", "ito", "ita", "ano", "ono", "are", "ere", "ire", "a", "e", "i",
+           "o"),
 }
-_ADD = {"es": ("o", "a", "ar"), "fr": ("e", "er"), "de": ("en", "e"), "pt": ("o", "a", "ar"), "it": ("o", "a", "are")}
+_ADD = {"es": ("o", "a", "ar", "er", "ir"), "fr": ("e", "er", "ir", "re"), "de": ("en", "e"),
+        "pt": ("o", "a", "ar", "er", "ir"), "it": ("o", "a", "e", "are", "ere", "ire")}
+_UMLAUTS = (("ae", "a"), ("oe", "o"), ("ue", "u"))  # "pruefen" typed for "prüfen" (folded "prufen")
 
 
 def _b64(s: str) -> int:
@@ -235,6 +241,13 @@ class Translator:
         found = d.glosses(word) if len(word) <= MAX_WORD_CHARS else []
         if found or len(word) < 4 or len(word) > MAX_WORD_CHARS:
             return found
+        if lang == "de" and any(a in word for a, _ in _UMLAUTS):
+            plain = word
+            for a, b in _UMLAUTS:
+                plain = plain.replace(a, b)
+            found = self._lookup(d, plain, lang, compound)
+            if found:
+                return found
         for end in _ENDINGS.get(lang, ()):
             if word.endswith(end) and len(word) - len(end) >= 3:
                 stem = word[: -len(end)]
