@@ -346,8 +346,8 @@ def bench_kb() -> list[Row]:
         corpus_note = f"{stats['documents']} PDFs, {stats['pages']} pages, {stats['chunks']} chunks; {machine()}"
         rows: list[Row] = []
         report: list[str] = []
-        for split in ("test10", "test9", "test8", "test7", "test6", "test5", "test4", "test3", "test", "test2", "dev", "dev2", "dev3", "dev4", "dev5",
-                      "dev6", "dev7", "dev8", "dev9", "dev10", "dev11"):
+        for split in ("test10", "test9", "test8", "test7", "test6", "test5", "test4", "test3", "test", "test2",
+                      "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11"):
             qa = [q for q in load_qa(split) if not q.get("answerable", True) or q.get("source") in pdfs]
             split_rows, retrieval, answers = _split_rows(kb, split, qa)
             rows += split_rows
