@@ -39,6 +39,7 @@ class Answer:
     nearest: tuple[Citation, ...] = ()  # when not found: the closest pages (quote = their section heading)
     more: dict[str, Any] | None = None  # where "tell me more" continues (opaque to callers)
     kind: str = "answer"  # "answer" | "overview" | "more" (continues the previous passage)
+    read_as: str | None = None  # the question as searched when that differs (another language, read in English)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"found": self.found, "answer": self.text,
@@ -47,6 +48,8 @@ class Answer:
             d["nearest"] = [c.to_dict() for c in self.nearest]
         if self.kind != "answer":
             d["kind"] = self.kind
+        if self.read_as:
+            d["read_as"] = self.read_as
         return d
 
 

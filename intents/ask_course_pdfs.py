@@ -187,8 +187,7 @@ def handle(turn: Turn, ctx: IntentContext) -> Reply:
                     **_answer_context(kb, about, conversation.extra.get("kb_more")),
                     **_scoped(kb.ask, course=course, owner=owner))
     # the local KB reads a question in another language word by word in English (no translator there)
-    read_as = getattr(kb, "in_english", None)
-    english = read_as(question, glosses=1) if read_as is not None else question
+    english = getattr(answer, "read_as", None) or question
     if asked_in:
         answer, note = _from_course_language(answer, asked_in, ctx, english if english != question else None)
         lines.append(note)

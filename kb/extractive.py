@@ -1142,6 +1142,18 @@ def is_overview(question: str) -> bool:
 _TITLE_NOISE = frozenset("r a an the of and to for in on manual guide specification spec pdf book introduction".split())
 
 
+
+_COURSE_NOUNS = frozenset("course topics document documents lecture notes pdf pdfs".split())
+_ABOUT_COURSE = _COURSE_NOUNS | frozenset("what which cover about contain is are the this".split())
+
+
+def is_overview_words(english: str) -> bool:
+    """A question read word by word in English (another language's) asks for the overview: an English
+    overview question, or nothing but question words and words about the course ("what topics cover course")."""
+    tokens = {w.lower() for w in english.split()}
+    return is_overview(english) or (tokens <= _ABOUT_COURSE and bool(tokens & _COURSE_NOUNS))
+
+
 def overview_target(question: str, names: Sequence[str], about: str | None = None,
                     titles: Sequence[str | None] = ()) -> str | None:
     """The document an overview question is about (by file name, by title, by number: "lecture 3"),

@@ -164,17 +164,6 @@ def question_language(question: str) -> str | None:
     return get_translator().likeliest(question) or lang  # among close languages, the one whose words these are
 
 
-_COURSE_NOUNS = frozenset("course topics document documents lecture notes pdf pdfs".split())
-_ABOUT_COURSE = _COURSE_NOUNS | frozenset("what which cover about contain is are the this".split())
-
-
-def asks_overview(english: str) -> bool:
-    """A question read word by word in English asks for the course overview: the English overview
-    questions, or nothing but question words and words about the course ("what topics cover course")."""
-    tokens = [w.lower() for w in english.split()]
-    return extractive.is_overview(english) or (set(tokens) <= _ABOUT_COURSE and bool(set(tokens) & _COURSE_NOUNS))
-
-
 class LocalKnowledgeBase:
     """Implements :class:`bot.capabilities.KnowledgeBase` on an embedded SQLite index."""
 
@@ -484,18 +473,19 @@ class LocalKnowledgeBase:
         # a question in another language: searched with two English senses of each word, answered with one
         counts: dict[str, int] = {}  # the course's use of each English word, shared by the two readings
         search, english = self.in_english(question, 2, counts), self.in_english(question, 1, counts)
-        if extractive.is_overview(question) or (english != question and asks_overview(english)):
-            return self.overview(question, about=about, course=course, owner=owner)
-        question = english
-        query = self.retrieval_query(question, history)
+        read_as = english if english != question else None
+        if extractive.is_overview(question) or (read_as and extractive.is_overview_words(english)):
+            return replace(self.overview(question, about=about, course=course, owner=owner), read_as=read_as)
+        query = self.retrieval_query(english, history)
         qv = self.embedder.embed_one(query[:2000])
-        hits = self.hits(self.retrieval_query(search, history) if search != question else query, k=8,
-                         query_vec=None if search != question else qv, scope=Scope(course, owner))
+        hits = self.hits(self.retrieval_query(search, history) if search != english else query, k=8,
+                         query_vec=None if search != english else qv, scope=Scope(course, owner))
         if not hits and not self.index.stats()["documents"]:
             return Answer(False, extractive.NOTHING_INDEXED)
-        return extractive.answer(question, query, hits, self.embedder, self.link, query_vec=qv,
-                                 following=self.index.following, previous=self._previous, heading=self.heading,
-                                 doc_freq=self.index.doc_freq, is_word=self._is_word)
+        found = extractive.answer(english, query, hits, self.embedder, self.link, query_vec=qv,
+                                  following=self.index.following, previous=self._previous, heading=self.heading,
+                                  doc_freq=self.index.doc_freq, is_word=self._is_word)
+        return replace(found, read_as=read_as) if read_as else found
 
     def in_english(self, question: str, glosses: int = 2, counts: dict[str, int] | None = None) -> str:
         """A question in Spanish, French, German, Portuguese or Italian as English words (the PDFs and the

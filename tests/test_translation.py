@@ -242,3 +242,11 @@ def test_verb_forms_and_umlauts_typed_as_two_letters_find_their_headword(dicts, 
     assert t.english("accedo", "es", glosses=1) == "access"  # first person -> the infinitive
     assert t.english("instalada", "es", glosses=1) == "install"  # a participle
     assert t.english("pruefen", "de", glosses=1) == "check"  # "ue" for "ü"
+
+
+def test_the_answer_carries_the_english_reading_and_an_english_question_none(course_kb):
+    a = course_kb.ask("¿Cómo llamo una función oculta que no está exportada?")
+    assert a.read_as == course_kb.in_english("¿Cómo llamo una función oculta que no está exportada?", 1)
+    assert a.to_dict()["read_as"] == a.read_as
+    english = course_kb.ask("How do I call a function that is not exported?")
+    assert english.read_as is None and "read_as" not in english.to_dict()
