@@ -458,7 +458,7 @@ def _keys(text: str) -> frozenset[str]:
 
 
 def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query_vec: Any = None,
-            weights: dict[str, float] | None = None) -> list[_Passage]:
+            weights: dict[str, float] | None = None, shown_only: bool = True) -> list[_Passage]:
     import numpy as np
 
     passages = [_Passage(h, _split(h.text)) for h in hits[:RERANK]]
@@ -497,7 +497,7 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
                 contexts[(pi, j)] = ((f"{section}: " if section and section != x.text else "") + x.text
                                      + (f" {nxt.text[:NEXT_CONTEXT]}" if nxt is not None and not nxt.heading else ""))
     if not cheap:
-        return []
+        return [] if shown_only else _unranked(passages)
     # only the most promising sentences are embedded (each with its section heading): the rest keep
     # their passage's cosine as an estimate
     cheap.sort(reverse=True)
@@ -528,20 +528,30 @@ def _rerank(question: str, query: str, hits: Sequence[Any], embedder: Any, query
         cover = coverage(query, [f"{p.hit.source} {getattr(p.hit, 'context', '')} {p.hit.text}"])
         best, best_i = -9.0, -1
         entry = 0.0  # the FAQ question this sentence answers: its closeness to the student's question
+        estimate = -9.0  # a passage with no sentence to show: its best sentence's estimate, for ranked search
         for j, x in enumerate(p.sentences):
             if x.heading:
                 entry = faq.get((pi, j), 0.0)
             sim = sims.get((pi, j), p.hit.dense - 0.15)
             x.score += SENTENCE_WEIGHT * sim + (FAQ_WEIGHT * entry if not x.heading else 0.0)
+            estimate = max(estimate, x.score)
             if x.score > best and (pi, j) in sims:
                 best, best_i = x.score, j
+        best = best if best_i >= 0 else estimate
         p.best = best_i
         p.vecs = p_vecs
         p.index = pi
         p.asked = max((v for (i, _), v in faq.items() if i == pi), default=0.0)
         p.score = best + PASSAGE_WEIGHT * p.hit.score / top + COVER_WEIGHT * cover
-    passages = [p for p in passages if p.best >= 0]
     passages.sort(key=lambda p: p.score, reverse=True)
+    return [p for p in passages if p.best >= 0] if shown_only else passages
+
+
+def _unranked(passages: list[_Passage]) -> list[_Passage]:
+    """Passages none of whose sentences could be shown, in search order, scored by search alone."""
+    top = max((p.hit.score for p in passages), default=1.0) or 1.0
+    for p in passages:
+        p.best, p.score = -1, PASSAGE_WEIGHT * p.hit.score / top
     return passages
 
 
@@ -1003,6 +1013,17 @@ def _new_terms(question: str, text: str, shown: str) -> set[str]:
     return (key_terms(question) & _terms_in(text)) - _terms_in(shown)
 
 
+def rank(question: str, query: str, hits: Sequence[Any], embedder: Any, *, query_vec: Any = None,
+         doc_freq: Callable[[list[str]], tuple[dict[str, int], int]] | None = None,
+         is_word: Callable[[str], bool] | None = None, shown_only: bool = True) -> list[_Passage]:
+    """The best RERANK of ``hits`` as passages, best first: each scored by its best sentence (closeness to
+    the question, the question's terms weighed by their rarity in the course, the kind of answer asked for)
+    and its search score. A passage without a sentence to show (a lone heading, the question's own words)
+    is left out, or with ``shown_only=False`` ranked by its sentences' estimate (``best`` is then -1)."""
+    weights = _weights(query, doc_freq, is_word)[0] if doc_freq is not None else None
+    return _rerank(question, query, hits, embedder, query_vec, weights, shown_only)
+
+
 def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
            link: Callable[[str | None, int | None], str | None], *,
            following: Callable[[int], list[Any]] | None = None,
@@ -1014,8 +1035,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
     "not in the course PDFs" with the nearest pages."""
     if not hits:
         return Answer(False, NOT_FOUND)
-    weights = _weights(query, doc_freq, is_word)[0] if doc_freq is not None else None
-    passages = _rerank(question, query, hits, embedder, query_vec, weights)
+    passages = rank(question, query, hits, embedder, query_vec=query_vec, doc_freq=doc_freq, is_word=is_word)
     asked = max((p.asked for p in passages[:3]), default=0.0)
     if not passages or not has_evidence(query, hits, doc_freq, is_word, embedder, query_vec, asked=asked):
         return not_found(hits, link, heading)

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # Fusion weights, tuned on the dev QA set (coursebot bench kb prints the sweep with --tune).
 DENSE_WEIGHT = 0.75
 CANDIDATES = 40  # from each retriever before fusion
+ANSWER_DEPTH = 8  # chunks of hybrid search an answer (and a ranked search) chooses from
 MAX_PDF_BYTES = 100_000_000
 EMBED_WINDOW = 32  # chunks embedded between two progress reports (the embedder batches within a window)
 
@@ -44,7 +45,7 @@ class Hit:
     page: int
     text: str
     blob_key: str | None
-    score: float  # fused
+    score: float  # fused (from ranked search: the answer's rank score)
     dense: float  # cosine
     lexical: float  # BM25, 0 when the words did not match
     context: str = ""  # document title and section heading
@@ -440,8 +441,40 @@ class LocalKnowledgeBase:
                     dense.get(cid, 0.0), lexical.get(cid, 0.0), rows[cid].context) for cid in best]
 
     def search(self, query: str, k: int = 5, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> list[Passage]:
-        """The ``k`` passages nearest ``query`` (in another language: read word by word in English)."""
-        return [h.passage() for h in self.hits(self.in_english(query), k, scope=Scope(course, owner))]
+        """The ``k`` passages nearest ``query`` (in another language: read word by word in English), in the
+        order the answer would choose them."""
+        return [h.passage() for h in self.ranked(query, k, scope=Scope(course, owner))]
+
+    def ranked(self, question: str, k: int = 5, *, scope: Scope | None = None) -> list[Hit]:
+        """The best chunks of hybrid search reordered as the answer ranks them (by their sentences' closeness
+        to the question, its terms and the kind of answer it asks for), each with the score it was ranked by."""
+        english, query, qv, hits = self._retrieve(self.readings(question), (), scope or Scope(DEFAULT_COURSE, None),
+                                                  max(k, ANSWER_DEPTH))
+        passages = extractive.rank(english, query, hits, self.embedder, query_vec=qv, doc_freq=self.index.doc_freq,
+                                   is_word=self._is_word, shown_only=False)
+        order = [dataclasses.replace(p.hit, score=p.score) for p in passages]  # the score it was ranked by
+        ranked = {h.chunk_id for h in order}
+        for h in hits:  # past the reranked ones: search order, each scored no higher than the one before
+            if h.chunk_id not in ranked:
+                order.append(dataclasses.replace(h, score=min(h.score, order[-1].score) if order else h.score))
+        return order[:k]
+
+    def readings(self, question: str) -> tuple[str, str]:
+        """What a question is searched with and what it is answered as: in another language, two English
+        senses of each word and one; an English question twice as it is."""
+        counts: dict[str, int] = {}  # the course's use of each English word, shared by the two readings
+        return self.in_english(question, 2, counts), self.in_english(question, 1, counts)
+
+    def _retrieve(self, readings: tuple[str, str], history: Sequence[str], scope: Scope,
+                  k: int = ANSWER_DEPTH) -> tuple[str, str, Any, list[Hit]]:
+        """The question's English reading, the retrieval query (with the conversation's context), its
+        vector and the ``k`` best chunks of hybrid search for the question's ``readings``."""
+        search, english = readings
+        query = self.retrieval_query(english, history)
+        qv = self.embedder.embed_one(query[:2000])
+        hits = self.hits(self.retrieval_query(search, history) if search != english else query, k=k,
+                         query_vec=None if search != english else qv, scope=scope)
+        return english, query, qv, hits
 
     def relevance(self, question: str, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> float | None:
         """The cosine of the passage nearest to ``question`` among what ``course`` (and ``owner``'s own
@@ -470,16 +503,12 @@ class LocalKnowledgeBase:
             continued = self.more(more)
             if continued is not None:
                 return replace(continued, kind="more")
-        # a question in another language: searched with two English senses of each word, answered with one
-        counts: dict[str, int] = {}  # the course's use of each English word, shared by the two readings
-        search, english = self.in_english(question, 2, counts), self.in_english(question, 1, counts)
+        readings = self.readings(question)
+        english = readings[1]
         read_as = english if english != question else None
         if extractive.is_overview(question) or (read_as and extractive.is_overview_words(english)):
             return replace(self.overview(question, about=about, course=course, owner=owner), read_as=read_as)
-        query = self.retrieval_query(english, history)
-        qv = self.embedder.embed_one(query[:2000])
-        hits = self.hits(self.retrieval_query(search, history) if search != english else query, k=8,
-                         query_vec=None if search != english else qv, scope=Scope(course, owner))
+        english, query, qv, hits = self._retrieve(readings, history, Scope(course, owner))
         if not hits and not self.index.stats()["documents"]:
             return Answer(False, extractive.NOTHING_INDEXED)
         found = extractive.answer(english, query, hits, self.embedder, self.link, query_vec=qv,
