@@ -52,6 +52,7 @@ FAQ_WINDOW_CHARS = 1000  # the window in a FAQ's entry, which ends at its next q
 SECOND_MARGIN = 0.15  # a second passage scores within this of the first (0.06 -> 0.15: dev key facts +5 of 420, answers 5% longer)
 SECOND_WINDOW_CHARS = WINDOW_CHARS // 2  # the second passage's window
 RUNNER_UP_MARGIN = 0.1  # ... or, saying something else, it scores within this of the first (0 -> 0.1: dev key facts +4 of 471, answers 8% longer)
+SAME_SENSE = 0.8  # ... and its sentence's cosine to the first's is at most this (closer says the same)
 MAX_MARKED = 2
 MARK_NEXT = -0.05  # the next sentence is marked too when its words answer about as well (it was embedded with its start)
 FOLLOW_CHARS = 400  # the sentence after the marked one is shown when no longer than this
@@ -1020,6 +1021,8 @@ def rank(question: str, query: str, hits: Sequence[Any], embedder: Any, *, query
     the question, the question's terms weighed by their rarity in the course, the kind of answer asked for)
     and its search score. A passage without a sentence to show (a lone heading, the question's own words)
     is left out, or with ``shown_only=False`` ranked by its sentences' estimate (``best`` is then -1)."""
+    if not hits:
+        return []
     weights = _weights(query, doc_freq, is_word)[0] if doc_freq is not None else None
     return _rerank(question, query, hits, embedder, query_vec, weights, shown_only)
 
@@ -1054,7 +1057,7 @@ def answer(question: str, query: str, hits: Sequence[Any], embedder: Any,
         best = p.sentences[p.best].text
         if best in shown or getattr(p.hit, "chunk_id", None) == getattr(p0.hit, "chunk_id", -1):
             continue
-        if float(p.vecs[(p.index, p.best)] @ p0.vecs[(p0.index, p0.best)]) > 0.8:
+        if float(p.vecs[(p.index, p.best)] @ p0.vecs[(p0.index, p0.best)]) > SAME_SENSE:
             continue
         kind0 = _has_answer_kind(question, quote)
         adds = (_new_terms(query, best, shown) or (kind0 is False and _has_answer_kind(question, best))

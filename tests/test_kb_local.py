@@ -361,6 +361,37 @@ def test_search_finds_the_right_page(kb):
     assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
 
 
+def test_search_puts_first_the_passage_the_answer_cites(kb):
+    for question in ("How long can a Lambda function run?", "Where does the final exam take place?",
+                     "What does every Lambda function have?"):
+        a = kb.ask(question)
+        top = kb.search(question, 3)[0]
+        assert a.found and (top.source, top.page) == (a.citations[0].source, a.citations[0].page), question
+        assert " ".join(top.text.split())[:40] in " ".join(a.citations[0].passage.split()) or \
+            " ".join(a.citations[0].passage.split())[:40] in " ".join(top.text.split()), question
+
+
+def test_ranked_search_follows_the_answers_rank_and_scores_descend(kb, monkeypatch):
+    from kb import extractive
+
+    question = "Where does the final exam take place?"
+    hits = kb.hits(question, 8)
+    assert len(hits) >= 4
+
+    class Ranked:  # the answer's rank, reversed, for the first three of hybrid search's chunks
+        def __init__(self, hit, score):
+            self.hit, self.score = hit, score
+
+    monkeypatch.setattr(extractive, "rank", lambda *a, **k: [Ranked(hits[2], 1.5), Ranked(hits[1], 1.2),
+                                                            Ranked(hits[0], 0.9)])
+    out = kb.ranked(question, 5)
+    assert [h.chunk_id for h in out] == [hits[2].chunk_id, hits[1].chunk_id, hits[0].chunk_id,
+                                         hits[3].chunk_id, hits[4].chunk_id]
+    assert [h.score for h in out[:3]] == [1.5, 1.2, 0.9]
+    assert [h.score for h in out] == sorted((h.score for h in out), reverse=True)
+    assert all(h.score <= 0.9 for h in out[3:])
+
+
 def test_ask_answers_with_citation_and_page_link(kb):
     a = kb.ask("How long can a Lambda function run?")
     assert a.found
