@@ -15,12 +15,14 @@ bot/bench/data/qa_dev9.jsonl (the odd half of an eighth set, over four PDFs new 
 bzip2's and fontconfig's manuals and the FASTA guide; its even half is test7), bot/bench/data/qa_dev10.jsonl (the odd
 half of a ninth, over three more: the CamlIDL manual, Gutenprint's and Auto Multiple Choice's users' manuals; its even
 half is test8), bot/bench/data/qa_dev11.jsonl (the odd half of a tenth, every question in another language: Spanish,
-French, German, Portuguese, Italian, over all fifteen PDFs; its even half is test9) and
-bot/bench/data/qa_test.jsonl (held out: the reported numbers), each line
+French, German, Portuguese, Italian, over all fifteen PDFs; its even half is test9), bot/bench/data/qa_dev12.jsonl (the
+odd half of an eleventh, in students' wording over eight PDFs of the corpus, six in other languages; its even half is
+test11) and bot/bench/data/qa_test.jsonl (held out: the reported numbers), each line
 {"id", "question", "source", "pages", "facts", "answerable", "type"}; bot/bench/data/qa_overview.jsonl holds
 "what does the course cover" questions. An answer has a question's key facts when every fact
 string is in it (case-insensitive, whitespace and markdown emphasis ignored). Beside every answer
-metric: the same metric for "the top chunk as the answer", the baseline the answers must beat.
+metric: the same metric for "the top chunk as the answer", the baseline the answers must beat. hit@k is of the order
+`kb search` returns (hybrid search's best chunks as the answer ranks them), beside hybrid search alone.
 ``python -m bot.bench.kb --tune [--split dev,dev2] [--home DIR]`` prints the dev numbers only (DIR keeps the index
 between runs).
 """
