@@ -513,7 +513,7 @@ class LocalKnowledgeBase:
             return Answer(False, extractive.NOTHING_INDEXED)
         found = extractive.answer(english, query, hits, self.embedder, self.link, query_vec=qv,
                                   following=self.index.following, previous=self._previous, heading=self.heading,
-                                  doc_freq=self.index.doc_freq, is_word=self._is_word)
+                                  doc_freq=self.index.doc_freq, is_word=self._is_word, read=read_as is not None)
         return replace(found, read_as=read_as) if read_as else found
 
     def in_english(self, question: str, glosses: int = 2, counts: dict[str, int] | None = None) -> str:

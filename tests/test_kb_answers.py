@@ -280,6 +280,26 @@ def test_a_missing_everyday_word_does_not_make_an_answerable_question_abstain():
                             _counted({"numpy": 0, "pip": 0, "subsystems": 10}), is_word=lambda w: w == "pip")
 
 
+def test_a_question_read_from_another_language_weighs_a_missing_dictionary_sense_less():
+    from bot.local.embedding import get_embedder
+    from kb.extractive import has_evidence
+
+    e = get_embedder()
+    hits = [_EvidenceHit("Users can have one or more libraries, normally specified by the environment variable R_LIBS_USER.")]
+    # "¿qué variable de entorno indica mi biblioteca personal para los paquetes instalados?", word by word:
+    # the dictionary's "staff" for "personal" is in no passage here; few of the reading's words are the manual's
+    read = "what variable environment indicates my library staff for packages installed"
+    df = _counted({"staff": 1})
+    trace: dict = {}
+    assert not has_evidence(read, hits, df, is_word=e.is_word, embedder=e, query_vec=e.embed_one(read), trace=trace)
+    assert trace["unseen"] == ["staff"] and 0.33 <= trace["cover"] < 0.4
+    assert has_evidence(read, hits, df, is_word=e.is_word, embedder=e, query_vec=e.embed_one(read), read=True)
+    # a name the passages lack still says the course does not answer
+    named = "what variable environment indicates my library conda for packages installed"
+    assert not has_evidence(named, hits, _counted({"conda": 0}), is_word=e.is_word, embedder=e,
+                            query_vec=e.embed_one(named), read=True)
+
+
 def test_a_misspelt_question_word_is_not_a_missing_topic():
     from kb.extractive import has_evidence
 
