@@ -286,8 +286,8 @@ def test_a_question_read_from_another_language_weighs_a_missing_dictionary_sense
 
     e = get_embedder()
     hits = [_EvidenceHit("Users can have one or more libraries, normally specified by the environment variable R_LIBS_USER.")]
-    # "¿qué variable de entorno indica mi biblioteca personal para los paquetes instalados?", word by word:
-    # the dictionary's "staff" for "personal" is in no passage here; few of the reading's words are the manual's
+    # a question read word by word, with a dictionary's other sense ("staff" for a "personal" library) that no
+    # passage here holds; few of the reading's words are the manual's
     read = "what variable environment indicates my library staff for packages installed"
     df = _counted({"staff": 1})
     trace: dict = {}
