@@ -40,7 +40,7 @@ UNSEEN_WORD_COVERAGE = 0.4  # ... when every such term is an everyday word ("mom
 # not the question's topic (answerable dev questions go down to 0.21; dev8, written to test abstention, has an
 # unanswerable one at 0.39: "raspberry" in "raspberry pi", whose "pi" still says it when the word goes)
 READ_WORD_COVERAGE = 0.33  # ... in a question read word by word from another language, whose missing everyday
-# words are often a dictionary's other sense ("Paket" read as "packet"; dev: 3 more answered of 37, no abstention lost)
+# words are often a dictionary's other sense ("Paket" read as "parcel"; dev: 3 more answered of 26, no abstention lost)
 UNSEEN_WORD_COVERAGE_BLIND = 0.48  # ... when no embedder could tell whether such a word is the question's topic
 RARE_SHARE = 0.002  # a term in at most this share of the course's passages (or in none) is rare
 EMBED_SENTENCES = 10  # sentences embedded for the rerank: the most promising of each passage, then of all
