@@ -440,14 +440,19 @@ class LocalKnowledgeBase:
         return [Hit(cid, rows[cid].source, rows[cid].page, rows[cid].text, rows[cid].blob_key, fused[cid],
                     dense.get(cid, 0.0), lexical.get(cid, 0.0), rows[cid].context) for cid in best]
 
-    def search(self, query: str, k: int = 5, *, course: str = DEFAULT_COURSE, owner: str | None = None) -> list[Passage]:
+    def search(self, query: str, k: int = 5, *, course: str = DEFAULT_COURSE, owner: str | None = None,
+               rerank: bool = True) -> list[Passage]:
         """The ``k`` passages nearest ``query`` (in another language: read word by word in English), in the
-        order the answer would choose them."""
-        return [h.passage() for h in self.ranked(query, k, scope=Scope(course, owner))]
+        order the answer would choose them; ``rerank=False``: in hybrid search's order (a topic, not a question)."""
+        scope = Scope(course, owner)
+        if not rerank:
+            return [h.passage() for h in self.hits(self.in_english(query), k, scope=scope)]
+        return [h.passage() for h in self.ranked(query, k, scope=scope)]
 
     def ranked(self, question: str, k: int = 5, *, scope: Scope | None = None) -> list[Hit]:
-        """The best chunks of hybrid search reordered as the answer ranks them (by their sentences' closeness
-        to the question, its terms and the kind of answer it asks for), each with the score it was ranked by."""
+        """Hybrid search's best chunks, the first RERANK of them reordered as the answer ranks them (by their
+        sentences' closeness to the question, its terms and the kind of answer it asks for) with the score they
+        were ranked by, then the rest in search order."""
         english, query, qv, hits = self._retrieve(self.readings(question), (), scope or Scope(DEFAULT_COURSE, None),
                                                   max(k, ANSWER_DEPTH))
         passages = extractive.rank(english, query, hits, self.embedder, query_vec=qv, doc_freq=self.index.doc_freq,

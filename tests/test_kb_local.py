@@ -371,6 +371,14 @@ def test_search_puts_first_the_passage_the_answer_cites(kb):
             " ".join(a.citations[0].passage.split())[:40] in " ".join(top.text.split()), question
 
 
+def test_search_without_rerank_keeps_hybrid_search_order(kb, monkeypatch):
+    from kb import extractive
+
+    monkeypatch.setattr(extractive, "rank", lambda *a, **k: pytest.fail("a topic search is not reranked"))
+    topic = "final exam orchid hall"
+    assert kb.search(topic, 3, rerank=False) == [h.passage() for h in kb.hits(topic, 3)]
+
+
 def test_ranked_search_follows_the_answers_rank_and_scores_descend(kb, monkeypatch):
     from kb import extractive
 

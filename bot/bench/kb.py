@@ -391,7 +391,7 @@ def bench_kb() -> list[Row]:
                 if d["name"].startswith("synthetic-"):
                     kb.remove(d["name"])
     rows += [
-        Row("kb", "search p95", round(percentile(times, 95), 2), "ms", f"hybrid top-5, {len(times)} queries; {corpus_note}"),
+        Row("kb", "search p95", round(percentile(times, 95), 2), "ms", f"kb search top-5 (hybrid search, then the answer's rerank), {len(times)} queries; {corpus_note}"),
         Row("kb", "search p95 at 5k chunks", round(scale_p95, 2), "ms",
             f"same queries, index grown to {scale_n} chunks (perturbed copies); {machine()}"),
         *ingest_rows,

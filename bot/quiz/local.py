@@ -172,8 +172,8 @@ class LocalQuizMaker:
         return [h for h in hits if h.score >= 0.7 * top and (h.lexical > 0 or h.dense >= 0.35)]
 
     def _search(self, query: str, course: str, owner: str | None, k: int) -> list[QuizPassage]:
-        kwargs = {name: value for name, value in (("course", course), ("owner", owner))
-                  if _accepts(self.kb.search, name)}
+        kwargs = {name: value for name, value in (("course", course), ("owner", owner), ("rerank", False))
+                  if _accepts(self.kb.search, name)}  # a topic is no question: hybrid search's order
         link = getattr(self.kb, "page_link", None)
         out = []
         for p in self.kb.search(query, k, **kwargs):
